@@ -1,0 +1,44 @@
+# Two entry points: `make run` starts a gateway on the embedded default config,
+# `make test` runs every check CI runs. Both install what is missing first.
+SHELL := /bin/bash
+CACHE_DIR ?= $(HOME)/.cache/spangate
+# Outside the clone, so builds and CI's fresh clones share compiled RocksDB.
+export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
+VENV ?= $(CACHE_DIR)/venv
+export SPANGATE_PYTHON ?= $(VENV)/bin/python
+CARGO ?= cargo
+
+.PHONY: run test setup venv build release lint fmt bench
+
+setup:
+	@scripts/setup.sh
+
+venv:
+	@scripts/python-venv.sh "$(VENV)" examples/python-app/requirements.txt
+
+build: setup
+	$(CARGO) build -p spangate
+
+release: setup
+	$(CARGO) build --release -p spangate -p spangate-loadgen
+
+## Start the gateway: OTLP gRPC 127.0.0.1:4317, OTLP HTTP 127.0.0.1:4318, Tempo API 127.0.0.1:3200,
+## data in ./data. Pass CONFIG=path/to/spangate.yaml to use a config file.
+run: release
+	$(CARGO_TARGET_DIR)/release/spangate $(if $(CONFIG),--config $(CONFIG))
+
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Everything CI checks: formatting, lints, unit, property and end-to-end tests.
+test: setup venv lint
+	$(CARGO) build -p spangate
+	$(CARGO) test --workspace --no-fail-fast
+
+## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
+bench: release
+	scripts/bench.sh

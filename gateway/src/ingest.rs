@@ -1,0 +1,224 @@
+//! The ingest path shared by every receiver: validate spans, wait for a write slot
+//! (backpressure), commit to the store off the async workers, and report what was
+//! rejected. A request is acknowledged only after its spans are in the WAL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::config::IngestConfig;
+use crate::model::{ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN};
+use crate::store::{StoreError, TraceStore};
+
+/// What happened to an accepted request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IngestOutcome {
+    pub accepted_spans: usize,
+    /// Spans refused individually (OTLP `partial_success.rejected_spans`).
+    pub rejected_spans: usize,
+    /// Why the first spans were refused; empty when none were.
+    pub rejection_message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Every write slot stayed busy for the whole queue timeout: the client should retry later.
+    #[error("spangate is overloaded: no write slot freed within {0:?}; retry later")]
+    Overloaded(Duration),
+    #[error("storage failed: {0}")]
+    Storage(#[from] StoreError),
+    #[error("spangate is shutting down")]
+    ShuttingDown,
+}
+
+impl IngestError {
+    /// Seconds a client should wait before retrying, for Retry-After / RetryInfo.
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
+#[derive(Clone)]
+pub struct Ingest {
+    store: Arc<TraceStore>,
+    write_slots: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+impl Ingest {
+    pub fn new(store: Arc<TraceStore>, config: &IngestConfig) -> Ingest {
+        Ingest {
+            store,
+            write_slots: Arc::new(Semaphore::new(config.max_inflight_writes)),
+            queue_timeout: config.queue_timeout,
+        }
+    }
+
+    /// Validates, stores and acknowledges one export request.
+    pub async fn export(
+        &self,
+        mut request: ExportTraceServiceRequest,
+    ) -> Result<IngestOutcome, IngestError> {
+        let rejection = retain_valid_spans(&mut request);
+        let accepted_spans = count_spans(&request);
+        if accepted_spans > 0 {
+            let permit =
+                tokio::time::timeout(self.queue_timeout, self.write_slots.clone().acquire_owned())
+                    .await
+                    .map_err(|_| IngestError::Overloaded(self.queue_timeout))?
+                    .map_err(|_| IngestError::ShuttingDown)?;
+            let store = self.store.clone();
+            // Encoding and the RocksDB write block; keep them off the async workers.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let tenant = store.tenant_for_write(SINGLE_TENANT)?;
+                store.write(tenant, &request)
+            })
+            .await
+            .map_err(|_| IngestError::ShuttingDown)??;
+        }
+        Ok(IngestOutcome {
+            accepted_spans,
+            rejected_spans: rejection.count,
+            rejection_message: rejection.message,
+        })
+    }
+
+    /// Stops taking new writes and waits until those in flight are committed.
+    pub async fn drain(&self, max_inflight_writes: usize) {
+        let all = u32::try_from(max_inflight_writes).unwrap_or(u32::MAX);
+        if let Ok(permits) = self.write_slots.acquire_many(all).await {
+            permits.forget();
+        }
+        self.write_slots.close();
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Rejection {
+    count: usize,
+    message: String,
+}
+
+/// Removes spans the store cannot key (trace id not 16 non-zero bytes, span id not
+/// 8 non-zero bytes, parent id neither empty nor 8 bytes) and says why.
+fn retain_valid_spans(request: &mut ExportTraceServiceRequest) -> Rejection {
+    let mut rejection = Rejection::default();
+    for (resource_index, resource_spans) in request.resource_spans.iter_mut().enumerate() {
+        for (scope_index, scope_spans) in resource_spans.scope_spans.iter_mut().enumerate() {
+            let mut span_index = 0;
+            scope_spans.spans.retain(|span| {
+                let verdict = span_problem(span);
+                if let Some(problem) = &verdict {
+                    if rejection.count == 0 {
+                        rejection.message = format!(
+                            "span {span_index} of scope {scope_index} of resource {resource_index}: {problem}"
+                        );
+                    }
+                    rejection.count += 1;
+                }
+                span_index += 1;
+                verdict.is_none()
+            });
+        }
+    }
+    if rejection.count > 1 {
+        rejection.message = format!(
+            "{} spans rejected; first: {}",
+            rejection.count, rejection.message
+        );
+    }
+    rejection
+}
+
+fn span_problem(span: &Span) -> Option<String> {
+    if span.trace_id.len() != TRACE_ID_LEN {
+        return Some(format!(
+            "invalid trace_id: expected {TRACE_ID_LEN} bytes, got {}",
+            span.trace_id.len()
+        ));
+    }
+    if span.trace_id.iter().all(|b| *b == 0) {
+        return Some("invalid trace_id: all zero".to_owned());
+    }
+    if span.span_id.len() != SPAN_ID_LEN {
+        return Some(format!(
+            "invalid span_id: expected {SPAN_ID_LEN} bytes, got {}",
+            span.span_id.len()
+        ));
+    }
+    if span.span_id.iter().all(|b| *b == 0) {
+        return Some("invalid span_id: all zero".to_owned());
+    }
+    if !span.parent_span_id.is_empty() && span.parent_span_id.len() != SPAN_ID_LEN {
+        return Some(format!(
+            "invalid parent_span_id: expected {SPAN_ID_LEN} bytes or none, got {}",
+            span.parent_span_id.len()
+        ));
+    }
+    None
+}
+
+pub fn count_spans(request: &ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResourceSpans, ScopeSpans};
+
+    fn span(trace_id: Vec<u8>, span_id: Vec<u8>) -> Span {
+        Span {
+            trace_id,
+            span_id,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn invalid_spans_are_removed_and_counted() {
+        let mut request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![
+                        span(vec![1; 16], vec![1; 8]),
+                        span(vec![1; 5], vec![1; 8]),
+                        span(vec![0; 16], vec![1; 8]),
+                        span(vec![1; 16], vec![0; 8]),
+                        span(vec![1; 16], vec![2; 8]),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let rejection = retain_valid_spans(&mut request);
+        assert_eq!(rejection.count, 3);
+        assert_eq!(
+            rejection.message,
+            "3 spans rejected; first: span 1 of scope 0 of resource 0: invalid trace_id: expected 16 bytes, got 5"
+        );
+        assert_eq!(count_spans(&request), 2);
+    }
+
+    #[test]
+    fn valid_request_has_no_rejection() {
+        let mut request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span(vec![1; 16], vec![1; 8])],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(retain_valid_spans(&mut request), Rejection::default());
+    }
+}

@@ -1,0 +1,49 @@
+//! Query errors, answered as Tempo answers them: the bare message as a plain-text
+//! body (no trailing newline, unlike Go's `http.Error` used for 404 and echo) and a
+//! 4xx/5xx status.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            QueryError::Internal(message) => {
+                tracing::error!(error = %message, "query failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// A body written the way Go's `http.Error` writes one.
+pub fn go_text(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> Response {
+    go_text(StatusCode::NOT_FOUND, "404 page not found")
+}

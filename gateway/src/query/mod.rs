@@ -1,0 +1,35 @@
+//! The Tempo-compatible query API read by Grafana's Tempo datasource
+//! (see `../shared/reference/tempo-api.md` §2). One route table; handlers live
+//! beside it by topic.
+
+mod error;
+mod status;
+mod tempo_json;
+mod tempo_proto;
+mod traces;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, get};
+
+use crate::store::TraceStore;
+
+#[derive(Clone)]
+pub struct QueryState {
+    pub store: Arc<TraceStore>,
+}
+
+/// Every route Grafana needs from Tempo so far. Query routes accept any method, as
+/// Tempo's do; unknown paths answer Go's `404 page not found`.
+pub fn router(store: Arc<TraceStore>) -> Router {
+    Router::new()
+        .route("/ready", any(status::ready))
+        .route("/api/echo", any(status::echo))
+        .route("/api/status/buildinfo", get(status::buildinfo))
+        .route("/api/traces/{trace_id}", any(traces::trace_by_id_v1))
+        .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
+        .fallback(error::not_found)
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .with_state(QueryState { store })
+}

@@ -1,0 +1,216 @@
+//! Trace by id: `GET /api/traces/{id}` (v1) and `GET /api/v2/traces/{id}` (v2),
+//! protobuf when `Accept` asks for `application/protobuf`, Tempo's JSON otherwise.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prost::Message;
+
+use super::QueryState;
+use super::error::QueryError;
+use super::tempo_json::TraceJson;
+use super::tempo_proto::{TraceByIdMetrics, TraceByIdResponse};
+use crate::model::{SINGLE_TENANT, TraceId, TracesData};
+use crate::store::{StoredTrace, TimeWindow};
+
+const PROTOBUF: &str = "application/protobuf";
+const JSON: &str = "application/json";
+
+pub async fn trace_by_id_v1(
+    state: State<QueryState>,
+    path: Path<String>,
+    query: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, QueryError> {
+    let wants_protobuf = wants_protobuf(&headers);
+    let Some(trace) = find_trace(state, path, query, &headers).await? else {
+        // Tempo's v1 answers an unknown trace with 404 and no body at all.
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    if wants_protobuf {
+        return Ok(protobuf_response(trace.data.encode_to_vec()));
+    }
+    let json = TraceJson {
+        data: &trace.data,
+        resource_spans_key: "batches",
+    };
+    json_response(&json)
+}
+
+pub async fn trace_by_id_v2(
+    state: State<QueryState>,
+    path: Path<String>,
+    query: Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, QueryError> {
+    let wants_protobuf = wants_protobuf(&headers);
+    let found = find_trace(state, path, query, &headers).await?;
+    // Tempo's v2 answers an unknown trace with 200 and an empty trace.
+    let (data, inspected_bytes) = match found {
+        Some(StoredTrace {
+            data,
+            inspected_bytes,
+        }) => (data, inspected_bytes),
+        None => (TracesData::default(), 0),
+    };
+    if wants_protobuf {
+        let response = TraceByIdResponse {
+            trace: Some(data),
+            metrics: Some(TraceByIdMetrics { inspected_bytes }),
+            status: 0,
+            message: String::new(),
+        };
+        return Ok(protobuf_response(response.encode_to_vec()));
+    }
+    json_response(&TraceByIdJson {
+        trace: TraceJson {
+            data: &data,
+            resource_spans_key: "resourceSpans",
+        },
+        metrics: TraceByIdMetricsJson {
+            inspected_bytes: (inspected_bytes > 0).then(|| inspected_bytes.to_string()),
+        },
+    })
+}
+
+/// v2's JSON body: `{"trace": {...}, "metrics": {...}}`, in Tempo's field order.
+#[derive(serde::Serialize)]
+struct TraceByIdJson<'a> {
+    trace: TraceJson<'a>,
+    metrics: TraceByIdMetricsJson,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TraceByIdMetricsJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inspected_bytes: Option<String>,
+}
+
+/// Tempo reads `Accept` as a substring match, protobuf first; anything else is JSON.
+fn wants_protobuf(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains(PROTOBUF))
+}
+
+async fn find_trace(
+    State(state): State<QueryState>,
+    Path(raw_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: &HeaderMap,
+) -> Result<Option<StoredTrace>, QueryError> {
+    let trace_id =
+        TraceId::parse_hex(&raw_id).map_err(|error| QueryError::BadRequest(error.to_string()))?;
+    let window = parse_window(&params)?;
+    // Multi-tenancy is off: like Tempo, accept X-Scope-OrgID and serve the single tenant.
+    let _org_id = headers.get("x-scope-orgid");
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.get_trace(SINGLE_TENANT, &trace_id, window))
+        .await
+        .map_err(|error| QueryError::Internal(error.to_string()))?
+        .map_err(|error| QueryError::Internal(error.to_string()))
+}
+
+/// `start`/`end` in unix seconds and `mode`, validated with Tempo's messages.
+fn parse_window(params: &HashMap<String, String>) -> Result<Option<TimeWindow>, QueryError> {
+    if let Some(mode) = params.get("mode")
+        && !matches!(mode.as_str(), "all" | "ingesters" | "blocks" | "external")
+    {
+        return Err(QueryError::BadRequest(format!(
+            "invalid value for mode {mode}"
+        )));
+    }
+    let start = parse_seconds(params, "start")?;
+    let end = parse_seconds(params, "end")?;
+    if start != 0 && end != 0 && end <= start {
+        return Err(QueryError::BadRequest(format!(
+            "http parameter start must be before end. received start={start} end={end}"
+        )));
+    }
+    if start == 0 && end == 0 {
+        return Ok(None);
+    }
+    let to_nanos = |seconds: i64| {
+        u64::try_from(seconds)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+    };
+    Ok(Some(TimeWindow {
+        start_unix_nano: to_nanos(start),
+        end_unix_nano: if end == 0 {
+            u64::MAX
+        } else {
+            to_nanos(end).saturating_add(999_999_999)
+        },
+    }))
+}
+
+fn parse_seconds(params: &HashMap<String, String>, name: &str) -> Result<i64, QueryError> {
+    let Some(text) = params.get(name).filter(|text| !text.is_empty()) else {
+        return Ok(0);
+    };
+    text.parse::<i64>().map_err(|error| {
+        let reason = match error.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        QueryError::BadRequest(format!(
+            "invalid {name}: strconv.ParseInt: parsing \"{text}\": {reason}"
+        ))
+    })
+}
+
+fn protobuf_response(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, PROTOBUF)], body).into_response()
+}
+
+fn json_response(body: &impl serde::Serialize) -> Result<Response, QueryError> {
+    let bytes =
+        serde_json::to_vec(body).map_err(|error| QueryError::Internal(error.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, JSON)], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn message(result: Result<Option<TimeWindow>, QueryError>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn window_parameters_follow_tempo() {
+        assert_eq!(parse_window(&params(&[])).unwrap(), None);
+        assert_eq!(
+            message(parse_window(&params(&[("start", "x")]))),
+            "invalid start: strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            message(parse_window(&params(&[("start", "9"), ("end", "3")]))),
+            "http parameter start must be before end. received start=9 end=3"
+        );
+        assert_eq!(
+            message(parse_window(&params(&[("mode", "sideways")]))),
+            "invalid value for mode sideways"
+        );
+        let window = parse_window(&params(&[("start", "10"), ("end", "20")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(window.start_unix_nano, 10_000_000_000);
+        assert_eq!(window.end_unix_nano, 20_999_999_999);
+    }
+}

@@ -1,0 +1,341 @@
+//! OTLP/HTTP: `POST /v1/traces` with a protobuf or JSON body, optionally gzip.
+//! The response (success or error) is encoded like the request; errors carry a
+//! `google.rpc.Status` as the OTLP specification asks.
+
+use std::io::Read;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http_body_util::{BodyExt, Limited};
+use prost::Message;
+
+use super::{export_response, status};
+use crate::ingest::Ingest;
+use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+#[derive(Clone)]
+struct ReceiverState {
+    ingest: Ingest,
+    max_body_bytes: usize,
+}
+
+/// The OTLP/HTTP router; unknown paths get 404, other methods on `/v1/traces` 405.
+pub fn router(ingest: Ingest, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/traces", post(export_traces))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+        .with_state(ReceiverState {
+            ingest,
+            max_body_bytes,
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn from_headers(headers: &HeaderMap) -> Result<Encoding, HttpError> {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        match media_type.to_ascii_lowercase().as_str() {
+            PROTOBUF | "application/protobuf" => Ok(Encoding::Protobuf),
+            JSON => Ok(Encoding::Json),
+            _ => Err(HttpError::plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "unsupported content type `{content_type}`; OTLP/HTTP accepts {PROTOBUF} or {JSON}"
+                ),
+            )),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => PROTOBUF,
+            Encoding::Json => JSON,
+        }
+    }
+}
+
+/// An error response: status, message, and the encoding to write it in
+/// (`None`: plain text, used when the request's encoding is unknown).
+#[derive(Debug)]
+struct HttpError {
+    status: StatusCode,
+    message: String,
+    encoding: Option<Encoding>,
+    retry_after_seconds: Option<u64>,
+}
+
+impl HttpError {
+    fn plain(status: StatusCode, message: String) -> HttpError {
+        HttpError {
+            status,
+            message,
+            encoding: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    fn encoded(status: StatusCode, message: String, encoding: Encoding) -> HttpError {
+        HttpError {
+            encoding: Some(encoding),
+            ..HttpError::plain(status, message)
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        // google.rpc.Code numbers matching the HTTP status, for the Status body.
+        let rpc_code = match self.status {
+            StatusCode::BAD_REQUEST => 3,
+            StatusCode::PAYLOAD_TOO_LARGE => 8,
+            StatusCode::SERVICE_UNAVAILABLE => 14,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
+            _ => 2,
+        };
+        let rpc_status = tonic_types::Status {
+            code: rpc_code,
+            message: self.message.clone(),
+            details: Vec::new(),
+        };
+        let mut response = match self.encoding {
+            Some(Encoding::Protobuf) => (
+                self.status,
+                [(header::CONTENT_TYPE, PROTOBUF)],
+                rpc_status.encode_to_vec(),
+            )
+                .into_response(),
+            Some(Encoding::Json) => (
+                self.status,
+                [(header::CONTENT_TYPE, JSON)],
+                serde_json::json!({ "code": rpc_code, "message": self.message }).to_string(),
+            )
+                .into_response(),
+            None => (self.status, self.message).into_response(),
+        };
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+async fn export_traces(
+    State(state): State<ReceiverState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let encoding = Encoding::from_headers(&headers)?;
+    let compressed = is_gzip(&headers, encoding)?;
+    let raw = read_limited(body, state.max_body_bytes, encoding).await?;
+    let payload = if compressed {
+        gunzip_limited(&raw, state.max_body_bytes, encoding)?
+    } else {
+        raw.to_vec()
+    };
+    let request = decode_request(&payload, encoding)
+        .map_err(|message| HttpError::encoded(StatusCode::BAD_REQUEST, message, encoding))?;
+
+    let outcome = state.ingest.export(request).await.map_err(|error| {
+        tracing::warn!(%error, "otlp http export refused");
+        HttpError {
+            retry_after_seconds: Some(error.retry_after().as_secs().max(1)),
+            ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
+        }
+    })?;
+    Ok(encode_response(&export_response(&outcome), encoding))
+}
+
+fn is_gzip(headers: &HeaderMap, encoding: Encoding) -> Result<bool, HttpError> {
+    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    match value
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "gzip" => Ok(true),
+        "" | "identity" => Ok(false),
+        other => Err(HttpError::encoded(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported content encoding `{other}`; use gzip or none"),
+            encoding,
+        )),
+    }
+}
+
+async fn read_limited(body: Body, limit: usize, encoding: Encoding) -> Result<Bytes, HttpError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(too_large(limit, encoding))
+        }
+        Err(error) => Err(HttpError::encoded(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read request body: {error}"),
+            encoding,
+        )),
+    }
+}
+
+fn too_large(limit: usize, encoding: Encoding) -> HttpError {
+    HttpError::encoded(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body exceeds the limit of {limit} bytes (receivers.otlp_http.max_body_bytes)"
+        ),
+        encoding,
+    )
+}
+
+/// Decompresses at most `limit` bytes, so a small gzip bomb cannot exhaust memory.
+fn gunzip_limited(
+    compressed: &[u8],
+    limit: usize,
+    encoding: Encoding,
+) -> Result<Vec<u8>, HttpError> {
+    let mut decoder = flate2::read::GzDecoder::new(compressed).take(limit as u64 + 1);
+    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
+    decoder.read_to_end(&mut out).map_err(|error| {
+        HttpError::encoded(
+            StatusCode::BAD_REQUEST,
+            format!("invalid gzip body: {error}"),
+            encoding,
+        )
+    })?;
+    if out.len() > limit {
+        return Err(too_large(limit, encoding));
+    }
+    Ok(out)
+}
+
+/// Decodes an OTLP request body; the error names what is wrong with it.
+fn decode_request(payload: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, String> {
+    match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(payload)
+            .map_err(|error| format!("invalid OTLP protobuf: {error}")),
+        Encoding::Json => {
+            let mut deserializer = serde_json::Deserializer::from_slice(payload);
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                format!("invalid OTLP JSON at `{}`: {}", error.path(), error.inner())
+            })
+        }
+    }
+}
+
+fn encode_response(response: &ExportTraceServiceResponse, encoding: Encoding) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => response.encode_to_vec(),
+        Encoding::Json => {
+            let json = match &response.partial_success {
+                Some(partial) => serde_json::json!({
+                    "partialSuccess": {
+                        "rejectedSpans": partial.rejected_spans.to_string(),
+                        "errorMessage": partial.error_message,
+                    }
+                }),
+                None => serde_json::json!({}),
+            };
+            json.to_string().into_bytes()
+        }
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn json_accepts_the_otlp_mapping() {
+        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+            "scopeSpans":[{"scope":{"name":"lib"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+            "name":"op","kind":2,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,
+            "attributes":[{"key":"a","value":{"intValue":"9007199254740993"}},{"key":"b","value":{"intValue":7}}],
+            "status":{"code":2,"message":"boom"}}]}]}]}"#;
+        let request = decode_request(body, Encoding::Json).unwrap();
+        let span = &request.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(
+            hex::encode(&span.trace_id),
+            "5b8efff798038103d269b633813fc60c"
+        );
+        assert_eq!(span.kind, 2);
+        assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000);
+        assert_eq!(span.end_time_unix_nano, 1_544_712_661_000_000_000);
+        assert_eq!(span.status.as_ref().unwrap().code, 2);
+        let ints: Vec<_> = span
+            .attributes
+            .iter()
+            .map(|kv| kv.value.clone().unwrap().value.unwrap())
+            .collect();
+        use crate::model::any_value::Value;
+        assert_eq!(
+            ints,
+            [Value::IntValue(9_007_199_254_740_993), Value::IntValue(7)]
+        );
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let error = decode_request(
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#,
+            Encoding::Json,
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = encoder.finish().unwrap();
+        let error = gunzip_limited(&bomb, 64 * 1024, Encoding::Protobuf).unwrap_err();
+        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let error = gunzip_limited(b"not gzip", 1024, Encoding::Protobuf).unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+    }
+
+    proptest! {
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_request(&bytes, Encoding::Protobuf);
+            let _ = decode_request(&bytes, Encoding::Json);
+        }
+
+        #[test]
+        fn json_like_garbage_never_panics(text in r#"\{("[a-zA-Z]{1,12}":(\[|\{|"[0-9a-f]{0,34}"|-?[0-9]{1,20}|null|true),?){0,6}"#) {
+            let _ = decode_request(text.as_bytes(), Encoding::Json);
+        }
+    }
+}

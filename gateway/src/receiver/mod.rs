@@ -1,0 +1,18 @@
+//! OTLP receivers. Each unpacks its transport, hands an `ExportTraceServiceRequest`
+//! to `Ingest`, and translates the outcome once, in `status.rs`.
+
+pub mod grpc;
+pub mod http;
+mod status;
+
+use crate::ingest::IngestOutcome;
+use crate::model::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+
+/// The OTLP response for an outcome: `partial_success` only when spans were rejected.
+fn export_response(outcome: &IngestOutcome) -> ExportTraceServiceResponse {
+    let partial_success = (outcome.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(outcome.rejected_spans).unwrap_or(i64::MAX),
+        error_message: outcome.rejection_message.clone(),
+    });
+    ExportTraceServiceResponse { partial_success }
+}

@@ -1,0 +1,314 @@
+//! The trace store: spans persisted in RocksDB, read back whole by trace id.
+//!
+//! Column families (layout written down in ARCHITECTURE.md):
+//! - `spans`: one entry per span, keyed so a trace is one prefix scan (`keys.rs`);
+//! - `dictionary`: resources and scopes, stored once and referenced by hash from spans (`codec.rs`);
+//! - `default`: the tenant registry (`tenants.rs`).
+//!
+//! A write is one `WriteBatch` through the WAL, so a request's spans and the dictionary
+//! entries they point at become durable together, or not at all.
+
+mod codec;
+mod keys;
+mod tenants;
+
+use std::path::Path;
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, Options, ReadOptions, SliceTransform, WriteBatch, WriteOptions,
+};
+
+use crate::config::{Compression, FsyncPolicy, StorageConfig};
+use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, Span, TraceId, TracesData};
+pub use keys::TenantId;
+use tenants::TenantRegistry;
+
+const CF_SPANS: &str = "spans";
+const CF_DICTIONARY: &str = "dictionary";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("corrupt entry: {0}")]
+    Corrupt(#[from] codec::CodecError),
+    #[error("span references a missing {kind} entry {hash:016x}")]
+    MissingDictionaryEntry { kind: &'static str, hash: u64 },
+    #[error("cannot create data directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("tenant registry is full")]
+    TooManyTenants,
+}
+
+/// Spans of one resource while a trace is assembled: its hash, and per scope hash the spans.
+struct ResourceGroup {
+    hash: u64,
+    scopes: Vec<(u64, Vec<Span>)>,
+}
+
+/// An inclusive time window in unix nanoseconds; a trace matches when any span overlaps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+}
+
+/// A trace as read from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTrace {
+    pub data: TracesData,
+    /// Bytes of span values read, reported as Tempo's `inspectedBytes`.
+    pub inspected_bytes: u64,
+}
+
+pub struct TraceStore {
+    db: DB,
+    tenants: TenantRegistry,
+    write_options: WriteOptions,
+}
+
+impl TraceStore {
+    pub fn open(config: &StorageConfig) -> Result<TraceStore, StoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StoreError::CreateDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let db = open_db(&config.data_dir, config)?;
+        let tenants = TenantRegistry::load(&db)?;
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(config.fsync == FsyncPolicy::Always);
+        Ok(TraceStore {
+            db,
+            tenants,
+            write_options,
+        })
+    }
+
+    /// The id of a tenant, registering it on first use.
+    pub fn tenant_for_write(&self, name: &str) -> Result<TenantId, StoreError> {
+        self.tenants.get_or_create(&self.db, name)
+    }
+
+    /// Persists every span of `request` (already validated: 16-byte trace ids and
+    /// 8-byte span ids) in one atomic write. Returns the number of spans written.
+    pub fn write(
+        &self,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+    ) -> Result<usize, StoreError> {
+        let spans_cf = self.cf(CF_SPANS);
+        let dictionary_cf = self.cf(CF_DICTIONARY);
+        let mut batch = WriteBatch::default();
+        let mut value = Vec::with_capacity(512);
+        let mut span_count = 0;
+        for resource_spans in &request.resource_spans {
+            let (resource_hash, resource_entry) = codec::encode_resource_entry(resource_spans);
+            batch.put_cf(
+                dictionary_cf,
+                keys::dictionary_key(tenant, keys::DictionaryKind::Resource, resource_hash),
+                resource_entry,
+            );
+            for scope_spans in &resource_spans.scope_spans {
+                let (scope_hash, scope_entry) = codec::encode_scope_entry(scope_spans);
+                batch.put_cf(
+                    dictionary_cf,
+                    keys::dictionary_key(tenant, keys::DictionaryKind::Scope, scope_hash),
+                    scope_entry,
+                );
+                for span in &scope_spans.spans {
+                    let (Some(trace_id), Ok(span_id)) = (
+                        TraceId::from_slice(&span.trace_id),
+                        <[u8; SPAN_ID_LEN]>::try_from(span.span_id.as_slice()),
+                    ) else {
+                        debug_assert!(false, "spans are validated before they are written");
+                        continue;
+                    };
+                    codec::encode_span_value(resource_hash, scope_hash, span, &mut value);
+                    batch.put_cf(
+                        spans_cf,
+                        keys::span_key(tenant, &trace_id, &span_id),
+                        &value,
+                    );
+                    span_count += 1;
+                }
+            }
+        }
+        self.db.write_opt(batch, &self.write_options)?;
+        Ok(span_count)
+    }
+
+    /// Reads a whole trace. `None` when the tenant has no span of it (in `window`, if given).
+    pub fn get_trace(
+        &self,
+        tenant_name: &str,
+        trace_id: &TraceId,
+        window: Option<TimeWindow>,
+    ) -> Result<Option<StoredTrace>, StoreError> {
+        let Some(tenant) = self.tenants.get(tenant_name) else {
+            return Ok(None);
+        };
+        let prefix = keys::trace_key(tenant, trace_id);
+        let mut read_options = ReadOptions::default();
+        read_options.set_prefix_same_as_start(true);
+        let iterator = self.db.iterator_cf_opt(
+            self.cf(CF_SPANS),
+            read_options,
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        let mut span_values = Vec::new();
+        let mut inspected_bytes = 0u64;
+        for item in iterator {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            inspected_bytes += value.len() as u64;
+            span_values.push(codec::decode_span_value(&value)?);
+        }
+        if span_values.is_empty() {
+            return Ok(None);
+        }
+        if let Some(window) = window {
+            let overlaps = span_values.iter().any(|v| {
+                v.span.start_time_unix_nano <= window.end_unix_nano
+                    && v.span.end_time_unix_nano >= window.start_unix_nano
+            });
+            if !overlaps {
+                return Ok(None);
+            }
+        }
+        let data = self.assemble(tenant, span_values)?;
+        Ok(Some(StoredTrace {
+            data,
+            inspected_bytes,
+        }))
+    }
+
+    /// Regroups spans under their resource and scope, ordered as Tempo orders a
+    /// trace: by start time, then span id. A trace has few resources and scopes, so
+    /// groups are found by linear search.
+    fn assemble(
+        &self,
+        tenant: TenantId,
+        mut span_values: Vec<codec::SpanValue>,
+    ) -> Result<TracesData, StoreError> {
+        span_values.sort_by(|a, b| {
+            (a.span.start_time_unix_nano, &a.span.span_id)
+                .cmp(&(b.span.start_time_unix_nano, &b.span.span_id))
+        });
+        let mut groups: Vec<ResourceGroup> = Vec::new();
+        for value in span_values {
+            let resource_index = match groups.iter().position(|g| g.hash == value.resource_hash) {
+                Some(index) => index,
+                None => {
+                    groups.push(ResourceGroup {
+                        hash: value.resource_hash,
+                        scopes: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let scopes = &mut groups[resource_index].scopes;
+            match scopes
+                .iter_mut()
+                .find(|(hash, _)| *hash == value.scope_hash)
+            {
+                Some((_, spans)) => spans.push(value.span),
+                None => scopes.push((value.scope_hash, vec![value.span])),
+            }
+        }
+
+        let mut resource_spans_list = Vec::with_capacity(groups.len());
+        for group in groups {
+            let bytes =
+                self.dictionary_entry(tenant, keys::DictionaryKind::Resource, group.hash)?;
+            let mut resource_spans = codec::decode_resource_entry(&bytes)?;
+            for (scope_hash, spans) in group.scopes {
+                let bytes =
+                    self.dictionary_entry(tenant, keys::DictionaryKind::Scope, scope_hash)?;
+                let mut scope_spans = codec::decode_scope_entry(&bytes)?;
+                scope_spans.spans = spans;
+                resource_spans.scope_spans.push(scope_spans);
+            }
+            resource_spans_list.push(resource_spans);
+        }
+        Ok(TracesData {
+            resource_spans: resource_spans_list,
+        })
+    }
+
+    fn dictionary_entry(
+        &self,
+        tenant: TenantId,
+        kind: keys::DictionaryKind,
+        hash: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.db
+            .get_cf(
+                self.cf(CF_DICTIONARY),
+                keys::dictionary_key(tenant, kind, hash),
+            )?
+            .ok_or(StoreError::MissingDictionaryEntry {
+                kind: match kind {
+                    keys::DictionaryKind::Resource => "resource",
+                    keys::DictionaryKind::Scope => "scope",
+                },
+                hash,
+            })
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created at open")
+    }
+}
+
+fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
+    let compression = match config.compression {
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::None => DBCompressionType::None,
+    };
+    let cache = Cache::new_lru_cache(config.block_cache_mib.max(1) * 1024 * 1024);
+
+    let mut db_options = Options::default();
+    db_options.create_if_missing(true);
+    db_options.create_missing_column_families(true);
+    db_options.increase_parallelism(2);
+    db_options.set_max_background_jobs(2);
+    // Concurrent requests' writes are grouped into one WAL append by RocksDB.
+    db_options.set_enable_pipelined_write(true);
+
+    let mut spans_table = BlockBasedOptions::default();
+    spans_table.set_block_cache(&cache);
+    spans_table.set_bloom_filter(10.0, false);
+    spans_table.set_cache_index_and_filter_blocks(true);
+    spans_table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    spans_table.set_whole_key_filtering(false);
+    let mut spans_options = Options::default();
+    spans_options.set_compression_type(compression);
+    spans_options.set_write_buffer_size(64 * 1024 * 1024);
+    spans_options.set_prefix_extractor(SliceTransform::create_fixed_prefix(keys::TRACE_KEY_LEN));
+    spans_options.set_memtable_prefix_bloom_ratio(0.1);
+    spans_options.set_block_based_table_factory(&spans_table);
+
+    let mut dictionary_table = BlockBasedOptions::default();
+    dictionary_table.set_block_cache(&cache);
+    dictionary_table.set_bloom_filter(10.0, false);
+    let mut dictionary_options = Options::default();
+    dictionary_options.set_compression_type(compression);
+    dictionary_options.set_block_based_table_factory(&dictionary_table);
+
+    let column_families = vec![
+        ColumnFamilyDescriptor::new(CF_SPANS, spans_options),
+        ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
+    ];
+    Ok(DB::open_cf_descriptors(&db_options, path, column_families)?)
+}
+
+#[cfg(test)]
+mod tests;
