@@ -14,6 +14,7 @@ pub mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -136,6 +137,12 @@ async fn serve_http(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     tracing::info!(address = ?listener.local_addr().ok(), "{name} listening");
+    // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

@@ -2,12 +2,15 @@
 
 use std::net::SocketAddr;
 
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
+use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
+use tonic::body::Body;
 use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use tonic::transport::server::TcpIncoming;
+use tonic::{Code, Request, Response, Status};
 
 use super::{export_response, status};
 use crate::ingest::Ingest;
@@ -47,33 +50,82 @@ pub async fn serve(
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(address = ?local, "otlp grpc receiver listening");
     tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(
-            oversize_is_resource_exhausted,
-        ))
+        .layer(tower::util::MapResponseLayer::new(correct_tonic_status))
         .add_service(service)
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
         )
         .await
 }
 
-/// tonic refuses a message over the size limit with OUT_OF_RANGE, which OTLP exporters
-/// treat as retryable, so they would resend the same oversized batch forever. gRPC
-/// itself specifies RESOURCE_EXHAUSTED (without RetryInfo: permanent) for this, and
-/// no handler here returns OUT_OF_RANGE, so the code is rewritten in the trailers-only
-/// response tonic produces.
-fn oversize_is_resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
-    const OUT_OF_RANGE: &str = "11";
-    const RESOURCE_EXHAUSTED: HeaderValue = HeaderValue::from_static("8");
-    if response
-        .headers()
-        .get("grpc-status")
-        .is_some_and(|code| code == OUT_OF_RANGE)
-    {
-        response
-            .headers_mut()
-            .insert("grpc-status", RESOURCE_EXHAUSTED);
+/// Corrects two codes tonic produces before our handler runs:
+/// - a message over the size limit gets OUT_OF_RANGE, which OTLP exporters retry, so
+///   they would resend the same oversized batch forever; gRPC specifies
+///   RESOURCE_EXHAUSTED (without RetryInfo: permanent) for it;
+/// - an undecodable message gets INTERNAL (a server fault, retried by some SDKs) where
+///   the client sent bad input: INVALID_ARGUMENT.
+///
+/// The status sits in the headers of a trailers-only response or in the trailers, so
+/// both are checked. No handler here returns OUT_OF_RANGE or INTERNAL itself.
+fn correct_tonic_status(response: http::Response<Body>) -> http::Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    correct_status_in(&mut parts.headers);
+    let body = body.map_frame(|mut frame| {
+        if let Some(trailers) = frame.trailers_mut() {
+            correct_status_in(trailers);
+        }
+        frame
+    });
+    http::Response::from_parts(parts, Body::new(body))
+}
+
+fn correct_status_in(headers: &mut HeaderMap) {
+    let Some(status) = Status::from_header_map(headers) else {
+        return;
+    };
+    let corrected = match status.code() {
+        Code::OutOfRange => Code::ResourceExhausted,
+        Code::Internal
+            if status
+                .message()
+                .starts_with("failed to decode Protobuf message") =>
+        {
+            Code::InvalidArgument
+        }
+        _ => return,
+    };
+    headers.insert("grpc-status", HeaderValue::from(corrected as i32));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_after(code: &str, message: &str) -> String {
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-status", HeaderValue::from_str(code).unwrap());
+        headers.insert("grpc-message", HeaderValue::from_str(message).unwrap());
+        correct_status_in(&mut headers);
+        headers["grpc-status"].to_str().unwrap().to_owned()
     }
-    response
+
+    #[test]
+    fn oversize_and_undecodable_messages_get_permanent_client_codes() {
+        assert_eq!(
+            status_after("11", "Error, decoded message length too large"),
+            "8"
+        );
+        // grpc-message is percent-encoded on the wire.
+        assert_eq!(
+            status_after(
+                "13",
+                "failed%20to%20decode%20Protobuf%20message:%20buffer%20underflow"
+            ),
+            "3"
+        );
+        assert_eq!(status_after("13", "something else"), "13");
+        assert_eq!(status_after("14", "unavailable"), "14");
+    }
 }

@@ -1,0 +1,461 @@
+//! `TestGateway`: one real `spangate` process per test, with its own temporary data
+//! directory, its own loopback ports and its own log files.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::thread::sleep;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+/// How often `/ready` is polled while a gateway starts, and the pause between polls.
+/// 400 × 50 ms: generous because a debug build on two cores, shared with parallel tests,
+/// can be slow to open RocksDB. No test asserts on this time.
+const READY_POLLS: u32 = 400;
+const READY_POLL_PAUSE: Duration = Duration::from_millis(50);
+
+/// Environment variable naming a prebuilt `spangate` binary; skips the `cargo build`.
+pub const BIN_ENV: &str = "SPANGATE_BIN";
+
+/// Settings written into the YAML config of a test gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    pub fsync: &'static str,
+    pub compression: &'static str,
+    pub grpc_enabled: bool,
+    pub http_enabled: bool,
+    pub max_message_bytes: u64,
+    pub max_body_bytes: u64,
+    pub max_inflight_writes: u64,
+    pub queue_timeout: &'static str,
+    pub log_level: &'static str,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            fsync: "never",
+            compression: "lz4",
+            grpc_enabled: true,
+            http_enabled: true,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_inflight_writes: 64,
+            queue_timeout: "2s",
+            log_level: "info",
+        }
+    }
+}
+
+/// The three loopback ports of one gateway.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    pub grpc: u16,
+    pub http: u16,
+    pub query: u16,
+}
+
+/// A running (or killed) `spangate` process with its temporary directory.
+pub struct TestGateway {
+    // Field order matters for Drop: the child is killed (in `Drop::drop`) before the
+    // directory is removed.
+    child: Option<Child>,
+    options: GatewayOptions,
+    ports: Ports,
+    config_path: PathBuf,
+    data_dir: PathBuf,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+    starts: u32,
+    dir: TempDir,
+}
+
+impl TestGateway {
+    /// Starts a gateway with the default options and waits until it is ready.
+    pub fn start() -> Self {
+        Self::start_with(GatewayOptions::default())
+    }
+
+    /// Starts a gateway with `options` and waits until it is ready.
+    ///
+    /// Free ports are found by binding port 0 and releasing it, so another process can
+    /// take one in between; if the gateway exits during start-up, the start is retried
+    /// (bounded) with fresh ports and a fresh directory.
+    pub fn start_with(options: GatewayOptions) -> Self {
+        const ATTEMPTS: u32 = 3;
+        let mut last_failure = String::new();
+        for _ in 0..ATTEMPTS {
+            let mut gateway = Self::prepare(options.clone());
+            match gateway.spawn_and_wait() {
+                Ok(()) => return gateway,
+                Err(failure) => {
+                    last_failure = failure;
+                    gateway.stop_child();
+                }
+            }
+        }
+        panic!("spangate did not start after {ATTEMPTS} attempts:\n{last_failure}");
+    }
+
+    fn prepare(options: GatewayOptions) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("spangate-it-")
+            .tempdir()
+            .expect("create temp dir");
+        let ports = Ports {
+            grpc: free_port(),
+            http: free_port(),
+            query: free_port(),
+        };
+        let data_dir = dir.path().join("data");
+        let config_path = dir.path().join("spangate.yaml");
+        let yaml = render_config(&options, ports, &data_dir);
+        std::fs::write(&config_path, yaml).expect("write config");
+        TestGateway {
+            child: None,
+            options,
+            ports,
+            stdout_path: dir.path().join("stdout.log"),
+            stderr_path: dir.path().join("stderr.log"),
+            config_path,
+            data_dir,
+            starts: 0,
+            dir,
+        }
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), String> {
+        let bin = spangate_binary();
+        let stdout = append_log(&self.stdout_path);
+        let stderr = append_log(&self.stderr_path);
+        self.starts += 1;
+        let child = Command::new(bin)
+            .arg("--config")
+            .arg(&self.config_path)
+            .current_dir(self.dir.path())
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        // A short timeout per poll, so that a server that accepts but never answers
+        // cannot stretch the bounded loop.
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .map_err(|e| format!("build reqwest client: {e}"))?;
+        let url = format!("{}/ready", self.query_url());
+        for _ in 0..READY_POLLS {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(format!(
+                    "spangate exited during start-up with {status}\n{}",
+                    self.logs()
+                ));
+            }
+            if let Ok(resp) = client.get(&url).send()
+                && resp.status().as_u16() == 200
+            {
+                return self.wait_receivers();
+            }
+            sleep(READY_POLL_PAUSE);
+        }
+        Err(format!(
+            "spangate was not ready after {READY_POLLS} polls of {url}\n{}",
+            self.logs()
+        ))
+    }
+
+    /// `/ready` answered; the receivers should accept connections too. A short bounded
+    /// check so that a receiver that failed to bind is reported here with the logs.
+    fn wait_receivers(&self) -> Result<(), String> {
+        let mut ports = Vec::new();
+        if self.options.grpc_enabled {
+            ports.push(("otlp_grpc", self.ports.grpc));
+        }
+        if self.options.http_enabled {
+            ports.push(("otlp_http", self.ports.http));
+        }
+        for (name, port) in ports {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let connected = (0..READY_POLLS).any(|_| {
+                let ok = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+                if !ok {
+                    sleep(READY_POLL_PAUSE);
+                }
+                ok
+            });
+            if !connected {
+                return Err(format!(
+                    "/ready answered 200 but receiver {name} on {addr} refuses connections\n{}",
+                    self.logs()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn stop_child(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the process with SIGKILL (no graceful shutdown) and waits for it to exit.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("gateway is not running");
+        child.kill().expect("kill spangate");
+        child.wait().expect("wait for spangate");
+    }
+
+    /// Starts the process again with the same config, ports and data directory
+    /// (kills it first when it is still running).
+    pub fn restart(&mut self) {
+        self.stop_child();
+        if let Err(failure) = self.spawn_and_wait() {
+            self.stop_child();
+            panic!("spangate did not restart:\n{failure}");
+        }
+    }
+
+    /// Whether the process is still alive (it has not exited by itself).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    pub fn options(&self) -> &GatewayOptions {
+        &self.options
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Number of times the process was spawned (1 after `start`, +1 per `restart`).
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
+    /// `http://127.0.0.1:<grpc port>`: the OTLP/gRPC endpoint.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.grpc)
+    }
+
+    /// `http://127.0.0.1:<http port>`: the OTLP/HTTP base URL (no path).
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.http)
+    }
+
+    /// `http://127.0.0.1:<http port>/v1/traces`.
+    pub fn traces_url(&self) -> String {
+        format!("{}/v1/traces", self.http_url())
+    }
+
+    /// `http://127.0.0.1:<query port>`: the Tempo-compatible query API.
+    pub fn query_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.query)
+    }
+
+    /// The process's stdout and stderr so far (all starts).
+    pub fn logs(&self) -> String {
+        format!(
+            "--- spangate config ({}) ---\n{}\n--- spangate stdout ---\n{}\n--- spangate stderr ---\n{}\n--- end of spangate logs ---",
+            self.config_path.display(),
+            read_lossy(&self.config_path),
+            read_lossy(&self.stdout_path),
+            read_lossy(&self.stderr_path)
+        )
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        let exited = match self.child.as_mut() {
+            Some(child) => child.try_wait().ok().flatten(),
+            None => None,
+        };
+        self.stop_child();
+        if std::thread::panicking() {
+            eprintln!("spangate logs of the failed test:\n{}", self.logs());
+        } else if let Some(status) = exited {
+            // Not a failure of the test by itself, but worth seeing.
+            eprintln!(
+                "note: spangate had exited on its own ({status}) before the test ended\n{}",
+                self.logs()
+            );
+        }
+    }
+}
+
+fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {
+    format!(
+        r#"storage:
+  data_dir: "{data_dir}"
+  fsync: {fsync}
+  compression: {compression}
+receivers:
+  otlp_grpc:
+    enabled: {grpc_enabled}
+    listen: "127.0.0.1:{grpc}"
+    max_message_bytes: {max_message_bytes}
+  otlp_http:
+    enabled: {http_enabled}
+    listen: "127.0.0.1:{http}"
+    max_body_bytes: {max_body_bytes}
+ingest:
+  max_inflight_writes: {max_inflight_writes}
+  queue_timeout: {queue_timeout}
+query:
+  listen: "127.0.0.1:{query}"
+log:
+  level: {log_level}
+  format: text
+"#,
+        data_dir = data_dir.display(),
+        fsync = o.fsync,
+        compression = o.compression,
+        grpc_enabled = o.grpc_enabled,
+        grpc = ports.grpc,
+        max_message_bytes = o.max_message_bytes,
+        http_enabled = o.http_enabled,
+        http = ports.http,
+        max_body_bytes = o.max_body_bytes,
+        max_inflight_writes = o.max_inflight_writes,
+        queue_timeout = o.queue_timeout,
+        query = ports.query,
+        log_level = o.log_level,
+    )
+}
+
+/// A loopback port that was free a moment ago and was not handed out before by this
+/// test process.
+pub fn free_port() -> u16 {
+    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let handed_out = HANDED_OUT.get_or_init(|| Mutex::new(HashSet::new()));
+    for _ in 0..100 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        drop(listener);
+        if handed_out.lock().expect("port set").insert(port) {
+            return port;
+        }
+    }
+    panic!("no fresh loopback port after 100 tries");
+}
+
+fn append_log(path: &Path) -> File {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+fn read_lossy(path: &Path) -> String {
+    let mut bytes = Vec::new();
+    match File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+        Ok(_) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => format!("<cannot read {}: {e}>", path.display()),
+    }
+}
+
+/// A blocking HTTP client that never uses a proxy and never decompresses by itself.
+pub fn http_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build reqwest client")
+}
+
+/// The `spangate` binary: `$SPANGATE_BIN`, or built once per test process with
+/// `$CARGO build -p spangate --bin spangate` into the target directory of this test
+/// executable (same profile).
+pub fn spangate_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os(BIN_ENV) {
+            let bin = PathBuf::from(bin);
+            assert!(bin.is_file(), "{BIN_ENV}={} is not a file", bin.display());
+            return bin;
+        }
+        build_spangate()
+    })
+}
+
+fn build_spangate() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // <target>/<profile-dir>/deps/<test-binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary is not in <target>/<profile>/deps/")
+        .to_path_buf();
+    let target_dir = profile_dir
+        .parent()
+        .expect("profile dir has no parent")
+        .to_path_buf();
+    let profile_name = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("profile dir name")
+        .to_owned();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "spangate", "--bin", "spangate"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    match profile_name.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    if let Some(manifest_dir) = option_env!("CARGO_MANIFEST_DIR") {
+        cmd.current_dir(manifest_dir);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("run `cargo build -p spangate`: {e}"));
+    assert!(
+        output.status.success(),
+        "`cargo build -p spangate --bin spangate` failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bin = profile_dir.join(format!("spangate{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "cargo build succeeded but {} does not exist",
+        bin.display()
+    );
+    bin
+}

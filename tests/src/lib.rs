@@ -1,0 +1,21 @@
+//! End-to-end test support for spangate: a harness that runs the real binary, OTLP
+//! clients, request builders, an independent decoder of Tempo's JSON, and comparisons.
+//!
+//! The tests themselves live in `tests/tests/*.rs`, one topic per file.
+
+pub mod clients;
+pub mod compare;
+pub mod expect;
+pub mod fixtures;
+pub mod harness;
+pub mod ids;
+pub mod otlp_json;
+pub mod query;
+pub mod reference;
+pub mod sdk;
+pub mod tempo_json;
+pub mod tempopb;
+
+pub use clients::{GrpcClient, HttpResponse};
+pub use compare::assert_same_spans;
+pub use harness::{GatewayOptions, TestGateway};

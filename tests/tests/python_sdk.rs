@@ -1,0 +1,259 @@
+//! The Python example app (`examples/python-app/app.py`, OpenTelemetry Python SDK) sends
+//! its traces over OTLP/gRPC and OTLP/HTTP protobuf; they are read back and compared with
+//! the summary the app prints.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+
+use serde_json::Value;
+use spangate_integration_tests::TestGateway;
+use spangate_integration_tests::expect::{
+    ExpectedEvent, ExpectedLink, ExpectedSpan, ExpectedTrace, attributes_from_json,
+    trace_differences,
+};
+use spangate_integration_tests::tempo_json::{span_kind_from_name, status_code_from_name};
+
+/// Env var naming the Python interpreter (a venv with `requirements.txt` installed).
+const PYTHON_ENV: &str = "SPANGATE_PYTHON";
+/// The app gets this long (200 × 250 ms) before it is killed and the test fails.
+const APP_POLLS: u32 = 200;
+const APP_POLL_PAUSE: Duration = Duration::from_millis(250);
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os(PYTHON_ENV) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "{PYTHON_ENV}={} does not exist; run `make test`, which creates the venv",
+            p.display()
+        );
+        return p;
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let venv = home.join(".cache/spangate/venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python for the SDK test: {PYTHON_ENV} is not set and {} does not exist. \
+         Run `make test` (it creates the venv from examples/python-app/requirements.txt), \
+         or set {PYTHON_ENV} to a Python that has those packages installed.",
+        venv.display()
+    );
+    venv
+}
+
+fn app_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-app/app.py")
+}
+
+/// Runs the app; returns its JSON summary line. `endpoint_via_env` passes the endpoint as
+/// the standard `OTEL_EXPORTER_OTLP_ENDPOINT` instead of `--endpoint`.
+fn run_app(protocol: &str, endpoint: &str, endpoint_via_env: bool, service: &str) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut cmd = Command::new(python());
+    cmd.arg(app_path())
+        .args(["--protocol", protocol, "--service-name", service])
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
+        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"));
+    if endpoint_via_env {
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+    } else {
+        cmd.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .args(["--endpoint", endpoint]);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", app_path().display()));
+    let mut status = None;
+    for _ in 0..APP_POLLS {
+        if let Some(s) = child.try_wait().expect("wait for app") {
+            status = Some(s);
+            break;
+        }
+        sleep(APP_POLL_PAUSE);
+    }
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "app.py ({protocol}) did not finish in time\nstdout: {}\nstderr: {}",
+            read(&out_path),
+            read(&err_path)
+        );
+    };
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    assert!(
+        status.success(),
+        "app.py ({protocol}) failed with {status}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!("app.py printed no JSON line\nstdout: {stdout}\nstderr: {stderr}")
+        });
+    serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("app.py summary is not JSON ({e}): {line}"))
+}
+
+fn hex_field(v: &Value, key: &str) -> Vec<u8> {
+    match &v[key] {
+        Value::Null => Vec::new(),
+        Value::String(s) => hex::decode(s).unwrap_or_else(|e| panic!("{key} {s:?}: {e}")),
+        other => panic!("{key}: expected a hex string, got {other}"),
+    }
+}
+
+/// The app's summary as expectations.
+fn expected_traces(summary: &Value) -> Vec<ExpectedTrace> {
+    let service = summary["service_name"]
+        .as_str()
+        .expect("service_name")
+        .to_owned();
+    let scope = (
+        summary["scope"]["name"]
+            .as_str()
+            .expect("scope name")
+            .to_owned(),
+        summary["scope"]["version"]
+            .as_str()
+            .expect("scope version")
+            .to_owned(),
+    );
+    let resource_attributes = attributes_from_json(&summary["resource_attributes"]);
+    let traces = summary["traces"].as_array().expect("traces");
+    assert!(traces.len() >= 2, "the app reports two traces: {summary}");
+    traces
+        .iter()
+        .map(|t| ExpectedTrace {
+            trace_id: hex_field(t, "trace_id"),
+            service_name: service.clone(),
+            resource_attributes: resource_attributes.clone(),
+            scope: Some(scope.clone()),
+            spans: t["spans"]
+                .as_array()
+                .expect("spans")
+                .iter()
+                .map(|s| ExpectedSpan {
+                    name: s["name"].as_str().expect("name").to_owned(),
+                    span_id: hex_field(s, "span_id"),
+                    parent_span_id: hex_field(s, "parent_span_id"),
+                    kind: span_kind_from_name(s["kind"].as_str().expect("kind"))
+                        .expect("known kind"),
+                    attributes: attributes_from_json(&s["attributes"]),
+                    events: s["events"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|e| ExpectedEvent {
+                            name: e["name"].as_str().expect("event name").to_owned(),
+                            attributes: attributes_from_json(&e["attributes"]),
+                            exact: e["exact"].as_bool().unwrap_or(true),
+                        })
+                        .collect(),
+                    links: s["links"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|l| ExpectedLink {
+                            trace_id: hex_field(l, "trace_id"),
+                            span_id: hex_field(l, "span_id"),
+                            attributes: attributes_from_json(&l["attributes"]),
+                        })
+                        .collect(),
+                    status_code: status_code_from_name(
+                        s["status"]["code"].as_str().expect("status code"),
+                    )
+                    .expect("known status code"),
+                    status_message: s["status"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn check_app(protocol: &str, endpoint_via_env: bool) {
+    let gw = TestGateway::start();
+    let endpoint = if protocol == "grpc" {
+        gw.grpc_url()
+    } else {
+        gw.http_url()
+    };
+    let service = format!("py-example-{}", protocol.replace('/', "-"));
+    let summary = run_app(protocol, &endpoint, endpoint_via_env, &service);
+    assert_eq!(summary["service_name"], service.as_str(), "{summary}");
+    let expected = expected_traces(&summary);
+
+    // Sanity of the app's own report: the structure the README promises.
+    let checkout = &expected[0];
+    let names: Vec<&str> = checkout.spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["GET /checkout", "SELECT orders", "charge card"],
+        "{summary}"
+    );
+    assert!(
+        checkout.spans[1..]
+            .iter()
+            .all(|s| s.parent_span_id == checkout.spans[0].span_id)
+    );
+    assert_eq!(
+        checkout.spans[0].links.first().map(|l| &l.trace_id),
+        Some(&expected[1].trace_id)
+    );
+
+    let mut diffs = Vec::new();
+    for trace in &expected {
+        let hex = hex::encode(&trace.trace_id);
+        let actual = gw.wait_for_spans(&hex, trace.spans.len());
+        diffs.extend(
+            trace_differences(trace, &actual)
+                .into_iter()
+                .map(|d| format!("trace {hex}: {d}")),
+        );
+        // The JSON forms must decode too (they are what people look at).
+        let v2 = gw.trace_v2_json(&hex);
+        diffs.extend(
+            trace_differences(trace, &v2.trace.resource_spans)
+                .into_iter()
+                .map(|d| format!("trace {hex} (v2 JSON): {d}")),
+        );
+        let v1 = gw.trace_v1_json(&hex);
+        diffs.extend(
+            trace_differences(trace, &v1.resource_spans)
+                .into_iter()
+                .map(|d| format!("trace {hex} (v1 JSON): {d}")),
+        );
+    }
+    assert!(
+        diffs.is_empty(),
+        "Python SDK over {protocol}:\n{}\napp summary: {summary}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn python_sdk_over_grpc() {
+    check_app("grpc", false);
+}
+
+#[test]
+fn python_sdk_over_http_protobuf() {
+    check_app("http/protobuf", true);
+}
