@@ -172,7 +172,73 @@ pub fn count_spans(request: &ExportTraceServiceRequest) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ResourceSpans, ScopeSpans};
+    use crate::config::StorageConfig;
+    use crate::model::{ResourceSpans, ScopeSpans, TraceId};
+
+    fn one_span_request(id: u8) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span(vec![id; 16], vec![id; 8])],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn ingest_with_one_slot(dir: &std::path::Path) -> Ingest {
+        let store = TraceStore::open(&StorageConfig {
+            data_dir: dir.to_owned(),
+            ..StorageConfig::default()
+        })
+        .unwrap();
+        let config = IngestConfig {
+            max_inflight_writes: 1,
+            queue_timeout: Duration::from_millis(20),
+        };
+        Ingest::new(Arc::new(store), &config)
+    }
+
+    #[tokio::test]
+    async fn busy_write_slots_refuse_with_a_retryable_error_and_store_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest_with_one_slot(dir.path());
+        let held = ingest.write_slots.clone().acquire_owned().await.unwrap();
+        let refused = ingest.export(one_span_request(1)).await;
+        assert!(
+            matches!(refused, Err(IngestError::Overloaded(_))),
+            "{refused:?}"
+        );
+        let stored = ingest
+            .store
+            .get_trace(SINGLE_TENANT, &TraceId([1; 16]), None)
+            .unwrap();
+        assert!(stored.is_none());
+        drop(held);
+        let accepted = ingest.export(one_span_request(1)).await.unwrap();
+        assert_eq!(accepted.accepted_spans, 1);
+        assert!(
+            ingest
+                .store
+                .get_trace(SINGLE_TENANT, &TraceId([1; 16]), None)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn after_drain_exports_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest_with_one_slot(dir.path());
+        ingest.export(one_span_request(2)).await.unwrap();
+        ingest.drain(1).await;
+        let refused = ingest.export(one_span_request(3)).await;
+        assert!(
+            matches!(refused, Err(IngestError::ShuttingDown)),
+            "{refused:?}"
+        );
+    }
 
     fn span(trace_id: Vec<u8>, span_id: Vec<u8>) -> Span {
         Span {

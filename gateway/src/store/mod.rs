@@ -282,6 +282,9 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     db_options.set_max_background_jobs(2);
     // Concurrent requests' writes are grouped into one WAL append by RocksDB.
     db_options.set_enable_pipelined_write(true);
+    // A WAL file is deleted only once every column family has flushed what it holds;
+    // the small families (tenants, dictionary) would otherwise pin every WAL forever.
+    db_options.set_max_total_wal_size(256 * 1024 * 1024);
 
     let mut spans_table = BlockBasedOptions::default();
     spans_table.set_block_cache(&cache);
@@ -289,6 +292,8 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     spans_table.set_cache_index_and_filter_blocks(true);
     spans_table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     spans_table.set_whole_key_filtering(false);
+    // Larger blocks hold more spans, whose repeated attribute keys and values compress.
+    spans_table.set_block_size(32 * 1024);
     let mut spans_options = Options::default();
     spans_options.set_compression_type(compression);
     spans_options.set_write_buffer_size(64 * 1024 * 1024);
