@@ -25,7 +25,7 @@ pub async fn trace_by_id_v1(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
-    let Some(trace) = find_trace(state, path, query, &headers).await? else {
+    let Some(trace) = find_trace(state, path, query).await? else {
         // Tempo's v1 answers an unknown trace with 404 and no body at all.
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
@@ -46,7 +46,7 @@ pub async fn trace_by_id_v2(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
-    let found = find_trace(state, path, query, &headers).await?;
+    let found = find_trace(state, path, query).await?;
     // Tempo's v2 answers an unknown trace with 200 and an empty trace.
     let (data, inspected_bytes) = match found {
         Some(StoredTrace {
@@ -98,17 +98,16 @@ fn wants_protobuf(headers: &HeaderMap) -> bool {
         .any(|value| value.contains(PROTOBUF))
 }
 
+/// Multi-tenancy is off: like Tempo, `X-Scope-OrgID` is accepted and the single
+/// tenant is served whatever it says.
 async fn find_trace(
     State(state): State<QueryState>,
     Path(raw_id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    headers: &HeaderMap,
 ) -> Result<Option<StoredTrace>, QueryError> {
     let trace_id =
         TraceId::parse_hex(&raw_id).map_err(|error| QueryError::BadRequest(error.to_string()))?;
     let window = parse_window(&params)?;
-    // Multi-tenancy is off: like Tempo, accept X-Scope-OrgID and serve the single tenant.
-    let _org_id = headers.get("x-scope-orgid");
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || store.get_trace(SINGLE_TENANT, &trace_id, window))
         .await
