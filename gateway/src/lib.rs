@@ -10,6 +10,7 @@ pub mod model;
 pub mod query;
 pub mod receiver;
 pub mod store;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::store::{StoreError, TraceStore};
+use crate::telemetry::Telemetry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -88,27 +90,32 @@ pub async fn run(
     let store = Arc::new(TraceStore::open(&config.storage)?);
     tracing::info!(data_dir = %config.storage.data_dir.display(), "store opened");
     let ingest = Ingest::new(store.clone(), &config.ingest);
+    let telemetry = Arc::new(Telemetry::default());
 
     let mut servers = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.otlp_grpc {
         let ingest = ingest.clone();
+        let telemetry = telemetry.clone();
         let max = config.receivers.otlp_grpc.max_message_bytes;
         let stop = shutdown.clone().cancelled_owned();
         servers.spawn(async move {
-            receiver::grpc::serve(listener, ingest, max, stop)
+            receiver::grpc::serve(listener, ingest, telemetry, max, stop)
                 .await
                 .map_err(|error| server_error("otlp grpc", error))
         });
     }
     if let Some(listener) = listeners.otlp_http {
-        let router =
-            receiver::http::router(ingest.clone(), config.receivers.otlp_http.max_body_bytes);
+        let router = receiver::http::router(
+            ingest.clone(),
+            telemetry.clone(),
+            config.receivers.otlp_http.max_body_bytes,
+        );
         servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
     }
     servers.spawn(serve_http(
         "query",
         listeners.query,
-        query::router(store.clone()),
+        query::router(store.clone(), telemetry.clone()),
         shutdown.clone(),
     ));
 

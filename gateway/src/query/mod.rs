@@ -14,22 +14,25 @@ use axum::Router;
 use axum::routing::{any, get};
 
 use crate::store::TraceStore;
+use crate::telemetry::Telemetry;
 
 #[derive(Clone)]
 pub struct QueryState {
     pub store: Arc<TraceStore>,
+    pub telemetry: Arc<Telemetry>,
 }
 
-/// Every route Grafana needs from Tempo so far. Query routes accept any method, as
+/// Every route Grafana needs from Tempo so far, plus our own `/metrics`. Query routes accept any method, as
 /// Tempo's do; unknown paths answer Go's `404 page not found`.
-pub fn router(store: Arc<TraceStore>) -> Router {
+pub fn router(store: Arc<TraceStore>, telemetry: Arc<Telemetry>) -> Router {
     Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
         .route("/api/status/buildinfo", get(status::buildinfo))
+        .route("/metrics", get(status::metrics))
         .route("/api/traces/{trace_id}", any(traces::trace_by_id_v1))
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
         .fallback(error::not_found)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .with_state(QueryState { store })
+        .with_state(QueryState { store, telemetry })
 }

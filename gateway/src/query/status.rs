@@ -1,9 +1,12 @@
-//! Liveness and identity endpoints: `/ready`, `/api/echo`, `/api/status/buildinfo`.
+//! Liveness, identity and telemetry endpoints: `/ready`, `/api/echo`,
+//! `/api/status/buildinfo`, `/metrics`.
 
 use axum::Json;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
+use super::QueryState;
 use super::error::go_text;
 
 /// The Tempo version whose API we mirror, reported so Grafana turns on the features
@@ -40,4 +43,16 @@ pub async fn buildinfo() -> Json<BuildInfo> {
         build_date: "",
         go_version: "",
     })
+}
+
+/// The gateway's own counters, for Prometheus to scrape.
+pub async fn metrics(State(state): State<QueryState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.telemetry.render_prometheus(),
+    )
+        .into_response()
 }

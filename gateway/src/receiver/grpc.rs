@@ -1,6 +1,7 @@
 //! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
@@ -15,9 +16,11 @@ use tonic::{Code, Request, Response, Status};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use crate::telemetry::{Refusal, Telemetry, Transport};
 
 pub struct OtlpGrpcReceiver {
     ingest: Ingest,
+    telemetry: Arc<Telemetry>,
 }
 
 #[tonic::async_trait]
@@ -27,9 +30,18 @@ impl TraceService for OtlpGrpcReceiver {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         match self.ingest.export(request.into_inner()).await {
-            Ok(outcome) => Ok(Response::new(export_response(&outcome))),
+            Ok(outcome) => {
+                self.telemetry.record_export(
+                    Transport::Grpc,
+                    outcome.accepted_spans,
+                    outcome.rejected_spans,
+                );
+                Ok(Response::new(export_response(&outcome)))
+            }
             Err(error) => {
                 tracing::warn!(%error, "otlp grpc export refused");
+                self.telemetry
+                    .record_refusal(Transport::Grpc, status::refusal(&error));
                 Err(status::grpc_status(&error))
             }
         }
@@ -40,17 +52,23 @@ impl TraceService for OtlpGrpcReceiver {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ingest: Ingest,
+    telemetry: Arc<Telemetry>,
     max_message_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let service = TraceServiceServer::new(OtlpGrpcReceiver { ingest })
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(max_message_bytes);
+    let service = TraceServiceServer::new(OtlpGrpcReceiver {
+        ingest,
+        telemetry: telemetry.clone(),
+    })
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(max_message_bytes);
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(address = ?local, "otlp grpc receiver listening");
     tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(correct_tonic_status))
+        .layer(tower::util::MapResponseLayer::new(move |response| {
+            correct_tonic_status(response, &telemetry)
+        }))
         .add_service(service)
         .serve_with_incoming_shutdown(
             // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
@@ -69,22 +87,36 @@ pub async fn serve(
 ///
 /// The status sits in the headers of a trailers-only response or in the trailers, so
 /// both are checked. No handler here returns OUT_OF_RANGE or INTERNAL itself.
-fn correct_tonic_status(response: http::Response<Body>) -> http::Response<Body> {
+/// Each corrected refusal is counted, since our handler never saw the request.
+fn correct_tonic_status(
+    response: http::Response<Body>,
+    telemetry: &Arc<Telemetry>,
+) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
-    correct_status_in(&mut parts.headers);
-    let body = body.map_frame(|mut frame| {
+    count_corrected(telemetry, correct_status_in(&mut parts.headers));
+    let telemetry = telemetry.clone();
+    let body = body.map_frame(move |mut frame| {
         if let Some(trailers) = frame.trailers_mut() {
-            correct_status_in(trailers);
+            count_corrected(&telemetry, correct_status_in(trailers));
         }
         frame
     });
     http::Response::from_parts(parts, Body::new(body))
 }
 
-fn correct_status_in(headers: &mut HeaderMap) {
-    let Some(status) = Status::from_header_map(headers) else {
-        return;
-    };
+fn count_corrected(telemetry: &Telemetry, corrected: Option<Code>) {
+    match corrected {
+        Some(Code::ResourceExhausted) => {
+            telemetry.record_refusal(Transport::Grpc, Refusal::TooLarge)
+        }
+        Some(_) => telemetry.record_refusal(Transport::Grpc, Refusal::Malformed),
+        None => {}
+    }
+}
+
+/// Rewrites the status in `headers` if it is one of tonic's; returns the new code.
+fn correct_status_in(headers: &mut HeaderMap) -> Option<Code> {
+    let status = Status::from_header_map(headers)?;
     let corrected = match status.code() {
         Code::OutOfRange => Code::ResourceExhausted,
         Code::Internal
@@ -94,9 +126,10 @@ fn correct_status_in(headers: &mut HeaderMap) {
         {
             Code::InvalidArgument
         }
-        _ => return,
+        _ => return None,
     };
     headers.insert("grpc-status", HeaderValue::from(corrected as i32));
+    Some(corrected)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! `google.rpc.Status` as the OTLP specification asks.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +17,7 @@ use prost::Message;
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use crate::telemetry::{Refusal, Telemetry, Transport};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -23,16 +25,18 @@ const JSON: &str = "application/json";
 #[derive(Clone)]
 struct ReceiverState {
     ingest: Ingest,
+    telemetry: Arc<Telemetry>,
     max_body_bytes: usize,
 }
 
 /// The OTLP/HTTP router; unknown paths get 404, other methods on `/v1/traces` 405.
-pub fn router(ingest: Ingest, max_body_bytes: usize) -> Router {
+pub fn router(ingest: Ingest, telemetry: Arc<Telemetry>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/traces", post(export_traces))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
         .with_state(ReceiverState {
             ingest,
+            telemetry,
             max_body_bytes,
         })
 }
@@ -78,15 +82,23 @@ struct HttpError {
     message: String,
     encoding: Option<Encoding>,
     retry_after_seconds: Option<u64>,
+    /// What the refusal is counted as.
+    refusal: Refusal,
 }
 
 impl HttpError {
     fn plain(status: StatusCode, message: String) -> HttpError {
+        let refusal = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMedia,
+            _ => Refusal::Malformed,
+        };
         HttpError {
             status,
             message,
             encoding: None,
             retry_after_seconds: None,
+            refusal,
         }
     }
 
@@ -137,13 +149,28 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// Counts every outcome, then answers.
 async fn export_traces(
     State(state): State<ReceiverState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let encoding = Encoding::from_headers(&headers)?;
-    let compressed = is_gzip(&headers, encoding)?;
+    let result = export_counted(&state, &headers, body).await;
+    if let Err(error) = &result {
+        state
+            .telemetry
+            .record_refusal(Transport::Http, error.refusal);
+    }
+    result
+}
+
+async fn export_counted(
+    state: &ReceiverState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let encoding = Encoding::from_headers(headers)?;
+    let compressed = is_gzip(headers, encoding)?;
     let raw = read_limited(body, state.max_body_bytes, encoding).await?;
     let payload = if compressed {
         gunzip_limited(&raw, state.max_body_bytes, encoding)?
@@ -157,9 +184,15 @@ async fn export_traces(
         tracing::warn!(%error, "otlp http export refused");
         HttpError {
             retry_after_seconds: Some(error.retry_after().as_secs().max(1)),
+            refusal: status::refusal(&error),
             ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
         }
     })?;
+    state.telemetry.record_export(
+        Transport::Http,
+        outcome.accepted_spans,
+        outcome.rejected_spans,
+    );
     Ok(encode_response(&export_response(&outcome), encoding))
 }
 

@@ -7,6 +7,7 @@ use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::ingest::IngestError;
+use crate::telemetry::Refusal;
 
 /// gRPC status for an ingest failure.
 pub fn grpc_status(error: &IngestError) -> tonic::Status {
@@ -29,6 +30,14 @@ pub fn http_status(error: &IngestError) -> StatusCode {
         IngestError::Overloaded(_) | IngestError::Storage(_) | IngestError::ShuttingDown => {
             StatusCode::SERVICE_UNAVAILABLE
         }
+    }
+}
+
+/// The refusal counted for an ingest failure.
+pub fn refusal(error: &IngestError) -> Refusal {
+    match error {
+        IngestError::Overloaded(_) => Refusal::Overloaded,
+        IngestError::Storage(_) | IngestError::ShuttingDown => Refusal::Unavailable,
     }
 }
 
