@@ -354,6 +354,15 @@ log:
 
 /// A loopback port that was free a moment ago and was not handed out before by this
 /// test process.
+/// This crate's directory (`tests/`), read at run time where cargo provides it: a test
+/// binary compiled in one clone may be reused from the shared target directory by a
+/// clone at another path, and must use that clone's files.
+pub fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn free_port() -> u16 {
     static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let handed_out = HANDED_OUT.get_or_init(|| Mutex::new(HashSet::new()));
@@ -439,9 +448,7 @@ fn build_spangate() -> PathBuf {
             cmd.args(["--profile", other]);
         }
     }
-    if let Some(manifest_dir) = option_env!("CARGO_MANIFEST_DIR") {
-        cmd.current_dir(manifest_dir);
-    }
+    cmd.current_dir(crate_dir());
     let output = cmd
         .output()
         .unwrap_or_else(|e| panic!("run `cargo build -p spangate`: {e}"));

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// `tests/fixtures/tempo-responses`.
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tempo-responses")
+    crate::harness::crate_dir().join("fixtures/tempo-responses")
 }
 
 /// The raw bytes of a recorded answer.

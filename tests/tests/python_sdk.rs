@@ -46,7 +46,7 @@ fn python() -> PathBuf {
 }
 
 fn app_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-app/app.py")
+    spangate_integration_tests::harness::crate_dir().join("../examples/python-app/app.py")
 }
 
 /// Runs the app; returns its JSON summary line. `endpoint_via_env` passes the endpoint as

@@ -1,0 +1,191 @@
+//! Micro-benchmark: ns per span for `observe_batch` at batch 512, plus the
+//! cost of a snapshot and of each renderer. No assertions; numbers only.
+//!
+//! cargo run --release -p spangate-plugin-span-metrics --example span-metrics-bench
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use spangate_plugin_span_metrics::model::{Attribute, Span, SpanId, SpanKind, StatusCode, TraceId};
+use spangate_plugin_span_metrics::{Config, SpanMetrics, render_openmetrics, render_prometheus};
+
+const BATCH: usize = 512;
+/// Traces generated (8 spans each); `SPAN_METRICS_BENCH_TRACES` overrides
+/// (e.g. a small value under callgrind).
+fn traces() -> usize {
+    std::env::var("SPAN_METRICS_BENCH_TRACES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40_000)
+}
+
+/// Traces shaped like a small microservice call tree: a root SERVER span,
+/// then CLIENT → SERVER hops between services, an INTERNAL span and a
+/// database CLIENT span. 8 spans per trace, 20 services, 60 operations.
+fn workload() -> Vec<Span> {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let services: Vec<String> = (0..20).map(|i| format!("service-{i}")).collect();
+    let n_traces = traces();
+    let mut spans = Vec::with_capacity(n_traces * 8);
+    let base = 1_700_000_000_000_000_000u64;
+    for t in 0..n_traces {
+        let mut trace = [0u8; 16];
+        trace[..8].copy_from_slice(&(t as u64).to_be_bytes());
+        trace[8..].copy_from_slice(&next().to_be_bytes());
+        let trace_id = TraceId(trace);
+        let mut sid = 0u64;
+        let mut mk =
+            |parent: Option<u64>, svc: usize, op: u64, kind: SpanKind, ms: u64, err: bool| {
+                sid += 1;
+                let mut attrs = vec![
+                    Attribute::new(
+                        "http.method",
+                        if op.is_multiple_of(3) { "POST" } else { "GET" },
+                    ),
+                    Attribute::new("http.route", format!("/api/v1/op{op}")),
+                ];
+                if kind == SpanKind::Client && op.is_multiple_of(7) {
+                    attrs.push(Attribute::new("db.system", "postgresql"));
+                    attrs.push(Attribute::new("db.name", "orders"));
+                }
+                Span {
+                    trace_id,
+                    span_id: SpanId(((t as u64) << 8 | sid).to_be_bytes()),
+                    parent_span_id: parent.map(|p| SpanId(((t as u64) << 8 | p).to_be_bytes())),
+                    name: format!("op-{op}"),
+                    kind,
+                    status_code: if err {
+                        StatusCode::Error
+                    } else {
+                        StatusCode::Unset
+                    },
+                    start_unix_nanos: base,
+                    end_unix_nanos: base + ms * 1_000_000,
+                    attributes: attrs,
+                    resource: vec![
+                        Attribute::new("service.name", services[svc].clone()),
+                        Attribute::new("deployment.environment", "prod"),
+                    ],
+                    encoded_size: 180 + op,
+                    ..Span::default()
+                }
+            };
+        let a = (next() % 20) as usize;
+        let b = (next() % 20) as usize;
+        let c = (next() % 20) as usize;
+        let err = next() % 50 == 0;
+        spans.push(mk(None, a, next() % 60, SpanKind::Server, 120, err)); // 1
+        spans.push(mk(Some(1), a, next() % 60, SpanKind::Client, 90, false)); // 2
+        spans.push(mk(Some(2), b, next() % 60, SpanKind::Server, 80, err)); // 3
+        spans.push(mk(Some(3), b, next() % 60, SpanKind::Internal, 10, false)); // 4
+        spans.push(mk(Some(3), b, 7 * (next() % 8), SpanKind::Client, 5, false)); // 5 (db or unpaired)
+        spans.push(mk(Some(3), b, next() % 60, SpanKind::Client, 40, false)); // 6
+        spans.push(mk(Some(6), c, next() % 60, SpanKind::Server, 30, false)); // 7
+        spans.push(mk(Some(7), c, next() % 60, SpanKind::Internal, 2, false)); // 8
+    }
+    // Interleave traces the way a gateway sees them: halves of an edge
+    // usually arrive in different batches.
+    let n = spans.len();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        if i.abs_diff(j) < 4096 {
+            spans.swap(i, j);
+        }
+    }
+    spans
+}
+
+/// One pass over all spans in batches of 512; returns ns per span.
+///
+/// Each batch is cloned (untimed) right before it is observed, so it is hot
+/// in cache as a freshly decoded batch is in the gateway; otherwise the
+/// benchmark would mostly measure cache misses on 300k cold spans.
+fn pass(m: &mut SpanMetrics, spans: &[Span], now: &mut u64) -> f64 {
+    let mut timed = Duration::ZERO;
+    for (i, batch) in spans.chunks(BATCH).enumerate() {
+        let fresh = batch.to_vec();
+        let start = Instant::now();
+        m.observe_batch(black_box(&fresh), *now);
+        if i % 1000 == 999 {
+            m.expire(*now); // every 2 s of simulated time, like Tempo's ticker
+        }
+        timed += start.elapsed();
+        *now += 2_000_000; // 2 ms per batch: ~256k spans/s
+    }
+    // Let every pending half edge resolve before the next pass reuses ids.
+    *now += 20_000_000_000;
+    let start = Instant::now();
+    m.expire(*now);
+    timed += start.elapsed();
+    timed.as_nanos() as f64 / spans.len() as f64
+}
+
+fn run(label: &str, cfg: &str, spans: &[Span]) {
+    let cfg = Config::parse(cfg).unwrap();
+    let mut m = SpanMetrics::new(cfg).unwrap();
+    let mut now = 1_700_000_000_000_000_000u64;
+    // Cold: every series is created during this pass.
+    let cold = pass(&mut m, spans, &mut now);
+    // Steady state: the series exist; best of 4.
+    let warm = (0..4)
+        .map(|_| pass(&mut m, spans, &mut now))
+        .fold(f64::MAX, f64::min);
+    let snap_start = Instant::now();
+    let snap = m.snapshot();
+    let snap_ms = snap_start.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let prom = render_prometheus(&snap);
+    let prom_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let om = render_openmetrics(&snap);
+    let om_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "{label:<34} steady {warm:>6.1} ns/span, cold {cold:>6.1} ns/span | {} series \
+         ({} Prometheus series), snapshot {snap_ms:.1} ms, prometheus {prom_ms:.1} ms \
+         ({} KiB), openmetrics {om_ms:.1} ms ({} KiB)",
+        snap.len(),
+        m.active_series(),
+        prom.len() / 1024,
+        om.len() / 1024,
+    );
+}
+
+fn main() {
+    let spans = workload();
+    println!(
+        "{} spans, batch {BATCH}; steady = best of 4 passes over existing series, \
+         cold = first pass (creates them)",
+        spans.len()
+    );
+    let unlimited = r#""registry": {"max_series": 0}"#;
+    run(
+        "both processors (defaults)",
+        &format!("{{{unlimited}}}"),
+        &spans,
+    );
+    run(
+        "span-metrics only",
+        &format!(r#"{{"processors": ["span-metrics"], {unlimited}}}"#),
+        &spans,
+    );
+    run(
+        "service-graphs only",
+        &format!(r#"{{"processors": ["service-graphs"], {unlimited}}}"#),
+        &spans,
+    );
+    run(
+        "both + 2 dimensions",
+        &format!(
+            r#"{{"span_metrics": {{"dimensions": ["http.method", "deployment.environment"]}},
+                 "service_graphs": {{"dimensions": ["deployment.environment"]}}, {unlimited}}}"#
+        ),
+        &spans,
+    );
+    run("both, max_series 10000 (default)", "{}", &spans);
+}
