@@ -173,9 +173,9 @@ async fn export_counted(
     let compressed = is_gzip(headers, encoding)?;
     let raw = read_limited(body, state.max_body_bytes, encoding).await?;
     let payload = if compressed {
-        gunzip_limited(&raw, state.max_body_bytes, encoding)?
+        Bytes::from(gunzip_limited(&raw, state.max_body_bytes, encoding)?)
     } else {
-        raw.to_vec()
+        raw
     };
     let request = decode_request(&payload, encoding)
         .map_err(|message| HttpError::encoded(StatusCode::BAD_REQUEST, message, encoding))?;
