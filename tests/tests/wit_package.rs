@@ -28,14 +28,15 @@ fn plugin_package_parses_with_its_worlds() {
             .keys()
             .map(|key| resolve.name_world_key(key))
             .collect();
-        for interface in ["lifecycle", exported] {
-            assert!(
-                exports
-                    .iter()
-                    .any(|name| name.ends_with(&format!("/{interface}@0.1.0"))),
-                "{world_name} must export {interface}: {exports:?}"
-            );
-        }
+        assert_eq!(
+            exports,
+            [format!("spangate:plugin/{exported}@0.1.0")],
+            "{world_name} must export exactly its kind's interface"
+        );
+        let has_init = resolve.interfaces.iter().any(|(_, interface)| {
+            interface.name.as_deref() == Some(exported) && interface.functions.contains_key("init")
+        });
+        assert!(has_init, "{exported} must have its own init");
         let imports_only_host = world.imports.iter().all(|(key, item)| {
             matches!(item, WorldItem::Interface { .. })
                 && ["host", "types"].iter().any(|allowed| {
