@@ -43,6 +43,8 @@ impl IngestError {
 pub struct Ingest {
     store: Arc<TraceStore>,
     write_slots: Arc<Semaphore>,
+    /// The number of write slots, all of which `drain` takes back.
+    max_inflight_writes: usize,
     queue_timeout: Duration,
 }
 
@@ -51,6 +53,7 @@ impl Ingest {
         Ingest {
             store,
             write_slots: Arc::new(Semaphore::new(config.max_inflight_writes)),
+            max_inflight_writes: config.max_inflight_writes,
             queue_timeout: config.queue_timeout,
         }
     }
@@ -86,8 +89,8 @@ impl Ingest {
     }
 
     /// Stops taking new writes and waits until those in flight are committed.
-    pub async fn drain(&self, max_inflight_writes: usize) {
-        let all = u32::try_from(max_inflight_writes).unwrap_or(u32::MAX);
+    pub async fn drain(&self) {
+        let all = u32::try_from(self.max_inflight_writes).unwrap_or(u32::MAX);
         if let Ok(permits) = self.write_slots.acquire_many(all).await {
             permits.forget();
         }
@@ -160,7 +163,7 @@ fn span_problem(span: &Span) -> Option<String> {
     None
 }
 
-pub fn count_spans(request: &ExportTraceServiceRequest) -> usize {
+fn count_spans(request: &ExportTraceServiceRequest) -> usize {
     request
         .resource_spans
         .iter()
@@ -232,7 +235,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ingest = ingest_with_one_slot(dir.path());
         ingest.export(one_span_request(2)).await.unwrap();
-        ingest.drain(1).await;
+        ingest.drain().await;
         let refused = ingest.export(one_span_request(3)).await;
         assert!(
             matches!(refused, Err(IngestError::ShuttingDown)),

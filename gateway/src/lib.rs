@@ -130,7 +130,7 @@ pub async fn run(
             }
         }
     }
-    ingest.drain(config.ingest.max_inflight_writes).await;
+    ingest.drain().await;
     drop(ingest);
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
