@@ -217,6 +217,20 @@ impl HttpResponse {
             .unwrap_or_else(|e| panic!("response body is not JSON ({e}): {:?}", self.text()))
     }
 
+    /// Asserts a 200 with an `application/json` body and parses it; `context` starts
+    /// the failure messages.
+    #[track_caller]
+    pub fn ok_json(&self, context: &str) -> serde_json::Value {
+        assert_eq!(self.status, 200, "{context}: {}", self.describe());
+        assert_eq!(
+            self.media_type().as_deref(),
+            Some("application/json"),
+            "{context}: {}",
+            self.describe()
+        );
+        self.json()
+    }
+
     /// A one-line description for assertion messages.
     pub fn describe(&self) -> String {
         let body = shorten(&self.text(), 2000);

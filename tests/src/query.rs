@@ -236,15 +236,7 @@ impl TestGateway {
             );
         }
         let path = format!("/api/v2/traces/{id}{query}");
-        let v2 = self.get(&path);
-        assert_eq!(v2.status, 200, "GET {path}: {}", v2.describe());
-        assert_eq!(
-            v2.media_type().as_deref(),
-            Some("application/json"),
-            "GET {path}: {}",
-            v2.describe()
-        );
-        let v = v2.json();
+        let v = self.get(&path).ok_json(&format!("GET {path}"));
         let decoded = tempo_json::decode_v2(&v).unwrap_or_else(|e| panic!("GET {path}: {e}: {v}"));
         assert!(
             decoded.trace.resource_spans.is_empty(),

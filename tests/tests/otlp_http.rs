@@ -118,14 +118,7 @@ fn json_success_response_is_an_empty_object() {
         fixtures::chain_of_spans(&trace_id, 2, ids::now_nanos()),
     );
     let resp = gw.post_json(&req, JsonStyle::default(), false);
-    assert_eq!(resp.status, 200, "{}", resp.describe());
-    assert_eq!(
-        resp.media_type().as_deref(),
-        Some("application/json"),
-        "{}",
-        resp.describe()
-    );
-    let v = resp.json();
+    let v = resp.ok_json("POST /v1/traces (JSON)");
     let ok = v == serde_json::json!({})
         || v.get("partialSuccess")
             .is_some_and(|p| p.get("rejectedSpans").is_none_or(|r| r == 0 || r == "0"));

@@ -383,15 +383,7 @@ fn accept_header_selects_the_encoding() {
 // ---------------------------------------------------------------------------------------
 
 fn get_json(gw: &TestGateway, path: &str) -> Value {
-    let resp = gw.get(path);
-    assert_eq!(resp.status, 200, "GET {path}: {}", resp.describe());
-    assert_eq!(
-        resp.media_type().as_deref(),
-        Some("application/json"),
-        "GET {path}: {}",
-        resp.describe()
-    );
-    resp.json()
+    gw.get(path).ok_json(&format!("GET {path}"))
 }
 
 #[track_caller]
