@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::pipeline::builtin::BUILTIN_NAMES;
+use crate::pipeline::config::{PluginEntry, PluginsConfig};
+
 /// The configuration embedded in the binary, used when no `--config` is given.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../examples/config/spangate.yaml");
 
@@ -39,6 +42,16 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub query: QueryConfig,
     pub log: LogConfig,
+    /// Settings shared by every plugin.
+    pub plugins: PluginsConfig,
+    /// The plugins every batch goes through before it is stored, in order.
+    pub pipeline: Vec<PluginEntry>,
+    /// Directory relative plugin paths are resolved against: the config file's.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file this config was read from, re-read on reload; `None` for the embedded default.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,12 +235,29 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::from_yaml(&text)
+        let mut config = Config::from_yaml(&text)?;
+        config.base_dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        config.source = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// Where compiled plugin artifacts are cached.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.plugins
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("plugin-cache"))
     }
 
     /// The embedded default configuration.
     pub fn embedded_default() -> Config {
-        Config::from_yaml(DEFAULT_CONFIG_YAML).expect("the embedded default config is valid")
+        let mut config =
+            Config::from_yaml(DEFAULT_CONFIG_YAML).expect("the embedded default config is valid");
+        config.base_dir = PathBuf::from(".");
+        config
     }
 
     /// Checks what serde cannot: addresses, sizes and conflicts.
@@ -263,6 +293,8 @@ impl Config {
                 "must be greater than zero",
             ));
         }
+        crate::pipeline::config::validate(&self.pipeline, &BUILTIN_NAMES)
+            .map_err(|(key, message)| ConfigError::invalid(&key, message))?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::invalid(
                 "log.level",

@@ -1,6 +1,8 @@
 //! The ingest path shared by every receiver: validate spans, wait for a write slot
-//! (backpressure), commit to the store off the async workers, and report what was
-//! rejected. A request is acknowledged only after its spans are in the WAL.
+//! (backpressure), run the plugin pipeline and commit to the store off the async
+//! workers, and report what was rejected. A request is acknowledged only after its
+//! spans are in the WAL; spans a sampler drops are accepted, not rejected (OTLP's
+//! contract: sampling is not an error).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +11,9 @@ use tokio::sync::Semaphore;
 
 use crate::config::IngestConfig;
 use crate::model::{ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN};
+use crate::pipeline::PipelineHandle;
 use crate::store::{StoreError, TraceStore};
+use crate::tail::TailSampler;
 
 /// What happened to an accepted request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,6 +46,10 @@ impl IngestError {
 #[derive(Clone)]
 pub struct Ingest {
     store: Arc<TraceStore>,
+    /// The plugins every batch goes through; `None` runs none.
+    pipelines: Option<Arc<PipelineHandle>>,
+    /// Holds spans of undecided traces when a sampler tail-samples.
+    tail: Option<Arc<TailSampler>>,
     write_slots: Arc<Semaphore>,
     /// The number of write slots, all of which `drain` takes back.
     max_inflight_writes: usize,
@@ -52,10 +60,24 @@ impl Ingest {
     pub fn new(store: Arc<TraceStore>, config: &IngestConfig) -> Ingest {
         Ingest {
             store,
+            pipelines: None,
+            tail: None,
             write_slots: Arc::new(Semaphore::new(config.max_inflight_writes)),
             max_inflight_writes: config.max_inflight_writes,
             queue_timeout: config.queue_timeout,
         }
+    }
+
+    /// Runs `pipelines` on every batch before it is stored, and hands the result to
+    /// `tail` (when a sampler tail-samples) instead of writing it directly.
+    pub fn with_pipeline(
+        mut self,
+        pipelines: Arc<PipelineHandle>,
+        tail: Option<Arc<TailSampler>>,
+    ) -> Ingest {
+        self.pipelines = Some(pipelines);
+        self.tail = tail;
+        self
     }
 
     /// Validates, stores and acknowledges one export request.
@@ -72,11 +94,25 @@ impl Ingest {
                     .map_err(|_| IngestError::Overloaded(self.queue_timeout))?
                     .map_err(|_| IngestError::ShuttingDown)?;
             let store = self.store.clone();
-            // Encoding and the RocksDB write block; keep them off the async workers.
+            let pipeline = self.pipelines.as_ref().map(|handle| handle.current());
+            let tail = self.tail.clone();
+            // Plugins, encoding and the RocksDB write block; keep them off the async workers.
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let tenant = store.tenant_for_write(SINGLE_TENANT)?;
-                store.write(tenant, &request)
+                if let Some(pipeline) = pipeline {
+                    pipeline.run(&mut request);
+                }
+                match tail {
+                    Some(tail) => {
+                        let admitted = tail.admit(&mut request);
+                        tail.write(&request, &admitted)
+                    }
+                    None if request.resource_spans.is_empty() => Ok(0),
+                    None => {
+                        let tenant = store.tenant_for_write(SINGLE_TENANT)?;
+                        store.write(tenant, &request)
+                    }
+                }
             })
             .await
             .map_err(|_| IngestError::ShuttingDown)??;

@@ -5,11 +5,16 @@
 //! Module imports point one way: receiver / query → ingest → store → model.
 
 pub mod config;
+pub mod exposition;
 pub mod ingest;
 pub mod model;
+pub mod pipeline;
+pub mod plugin;
+pub mod plugin_tool;
 pub mod query;
 pub mod receiver;
 pub mod store;
+pub mod tail;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -21,7 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::pipeline::{CurrentTailSampler, Pipeline, PipelineError, PipelineHandle};
+use crate::plugin::{PluginError, PluginRuntime, RuntimeSettings};
 use crate::store::{StoreError, TraceStore};
+use crate::tail::{TailSampler, TailSettings};
 use crate::telemetry::Telemetry;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +44,10 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    #[error("cannot start the plugin runtime: {0}")]
+    PluginRuntime(#[from] PluginError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
     #[error("{server} server failed: {message}")]
     Server {
         server: &'static str,
@@ -89,8 +101,21 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let store = Arc::new(TraceStore::open(&config.storage)?);
     tracing::info!(data_dir = %config.storage.data_dir.display(), "store opened");
-    let ingest = Ingest::new(store.clone(), &config.ingest);
+    let runtime = PluginRuntime::new(RuntimeSettings {
+        cache_dir: Some(config.plugin_cache_dir()),
+        ..RuntimeSettings::default()
+    })?;
+    let pipeline = Pipeline::build(&runtime, &config.pipeline, &config.base_dir)?;
+    let pipelines = Arc::new(PipelineHandle::new(
+        runtime,
+        pipeline,
+        config.source.clone(),
+    ));
+    let tail = start_tail_sampling(&store, &pipelines, &shutdown)?;
+    let ingest =
+        Ingest::new(store.clone(), &config.ingest).with_pipeline(pipelines.clone(), tail.clone());
     let telemetry = Arc::new(Telemetry::default());
+    tokio::spawn(reload_on_sighup(pipelines.clone(), shutdown.clone()));
 
     let mut servers = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.otlp_grpc {
@@ -115,7 +140,12 @@ pub async fn run(
     servers.spawn(serve_http(
         "query",
         listeners.query,
-        query::router(store.clone(), telemetry.clone()),
+        query::router(query::QueryState {
+            store: store.clone(),
+            telemetry: telemetry.clone(),
+            pipelines: pipelines.clone(),
+            tail: tail.clone(),
+        }),
         shutdown.clone(),
     ));
 
@@ -135,6 +165,72 @@ pub async fn run(
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
     result
+}
+
+/// Starts the tail sampler when the pipeline tail-samples: recovers the traces a
+/// previous run left pending, then decides traces as their wait ends.
+fn start_tail_sampling(
+    store: &Arc<TraceStore>,
+    pipelines: &Arc<PipelineHandle>,
+    shutdown: &CancellationToken,
+) -> Result<Option<Arc<TailSampler>>, RunError> {
+    let pipeline = pipelines.current();
+    let Some(sampler) = pipeline.tail_sampler() else {
+        return Ok(None);
+    };
+    let settings = sampler
+        .tail_settings()
+        .expect("tail_sampler() returns a sampler with tail settings");
+    let decider = Arc::new(CurrentTailSampler::new(
+        pipelines.clone(),
+        sampler.name().to_owned(),
+    ));
+    let tenant = store.tenant_for_write(model::SINGLE_TENANT)?;
+    let tail = Arc::new(TailSampler::new(
+        store.clone(),
+        tenant,
+        decider,
+        TailSettings {
+            decision_wait: settings.decision_wait,
+            max_traces: settings.max_traces,
+            max_spans_per_trace: settings.max_spans_per_trace,
+            decision_cache_size: TAIL_DECISION_CACHE,
+        },
+    ));
+    let recovered = tail.recover()?;
+    tracing::info!(
+        sampler = sampler.name(),
+        recovered,
+        decision_wait = ?settings.decision_wait,
+        "tail sampling on"
+    );
+    tokio::spawn(tail.clone().run(shutdown.clone()));
+    Ok(Some(tail))
+}
+
+/// Decisions remembered so late spans of a decided trace follow it.
+const TAIL_DECISION_CACHE: usize = 100_000;
+
+/// `SIGHUP` reloads the pipeline from the config file; a failed reload keeps the
+/// running pipeline and logs why.
+async fn reload_on_sighup(pipelines: Arc<PipelineHandle>, shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot install the SIGHUP handler; plugins reload only on restart");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = hangup.recv() => if received.is_none() { return },
+        }
+        let handle = pipelines.clone();
+        match tokio::task::spawn_blocking(move || handle.reload()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "reload failed; the running pipeline stays"),
+            Err(error) => tracing::error!(%error, "reload task failed"),
+        }
+    }
 }
 
 async fn serve_http(

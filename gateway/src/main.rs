@@ -22,7 +22,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     /// YAML configuration file; without it the embedded default is used
     /// (see examples/config/spangate.yaml).
-    #[arg(long, short, global = true)]
+    /// (Given before any subcommand: `spangate --config FILE`.)
+    #[arg(long, short)]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -39,6 +40,35 @@ enum Command {
     },
     /// Print the embedded default configuration.
     DefaultConfig,
+    /// Tools for plugin authors.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Check that a .wasm file is a Spangate plugin component: print its kind, then run
+    /// its `init` with --config and print what it reports (name, version, what it reads).
+    Check {
+        /// The component.
+        file: PathBuf,
+        /// The plugin's config: inline YAML/JSON, or a file holding it. Default `{}`.
+        #[arg(long = "config")]
+        plugin_config: Option<String>,
+    },
+    /// Run a plugin once over spans in an OTLP/JSON file and print the result: the
+    /// edited/kept spans (processor, sampler; plus tail verdicts per trace), or the
+    /// metric points (metrics plugin, in OpenMetrics text).
+    Run {
+        /// The component.
+        file: PathBuf,
+        /// The plugin's config: inline YAML/JSON, or a file holding it. Default `{}`.
+        #[arg(long = "config")]
+        plugin_config: Option<String>,
+        /// An OTLP/JSON export request (what `POST /v1/traces` accepts as JSON).
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +80,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Run => run(cli.config),
+        Command::Plugin(command) => plugin(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,6 +94,22 @@ fn main() -> ExitCode {
 fn validate(file: &std::path::Path) -> anyhow::Result<()> {
     Config::from_file(file)?;
     println!("config ok: {}", file.display());
+    Ok(())
+}
+
+fn plugin(command: PluginCommand) -> anyhow::Result<()> {
+    let report = match command {
+        PluginCommand::Check {
+            file,
+            plugin_config,
+        } => spangate::plugin_tool::check(&file, plugin_config.as_deref())?,
+        PluginCommand::Run {
+            file,
+            plugin_config,
+            input,
+        } => spangate::plugin_tool::run(&file, plugin_config.as_deref(), &input)?,
+    };
+    print!("{report}");
     Ok(())
 }
 

@@ -71,6 +71,13 @@ pub enum TraceIdError {
     TooLong,
 }
 
+/// Decodes an OTLP/JSON export request; the error names the path of the problem.
+pub fn decode_otlp_json(payload: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| format!("invalid OTLP JSON at `{}`: {}", error.path(), error.inner()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

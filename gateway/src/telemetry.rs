@@ -2,8 +2,9 @@
 //! and refused whole, by reason. Nothing is dropped without a count here; they are
 //! served on the query port's `GET /metrics` in the Prometheus text format.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::plugin::{MetricPoint, MetricValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -86,53 +87,70 @@ impl Telemetry {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Prometheus text exposition format 0.0.4.
-    pub fn render_prometheus(&self) -> String {
-        let mut out = String::new();
-        self.render_counter(
-            &mut out,
-            "spangate_spans_accepted_total",
-            "Spans stored and acknowledged to the client.",
-            |c| &c.accepted_spans,
-        );
-        self.render_counter(
-            &mut out,
-            "spangate_spans_rejected_total",
-            "Spans refused individually and reported in OTLP partial_success.",
-            |c| &c.rejected_spans,
-        );
-        out.push_str(
-            "# HELP spangate_requests_refused_total Export requests refused whole, by reason.\n",
-        );
-        out.push_str("# TYPE spangate_requests_refused_total counter\n");
+    /// The counters as metric points, for `crate::exposition`.
+    pub fn points(&self) -> Vec<MetricPoint> {
+        let mut points = Vec::new();
+        let per_transport = [
+            (
+                "spangate_spans_accepted_total",
+                "Spans stored and acknowledged to the client.",
+                (|c: &TransportCounters| &c.accepted_spans) as fn(&TransportCounters) -> &AtomicU64,
+            ),
+            (
+                "spangate_spans_rejected_total",
+                "Spans refused individually and reported in OTLP partial_success.",
+                |c: &TransportCounters| &c.rejected_spans,
+            ),
+        ];
+        for (name, help, counter) in per_transport {
+            for transport in Transport::ALL {
+                let value = counter(&self.transports[transport as usize]).load(Ordering::Relaxed);
+                points.push(counter_point(
+                    name,
+                    help,
+                    vec![("transport", transport.label())],
+                    value,
+                ));
+            }
+        }
         for transport in Transport::ALL {
             for refusal in Refusal::ALL {
                 let value = self.transports[transport as usize].refused_requests[refusal as usize]
                     .load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "spangate_requests_refused_total{{transport=\"{}\",reason=\"{}\"}} {value}",
-                    transport.label(),
-                    refusal.label()
-                );
+                points.push(counter_point(
+                    "spangate_requests_refused_total",
+                    "Export requests refused whole, by reason.",
+                    vec![
+                        ("transport", transport.label()),
+                        ("reason", refusal.label()),
+                    ],
+                    value,
+                ));
             }
         }
-        out
+        points
     }
+}
 
-    fn render_counter(
-        &self,
-        out: &mut String,
-        name: &str,
-        help: &str,
-        counter: impl Fn(&TransportCounters) -> &AtomicU64,
-    ) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for transport in Transport::ALL {
-            let value = counter(&self.transports[transport as usize]).load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}{{transport=\"{}\"}} {value}", transport.label());
-        }
+/// A counter point with static label names.
+pub fn counter_point(name: &str, help: &str, labels: Vec<(&str, &str)>, value: u64) -> MetricPoint {
+    MetricPoint {
+        name: name.to_owned(),
+        help: help.to_owned(),
+        labels: labels
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        value: MetricValue::Counter(value as f64),
+        exemplar: None,
+    }
+}
+
+/// A gauge point with static label names.
+pub fn gauge_point(name: &str, help: &str, labels: Vec<(&str, &str)>, value: f64) -> MetricPoint {
+    MetricPoint {
+        value: MetricValue::Gauge(value),
+        ..counter_point(name, help, labels, 0)
     }
 }
 
@@ -146,7 +164,8 @@ mod tests {
         telemetry.record_export(Transport::Grpc, 10, 2);
         telemetry.record_export(Transport::Grpc, 5, 0);
         telemetry.record_refusal(Transport::Http, Refusal::TooLarge);
-        let text = telemetry.render_prometheus();
+        let text =
+            crate::exposition::render(&telemetry.points(), crate::exposition::Format::Prometheus);
         assert!(text.contains("spangate_spans_accepted_total{transport=\"grpc\"} 15\n"));
         assert!(text.contains("spangate_spans_rejected_total{transport=\"grpc\"} 2\n"));
         assert!(text.contains("spangate_spans_accepted_total{transport=\"http\"} 0\n"));

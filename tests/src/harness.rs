@@ -34,6 +34,8 @@ pub struct GatewayOptions {
     pub max_inflight_writes: u64,
     pub queue_timeout: &'static str,
     pub log_level: &'static str,
+    /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
+    pub extra_yaml: String,
 }
 
 impl Default for GatewayOptions {
@@ -48,6 +50,7 @@ impl Default for GatewayOptions {
             max_inflight_writes: 64,
             queue_timeout: "2s",
             log_level: "info",
+            extra_yaml: String::new(),
         }
     }
 }
@@ -232,6 +235,22 @@ impl TestGateway {
         }
     }
 
+    /// Rewrites the config file with a new `extra_yaml` (e.g. another `pipeline:`) and
+    /// sends SIGHUP, which makes spangate reload its pipeline. Returns at once: poll the
+    /// logs or metrics for the outcome.
+    pub fn reload_with(&mut self, extra_yaml: String) {
+        self.options.extra_yaml = extra_yaml;
+        let yaml = render_config(&self.options, self.ports, &self.data_dir);
+        std::fs::write(&self.config_path, yaml).expect("rewrite config");
+        let child = self.child.as_ref().expect("gateway is not running");
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill -HUP");
+        assert!(status.success(), "kill -HUP failed");
+    }
+
     /// Whether the process is still alive (it has not exited by itself).
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
@@ -335,7 +354,7 @@ query:
 log:
   level: {log_level}
   format: text
-"#,
+{extra_yaml}"#,
         data_dir = data_dir.display(),
         fsync = o.fsync,
         compression = o.compression,
@@ -349,6 +368,7 @@ log:
         queue_timeout = o.queue_timeout,
         query = ports.query,
         log_level = o.log_level,
+        extra_yaml = o.extra_yaml,
     )
 }
 

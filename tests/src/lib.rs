@@ -10,6 +10,8 @@ pub mod fixtures;
 pub mod harness;
 pub mod ids;
 pub mod otlp_json;
+pub mod plugins;
+pub mod prom;
 pub mod query;
 pub mod reference;
 pub mod sdk;

@@ -13,18 +13,23 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{any, get};
 
+use crate::pipeline::PipelineHandle;
 use crate::store::TraceStore;
+use crate::tail::TailSampler;
 use crate::telemetry::Telemetry;
 
 #[derive(Clone)]
 pub struct QueryState {
     pub store: Arc<TraceStore>,
     pub telemetry: Arc<Telemetry>,
+    /// Read on `/metrics`: plugin counters and the series of metrics plugins.
+    pub pipelines: Arc<PipelineHandle>,
+    pub tail: Option<Arc<TailSampler>>,
 }
 
 /// Every route Grafana needs from Tempo so far, plus our own `/metrics`. Query routes accept any method, as
 /// Tempo's do; unknown paths answer Go's `404 page not found`.
-pub fn router(store: Arc<TraceStore>, telemetry: Arc<Telemetry>) -> Router {
+pub fn router(state: QueryState) -> Router {
     Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
@@ -34,5 +39,5 @@ pub fn router(store: Arc<TraceStore>, telemetry: Arc<Telemetry>) -> Router {
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
         .fallback(error::not_found)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .with_state(QueryState { store, telemetry })
+        .with_state(state)
 }

@@ -3,11 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::QueryState;
 use super::error::go_text;
+use crate::exposition::{self, Format};
+use crate::pipeline;
 
 /// The Tempo version whose API we mirror, reported so Grafana turns on the features
 /// it gates on version (search streaming ≥ 2.2, metrics streaming ≥ 2.7).
@@ -45,14 +47,32 @@ pub async fn buildinfo() -> Json<BuildInfo> {
     })
 }
 
-/// The gateway's own counters, for Prometheus to scrape.
-pub async fn metrics(State(state): State<QueryState>) -> Response {
+/// The gateway's own counters, its plugins' counters, and the series metrics plugins
+/// produce (span-metrics' RED metrics and service graph), for Prometheus to scrape;
+/// OpenMetrics with exemplars when the `Accept` header asks for it.
+pub async fn metrics(State(state): State<QueryState>, headers: HeaderMap) -> Response {
+    let format = Format::negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let pipeline = state.pipelines.current();
+    let tail = state.tail.clone();
+    // Metrics plugins' `collect` is a guest call: keep it off the async workers.
+    let plugin_points = tokio::task::spawn_blocking(move || {
+        let mut points = pipeline::metrics::plugin_points(&pipeline);
+        if let Some(tail) = tail {
+            points.extend(pipeline::metrics::tail_points(&tail.stats()));
+        }
+        points
+    })
+    .await
+    .unwrap_or_default();
+    let mut points = state.telemetry.points();
+    points.extend(plugin_points);
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.telemetry.render_prometheus(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        exposition::render(&points, format),
     )
         .into_response()
 }

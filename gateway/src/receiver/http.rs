@@ -267,12 +267,7 @@ fn decode_request(payload: &[u8], encoding: Encoding) -> Result<ExportTraceServi
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(payload)
             .map_err(|error| format!("invalid OTLP protobuf: {error}")),
-        Encoding::Json => {
-            let mut deserializer = serde_json::Deserializer::from_slice(payload);
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                format!("invalid OTLP JSON at `{}`: {}", error.path(), error.inner())
-            })
-        }
+        Encoding::Json => crate::model::decode_otlp_json(payload),
     }
 }
 

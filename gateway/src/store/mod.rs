@@ -3,6 +3,8 @@
 //! Column families (layout written down in ARCHITECTURE.md):
 //! - `spans`: one entry per span, keyed so a trace is one prefix scan (`keys.rs`);
 //! - `dictionary`: resources and scopes, stored once and referenced by hash from spans (`codec.rs`);
+//! - `pending`: traces held for a tail-sampling decision, whose spans are already in
+//!   `spans` (`pending.rs`);
 //! - `default`: the tenant registry (`tenants.rs`).
 //!
 //! A write is one `WriteBatch` through the WAL, so a request's spans and the dictionary
@@ -10,6 +12,7 @@
 
 mod codec;
 mod keys;
+mod pending;
 mod tenants;
 
 use std::path::Path;
@@ -22,10 +25,12 @@ use rocksdb::{
 use crate::config::{Compression, FsyncPolicy, StorageConfig};
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, Span, TraceId, TracesData};
 pub use keys::TenantId;
+pub use pending::{DecisionWrite, PendingMarker};
 use tenants::TenantRegistry;
 
 const CF_SPANS: &str = "spans";
 const CF_DICTIONARY: &str = "dictionary";
+const CF_PENDING: &str = "pending";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,6 +47,8 @@ pub enum StoreError {
     },
     #[error("tenant registry is full")]
     TooManyTenants,
+    #[error("corrupt pending marker {0}")]
+    CorruptMarker(String),
 }
 
 /// Spans of one resource while a trace is assembled: its hash, and per scope hash the spans.
@@ -100,9 +107,22 @@ impl TraceStore {
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
     ) -> Result<usize, StoreError> {
+        let mut batch = WriteBatch::default();
+        let span_count = self.put_spans(&mut batch, tenant, request);
+        self.db.write_opt(batch, &self.write_options)?;
+        Ok(span_count)
+    }
+
+    /// Adds every span of `request` and the dictionary entries they reference to
+    /// `batch`. Returns the number of spans added.
+    fn put_spans(
+        &self,
+        batch: &mut WriteBatch,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+    ) -> usize {
         let spans_cf = self.cf(CF_SPANS);
         let dictionary_cf = self.cf(CF_DICTIONARY);
-        let mut batch = WriteBatch::default();
         let mut value = Vec::with_capacity(512);
         let mut span_count = 0;
         for resource_spans in &request.resource_spans {
@@ -137,8 +157,7 @@ impl TraceStore {
                 }
             }
         }
-        self.db.write_opt(batch, &self.write_options)?;
-        Ok(span_count)
+        span_count
     }
 
     /// Reads a whole trace. `None` when the tenant has no span of it (in `window`, if given).
@@ -151,6 +170,32 @@ impl TraceStore {
         let Some(tenant) = self.tenants.get(tenant_name) else {
             return Ok(None);
         };
+        let (span_values, inspected_bytes) = self.read_span_values(tenant, trace_id)?;
+        if span_values.is_empty() {
+            return Ok(None);
+        }
+        if let Some(window) = window {
+            let overlaps = span_values.iter().any(|v| {
+                v.span.start_time_unix_nano <= window.end_unix_nano
+                    && v.span.end_time_unix_nano >= window.start_unix_nano
+            });
+            if !overlaps {
+                return Ok(None);
+            }
+        }
+        let data = self.assemble(tenant, span_values)?;
+        Ok(Some(StoredTrace {
+            data,
+            inspected_bytes,
+        }))
+    }
+
+    /// Every stored span of a trace, decoded, with the bytes read.
+    fn read_span_values(
+        &self,
+        tenant: TenantId,
+        trace_id: &TraceId,
+    ) -> Result<(Vec<codec::SpanValue>, u64), StoreError> {
         let prefix = keys::trace_key(tenant, trace_id);
         let mut read_options = ReadOptions::default();
         read_options.set_prefix_same_as_start(true);
@@ -169,23 +214,7 @@ impl TraceStore {
             inspected_bytes += value.len() as u64;
             span_values.push(codec::decode_span_value(&value)?);
         }
-        if span_values.is_empty() {
-            return Ok(None);
-        }
-        if let Some(window) = window {
-            let overlaps = span_values.iter().any(|v| {
-                v.span.start_time_unix_nano <= window.end_unix_nano
-                    && v.span.end_time_unix_nano >= window.start_unix_nano
-            });
-            if !overlaps {
-                return Ok(None);
-            }
-        }
-        let data = self.assemble(tenant, span_values)?;
-        Ok(Some(StoredTrace {
-            data,
-            inspected_bytes,
-        }))
+        Ok((span_values, inspected_bytes))
     }
 
     /// Regroups spans under their resource and scope, ordered as Tempo orders a
@@ -308,9 +337,15 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     dictionary_options.set_compression_type(compression);
     dictionary_options.set_block_based_table_factory(&dictionary_table);
 
+    // Small and short-lived entries: written with a trace's first spans, deleted at its
+    // decision; read in full only at start-up.
+    let mut pending_options = Options::default();
+    pending_options.set_compression_type(DBCompressionType::None);
+
     let column_families = vec![
         ColumnFamilyDescriptor::new(CF_SPANS, spans_options),
         ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
+        ColumnFamilyDescriptor::new(CF_PENDING, pending_options),
     ];
     Ok(DB::open_cf_descriptors(&db_options, path, column_families)?)
 }

@@ -229,3 +229,134 @@ proptest! {
         }
     }
 }
+
+fn marker(trace: u8, first_seen_unix_millis: u64) -> PendingMarker {
+    PendingMarker {
+        trace_id: TraceId([trace; 16]),
+        first_seen_unix_millis,
+    }
+}
+
+#[test]
+fn pending_markers_are_written_with_the_spans_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+        let written = store
+            .write_pending(
+                tenant,
+                &request(service("svc"), vec![span(2, 1, 100), span(1, 1, 100)]),
+                &[marker(2, 7), marker(1, 5)],
+            )
+            .unwrap();
+        assert_eq!(written, 2);
+        // Written again, a marker keeps the last value.
+        store
+            .write_pending(tenant, &request(service("svc"), vec![]), &[marker(1, 6)])
+            .unwrap();
+    }
+    let store = open(dir.path());
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    assert_eq!(
+        store.pending_markers(tenant).unwrap(),
+        [marker(1, 6), marker(2, 7)]
+    );
+    // Markers are per tenant.
+    let other = store.tenant_for_write("other").unwrap();
+    assert!(store.pending_markers(other).unwrap().is_empty());
+}
+
+#[test]
+fn applying_decisions_deletes_rewrites_and_unmarks_in_one_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    store
+        .write_pending(
+            tenant,
+            &request(
+                service("svc"),
+                vec![span(1, 1, 100), span(1, 2, 200), span(2, 1, 100)],
+            ),
+            &[marker(1, 1), marker(2, 1)],
+        )
+        .unwrap();
+    let mut renamed = span(2, 1, 100);
+    renamed.name = "rewritten".into();
+    store
+        .apply_decisions(
+            tenant,
+            &DecisionWrite {
+                rewrite: request(service("svc"), vec![renamed]),
+                delete: vec![(TraceId([1; 16]), [1; 8]), (TraceId([1; 16]), [2; 8])],
+                decided: vec![TraceId([1; 16]), TraceId([2; 16])],
+            },
+        )
+        .unwrap();
+    assert!(
+        store
+            .read_trace(tenant, &TraceId([1; 16]))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_trace(SINGLE_TENANT, &TraceId([1; 16]), None)
+            .unwrap()
+            .is_none()
+    );
+    let kept = store
+        .read_trace(tenant, &TraceId([2; 16]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.resource_spans.len(), 1);
+    assert_eq!(
+        kept.resource_spans[0].resource,
+        Some(service("svc")),
+        "resource and scope are read back with the spans"
+    );
+    assert_eq!(
+        kept.resource_spans[0].scope_spans[0].spans[0].name,
+        "rewritten"
+    );
+    assert!(store.pending_markers(tenant).unwrap().is_empty());
+}
+
+#[test]
+fn read_trace_matches_get_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    write(&store, &request(service("a"), vec![span(3, 2, 200)]));
+    write(&store, &request(service("b"), vec![span(3, 1, 100)]));
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    let read = store
+        .read_trace(tenant, &TraceId([3; 16]))
+        .unwrap()
+        .unwrap();
+    let got = store
+        .get_trace(SINGLE_TENANT, &TraceId([3; 16]), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.resource_spans, got.data.resource_spans);
+    assert!(
+        store
+            .read_trace(tenant, &TraceId([4; 16]))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_data_dir_from_before_the_pending_family_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        DB::open_cf(&options, dir.path(), [CF_SPANS, CF_DICTIONARY]).unwrap();
+    }
+    let store = open(dir.path());
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    assert!(store.pending_markers(tenant).unwrap().is_empty());
+}

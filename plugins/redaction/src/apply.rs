@@ -66,6 +66,32 @@ pub enum AttributeScope {
     Link,
 }
 
+/// A borrowed scalar attribute value, as a batch column holds it: what
+/// [`Redactor::redact_scalar`] reads without copying.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScalarRef<'a> {
+    /// A string.
+    Str(&'a str),
+    /// A signed 64-bit integer.
+    Int(i64),
+    /// A double.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl ScalarRef<'_> {
+    /// The owned value.
+    pub fn to_value(self) -> Value {
+        match self {
+            ScalarRef::Str(text) => Value::Str(text.to_owned()),
+            ScalarRef::Int(number) => Value::Int(number),
+            ScalarRef::Double(number) => Value::Double(number),
+            ScalarRef::Bool(flag) => Value::Bool(flag),
+        }
+    }
+}
+
 /// Redacts according to one config. Build once at `init`; every method takes `&self`.
 #[derive(Clone, Debug)]
 pub struct Redactor {
@@ -173,6 +199,15 @@ impl Redactor {
         self.verdict(self.check_key(key), value)
     }
 
+    /// [`Redactor::redact_attribute`] given what the key alone calls for (`check_key(key)`).
+    pub fn redact_attribute_with(
+        &self,
+        key_action: Option<Action>,
+        value: &Value,
+    ) -> AttributeVerdict {
+        self.verdict(key_action, value)
+    }
+
     /// The verdict for a value given what its key alone calls for.
     fn verdict(&self, key_action: Option<Action>, value: &Value) -> AttributeVerdict {
         match key_action {
@@ -184,17 +219,58 @@ impl Redactor {
         }
     }
 
-    /// Redacts a list of attributes in place; returns the number of redactions (0 when the
-    /// scope is turned off in `apply_to`).
-    pub fn redact_attributes(&self, scope: AttributeScope, attributes: &mut Attributes) -> u32 {
+    /// The verdict for one scalar attribute, read in place: the same as
+    /// [`Redactor::redact_attribute`] on the owned value, but nothing is copied unless the
+    /// attribute is redacted.
+    pub fn redact_scalar(&self, key: &str, value: ScalarRef<'_>) -> AttributeVerdict {
+        self.redact_scalar_with(self.check_key(key), value)
+    }
+
+    /// [`Redactor::redact_scalar`] given what the key alone calls for (`check_key(key)`, which
+    /// a caller may have computed once per distinct key).
+    pub fn redact_scalar_with(
+        &self,
+        key_action: Option<Action>,
+        value: ScalarRef<'_>,
+    ) -> AttributeVerdict {
+        match key_action {
+            Some(action) => {
+                let text = match value {
+                    ScalarRef::Str(text) => Some(text),
+                    _ => None,
+                };
+                self.condemned_verdict(action, text, |hasher| hasher.hash_value(&value.to_value()))
+            }
+            None => match value {
+                ScalarRef::Str(text) => match self.redact_text_counted(text) {
+                    Some(redacted) => AttributeVerdict::Replace {
+                        value: Value::Str(redacted.text),
+                        redactions: redacted.redactions,
+                    },
+                    None => AttributeVerdict::Keep,
+                },
+                ScalarRef::Int(_) | ScalarRef::Double(_) | ScalarRef::Bool(_) => {
+                    AttributeVerdict::Keep
+                }
+            },
+        }
+    }
+
+    /// Whether `apply_to` turns redaction on for this kind of attributes.
+    pub fn applies_to(&self, scope: AttributeScope) -> bool {
         let apply_to = self.config.apply_to;
-        let enabled = match scope {
+        match scope {
             AttributeScope::Span => apply_to.span_attributes,
             AttributeScope::Resource => apply_to.resource_attributes,
             AttributeScope::Event => apply_to.event_attributes,
             AttributeScope::Link => apply_to.link_attributes,
-        };
-        if !enabled {
+        }
+    }
+
+    /// Redacts a list of attributes in place; returns the number of redactions (0 when the
+    /// scope is turned off in `apply_to`).
+    pub fn redact_attributes(&self, scope: AttributeScope, attributes: &mut Attributes) -> u32 {
+        if !self.applies_to(scope) {
             return 0;
         }
         self.redact_attribute_list(attributes, |key| self.check_key(key))
@@ -281,20 +357,31 @@ impl Redactor {
     /// The verdict for a value whose key is condemned. A value that already is what the action
     /// would write is kept, so a second pass changes (and counts) nothing.
     fn condemned_value_verdict(&self, action: Action, value: &Value) -> AttributeVerdict {
+        self.condemned_verdict(action, value.as_str(), |hasher| hasher.hash_value(value))
+    }
+
+    /// [`Redactor::condemned_value_verdict`] given the value's text (for string values) and
+    /// how to hash it.
+    fn condemned_verdict(
+        &self,
+        action: Action,
+        text: Option<&str>,
+        hash_value: impl FnOnce(&hash::KeyedHasher) -> String,
+    ) -> AttributeVerdict {
         match (action, &self.config.hasher) {
             (Action::Remove, _) => AttributeVerdict::Remove,
             (Action::Hash, Some(hasher)) => {
-                if value.as_str().is_some_and(hash::is_hash_token) {
+                if text.is_some_and(hash::is_hash_token) {
                     AttributeVerdict::Keep
                 } else {
                     AttributeVerdict::Replace {
-                        value: Value::Str(hasher.hash_value(value)),
+                        value: Value::Str(hash_value(hasher)),
                         redactions: 1,
                     }
                 }
             }
             (Action::Mask | Action::Hash, _) => {
-                if value.as_str() == Some(self.config.mask_text.as_str()) {
+                if text == Some(self.config.mask_text.as_str()) {
                     AttributeVerdict::Keep
                 } else {
                     AttributeVerdict::Replace {

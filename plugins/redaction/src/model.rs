@@ -1,8 +1,8 @@
-//! A small owned span model: the shape the redactor works on natively.
-//!
-//! The WIT interface is still being designed, so this model is what its glue will map onto: it
-//! keeps only what redaction reads or edits (names, status message, attributes of the span, its
-//! events, links and resource) and mirrors OTLP's `AnyValue` for attribute values.
+//! A small owned span model: the shape the redactor works on natively (tests, benches, hosts
+//! that hold whole spans). The component glue does not build it per span: it reads the batch in
+//! place and uses it only for arrays and maps that arrive as JSON text. It keeps only what
+//! redaction reads or edits (names, status message, attributes of the span, its events, links
+//! and resource) and mirrors OTLP's `AnyValue` for attribute values.
 
 /// Attributes in wire order; keys may repeat, as they can on the wire.
 pub type Attributes = Vec<(String, Value)>;

@@ -446,19 +446,77 @@ impl HeadConfig {
     }
 }
 
-impl TailConfig {
-    fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        if self.max_traces == 0 {
-            return Err(ConfigError::invalid(
-                format!("{path}.max_traces"),
-                "must be at least 1",
-            ));
+/// What the tail policies read of a span: the component declares exactly this to the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TailReads {
+    /// Status codes (`always_keep_errors`, `status_code` policies).
+    pub status: bool,
+    /// Start and end times (`latency` policies).
+    pub times: bool,
+    /// Span attribute keys (`attribute` policies with scope `span` or `any`), sorted, unique.
+    pub span_keys: Vec<String>,
+    /// Resource attribute keys (scope `resource` or `any`), sorted, unique.
+    pub resource_keys: Vec<String>,
+}
+
+impl TailReads {
+    fn add_policies(&mut self, policies: &[PolicyConfig]) {
+        for policy in policies {
+            match &policy.kind {
+                PolicyKindConfig::StatusCode(_) => self.status = true,
+                PolicyKindConfig::Latency(_) => self.times = true,
+                PolicyKindConfig::Attribute(attribute) => {
+                    let key = attribute.key.as_str();
+                    if attribute.scope != AttributeScope::Resource {
+                        insert_sorted(&mut self.span_keys, key);
+                    }
+                    if attribute.scope != AttributeScope::Span {
+                        insert_sorted(&mut self.resource_keys, key);
+                    }
+                }
+                PolicyKindConfig::Probabilistic(_) | PolicyKindConfig::RateLimiting(_) => {}
+                PolicyKindConfig::And(and) => self.add_policies(&and.policies),
+                PolicyKindConfig::Composite(composite) => self.add_policies(&composite.policies),
+            }
         }
-        if self.max_spans_per_trace == 0 {
-            return Err(ConfigError::invalid(
-                format!("{path}.max_spans_per_trace"),
-                "must be at least 1",
-            ));
+    }
+}
+
+fn insert_sorted(keys: &mut Vec<String>, key: &str) {
+    if let Err(at) = keys.binary_search_by(|known| known.as_str().cmp(key)) {
+        keys.insert(at, key.to_owned());
+    }
+}
+
+impl TailConfig {
+    /// The span fields and attributes the policies read (besides the trace id).
+    pub fn reads(&self) -> TailReads {
+        let mut reads = TailReads {
+            status: self.always_keep_errors,
+            ..TailReads::default()
+        };
+        reads.add_policies(&self.policies);
+        reads
+    }
+
+    fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        // The host holds the traces; its settings are 32-bit.
+        for (key, value) in [
+            ("max_traces", self.max_traces),
+            ("max_spans_per_trace", self.max_spans_per_trace),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(
+                    format!("{path}.{key}"),
+                    "must be at least 1",
+                ));
+            }
+            if u32::try_from(value).is_err() {
+                return Err(ConfigError::invalid(
+                    format!("{path}.{key}"),
+                    format!("must be at most {}", u32::MAX),
+                ));
+            }
         }
         validate_policy_list(&self.policies, &format!("{path}.policies"))
     }
@@ -715,6 +773,52 @@ mod tests {
     }
 
     #[test]
+    fn tail_reads_only_what_policies_look_at() {
+        let reads = |policies: &str, errors: bool| {
+            let json = format!(
+                r#"{{"tail": {{"always_keep_errors": {errors}, "policies": {policies}}}}}"#
+            );
+            SamplingConfig::parse(&json).unwrap().tail.unwrap().reads()
+        };
+        assert_eq!(
+            reads(
+                r#"[{"name": "p", "probabilistic": {"probability": 0.5}}]"#,
+                false
+            ),
+            TailReads::default()
+        );
+        assert_eq!(
+            reads(
+                r#"[{"name": "p", "rate_limiting": {"spans_per_second": 5}}]"#,
+                true
+            ),
+            TailReads {
+                status: true,
+                ..TailReads::default()
+            }
+        );
+        assert_eq!(
+            reads(
+                r#"[{"name": "a", "attribute": {"key": "tier", "values": ["x"], "scope": "resource"}},
+                    {"name": "b", "and": {"policies": [
+                        {"name": "s", "latency": {"threshold": "1s"}},
+                        {"name": "r", "attribute": {"key": "http.route", "regex": "^/", "scope": "span"}}]}},
+                    {"name": "c", "composite": {"max_total_spans_per_second": 10, "policies": [
+                        {"name": "e", "status_code": {}},
+                        {"name": "n", "attribute": {"key": "code", "min": 500}},
+                        {"name": "n2", "attribute": {"key": "tier", "values": ["y"]}}]}}]"#,
+                false
+            ),
+            TailReads {
+                status: true,
+                times: true,
+                span_keys: vec!["code".into(), "http.route".into(), "tier".into()],
+                resource_keys: vec!["code".into(), "tier".into()],
+            }
+        );
+    }
+
+    #[test]
     fn empty_config_keeps_everything_by_default() {
         let config = SamplingConfig::parse("{}").unwrap();
         assert_eq!(config.head.probability.get(), 1.0);
@@ -824,6 +928,10 @@ mod tests {
             (
                 r#"{"tail": {"max_traces": 0, "policies": [{"name": "a", "status_code": {}}]}}"#,
                 "tail.max_traces",
+            ),
+            (
+                r#"{"tail": {"max_spans_per_trace": 4294967296, "policies": [{"name": "a", "status_code": {}}]}}"#,
+                "tail.max_spans_per_trace: must be at most 4294967295",
             ),
             (
                 r#"{"tail": {"policies": [{"name": "a", "status_code": {}}, {"name": "a", "status_code": {}}]}}"#,

@@ -1,19 +1,21 @@
-//! The logic of Spangate's built-in `sampling` plugin, independent of the plugin ABI.
+//! Spangate's built-in `sampling` plugin: a WebAssembly component (`sampler-plugin` world of
+//! `spangate:plugin@0.1.0`, glue in [`component`]) over logic that is independent of the ABI.
 //!
-//! Everything here is pure Rust with no clock, no OS randomness and no I/O: time is handed in
-//! by the caller as unix nanoseconds and randomness comes from trace ids, so the same inputs
-//! give the same decisions natively, in `wasm32-wasip2`, and on every gateway. The plugin's
-//! `lib.rs` glue (once the WIT ABI settles) only converts spans into [`model::Span`] and calls:
+//! The logic is pure Rust with no clock, no OS randomness and no I/O: time is handed in by the
+//! caller as unix nanoseconds and randomness comes from trace ids, so the same inputs give the
+//! same decisions natively, in `wasm32-wasip2`, and on every gateway:
 //!
 //! * [`HeadSampler::decide`] per incoming span: consistent probability by trace id, then an
 //!   optional traces-per-second limit ([`head`]);
-//! * [`TailSampler::add`] / [`TailSampler::ready`] for tail sampling: spans buffered per trace
-//!   for `decision_wait`, then [`policy::PolicySet::evaluate`] on the whole trace ([`tail`]).
+//! * [`TailDecider::decide`] per whole trace (the host holds spans for `decision_wait`):
+//!   [`policy::PolicySet::evaluate`], remembered per trace id so stragglers follow it ([`tail`]).
 //!
-//! Configuration is JSON, parsed and validated by [`Config::parse`]; see `README.md`.
+//! Policies read spans through [`model::SpanLike`], which the glue implements on the SDK's batch
+//! view, so nothing is copied per span. Configuration is JSON, parsed and validated by
+//! [`Config::parse`]; see `README.md`.
 
-pub mod buffer;
 pub mod cache;
+pub mod component;
 pub mod config;
 pub mod consistent;
 pub mod duration;
@@ -26,8 +28,13 @@ pub mod tail;
 pub use config::{Config, ConfigError, SamplingConfig};
 pub use consistent::{Threshold, format_ot_th, set_tracestate_th};
 pub use head::{HeadDecision, HeadDropReason, HeadSampler, HeadStats};
-pub use model::{Span, SpanId, SpanKind, StatusCode, TraceId, TraceView, Value};
-pub use policy::{ALWAYS_KEEP_ERRORS_POLICY, Decision, PolicySet, evaluate};
-pub use tail::{
-    AddOutcome, DecidedTrace, DecisionTrigger, SAMPLING_POLICY_ATTRIBUTE, TailSampler, TailStats,
+pub use model::{
+    Span, SpanId, SpanKind, SpanLike, StatusCode, TraceId, TraceView, Value, ValueRef,
 };
+pub use policy::{ALWAYS_KEEP_ERRORS_POLICY, Decision, PolicySet, evaluate};
+pub use tail::TailDecider;
+
+// Wasm only: the export names (`spangate:plugin/...@0.1.0#...`) are not valid symbols for a
+// native cdylib's linker version script, and native builds (tests, benches) need no exports.
+#[cfg(target_arch = "wasm32")]
+spangate_plugin_sdk::export_sampler!(component::SamplingPlugin);

@@ -23,7 +23,7 @@ use crate::config::{
     effective_burst,
 };
 use crate::consistent::Threshold;
-use crate::model::{Span, StatusCode, TraceView, Value};
+use crate::model::{SpanLike, StatusCode, TraceView, ValueRef};
 use crate::rate::TokenBucket;
 
 /// The policy name recorded for traces kept by the `always_keep_errors` flag.
@@ -67,7 +67,11 @@ impl PolicySet {
     }
 
     /// Decides on a whole trace at time `now` (unix nanos, used only by rate limiters).
-    pub fn evaluate(&mut self, trace: &TraceView<'_>, now_unix_nanos: u64) -> Decision {
+    pub fn evaluate<S: SpanLike>(
+        &mut self,
+        trace: &TraceView<'_, S>,
+        now_unix_nanos: u64,
+    ) -> Decision {
         if self.always_keep_errors && trace.has_error() {
             return Decision::Keep {
                 policy: ALWAYS_KEEP_ERRORS_POLICY.to_owned(),
@@ -85,7 +89,11 @@ impl PolicySet {
 }
 
 /// Free-function form of [`PolicySet::evaluate`].
-pub fn evaluate(policies: &mut PolicySet, trace: &TraceView<'_>, now_unix_nanos: u64) -> Decision {
+pub fn evaluate<S: SpanLike>(
+    policies: &mut PolicySet,
+    trace: &TraceView<'_, S>,
+    now_unix_nanos: u64,
+) -> Decision {
     policies.evaluate(trace, now_unix_nanos)
 }
 
@@ -132,7 +140,7 @@ enum RateUnit {
 }
 
 impl RateUnit {
-    fn cost(self, trace: &TraceView<'_>) -> f64 {
+    fn cost<S>(self, trace: &TraceView<'_, S>) -> f64 {
         match self {
             RateUnit::Spans => trace.spans.len() as f64,
             RateUnit::Traces => 1.0,
@@ -152,7 +160,7 @@ enum Matcher {
 }
 
 impl Matcher {
-    fn matches(&self, value: &Value) -> bool {
+    fn matches(&self, value: ValueRef<'_>) -> bool {
         match self {
             Matcher::Values(values) => value
                 .as_str()
@@ -268,12 +276,12 @@ impl Policy {
     }
 
     /// Whether this policy would keep the trace at `now`; changes nothing.
-    fn check(&self, trace: &TraceView<'_>, now_unix_nanos: u64) -> bool {
+    fn check<S: SpanLike>(&self, trace: &TraceView<'_, S>, now_unix_nanos: u64) -> bool {
         match &self.kind {
             PolicyKind::StatusCode { matches } => trace
                 .spans
                 .iter()
-                .any(|span| matches[status_index(span.status)]),
+                .any(|span| matches[status_index(span.status())]),
             PolicyKind::Latency {
                 min_nanos,
                 max_nanos_exclusive,
@@ -304,7 +312,7 @@ impl Policy {
 
     /// Charges whatever keeping the trace costs and returns the name to record. Call only after
     /// [`Policy::check`] returned true for the same `trace` and `now`.
-    fn commit(&mut self, trace: &TraceView<'_>, now_unix_nanos: u64) -> String {
+    fn commit<S: SpanLike>(&mut self, trace: &TraceView<'_, S>, now_unix_nanos: u64) -> String {
         match &mut self.kind {
             PolicyKind::RateLimiting { bucket, unit } => {
                 let taken = bucket.try_take(now_unix_nanos, unit.cost(trace));
@@ -338,7 +346,7 @@ impl Policy {
 
 impl CompositeMember {
     /// The sub-policy keeps the trace and its budget can pay for the trace's spans.
-    fn admits(&self, trace: &TraceView<'_>, now_unix_nanos: u64) -> bool {
+    fn admits<S: SpanLike>(&self, trace: &TraceView<'_, S>, now_unix_nanos: u64) -> bool {
         self.budget
             .can_take(now_unix_nanos, trace.spans.len() as f64)
             && self.policy.check(trace, now_unix_nanos)
@@ -358,8 +366,8 @@ fn compile_rate_limiting(rate: &RateLimitingPolicyConfig) -> PolicyKind {
     }
 }
 
-fn span_attribute_matches(
-    span: &Span,
+fn span_attribute_matches<S: SpanLike>(
+    span: &S,
     key: &str,
     scope: AttributeScope,
     matcher: &Matcher,
@@ -383,6 +391,7 @@ fn span_attribute_matches(
 mod tests {
     use super::*;
     use crate::config::SamplingConfig;
+    use crate::model::{Span, Value};
 
     const MS: u64 = 1_000_000;
     const SECOND: u64 = 1_000 * MS;

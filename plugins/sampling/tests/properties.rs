@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use spangate_plugin_sampling::{
-    AddOutcome, Config, DecidedTrace, HeadDecision, HeadSampler, Span, StatusCode, TailSampler,
-    TraceId, Value,
+    Config, Decision, HeadDecision, HeadSampler, Span, StatusCode, TailDecider, TraceId, TraceView,
+    Value,
 };
 
 /// Keys the config knows, so random documents reach deep into the parser.
@@ -218,42 +218,61 @@ fn spans() -> impl Strategy<Value = Vec<(Span, u64)>> {
         })
 }
 
-/// Everything observable from one run: head decisions, add outcomes, decided traces.
+/// Everything observable from one run: head decisions per span, tail decisions per trace.
 #[derive(Debug, PartialEq)]
 struct Run {
     head: Vec<HeadDecision>,
-    added: Vec<AddOutcome>,
-    decided: Vec<DecidedTrace>,
+    tail: Vec<(TraceId, Decision)>,
 }
 
+/// Head decisions span by span; tail decisions as the host asks for them: the spans are cut into
+/// host batches wherever the arrival step is at least a second, and each batch's traces are
+/// decided whole, in order of first appearance.
 fn run(config: &Config, spans: &[(Span, u64)]) -> Run {
     let mut head = HeadSampler::new(&config.head);
-    let mut tail = config.tail.as_ref().map(TailSampler::new);
+    let mut tail = config.tail.as_ref().map(TailDecider::new);
     let mut now = 1_700_000_000_000_000_000u64;
     let mut outcome = Run {
         head: Vec::new(),
-        added: Vec::new(),
-        decided: Vec::new(),
+        tail: Vec::new(),
+    };
+    let mut batch: Vec<Span> = Vec::new();
+    let mut decide_batch = |batch: &mut Vec<Span>, now: u64, outcome: &mut Run| {
+        let Some(tail) = tail.as_mut() else {
+            return;
+        };
+        let mut order: Vec<TraceId> = Vec::new();
+        for span in batch.iter() {
+            if !order.contains(&span.trace_id) {
+                order.push(span.trace_id);
+            }
+        }
+        for trace_id in order {
+            let spans: Vec<Span> = batch
+                .iter()
+                .filter(|span| span.trace_id == trace_id)
+                .cloned()
+                .collect();
+            let decision = tail.decide(
+                &TraceView {
+                    trace_id,
+                    spans: &spans,
+                },
+                now,
+            );
+            outcome.tail.push((trace_id, decision));
+        }
+        batch.clear();
     };
     for (span, step) in spans {
         now += step;
-        outcome.head.push(head.decide(&span.trace_id, now));
-        if let Some(tail) = &mut tail {
-            outcome.added.push(tail.add(span.clone(), now));
-            outcome.decided.extend(tail.ready(now));
+        if *step >= 1_000_000_000 {
+            decide_batch(&mut batch, now, &mut outcome);
         }
+        outcome.head.push(head.decide(&span.trace_id, now));
+        batch.push(span.clone());
     }
-    if let Some(tail) = &mut tail {
-        outcome.decided.extend(tail.flush(now));
-        let stats = tail.stats();
-        let decided_spans: usize = outcome.decided.iter().map(|trace| trace.spans.len()).sum();
-        let late = (stats.late_spans_kept + stats.late_spans_dropped) as usize;
-        assert_eq!(
-            decided_spans + late,
-            spans.len(),
-            "every span comes back exactly once"
-        );
-    }
+    decide_batch(&mut batch, now, &mut outcome);
     outcome
 }
 

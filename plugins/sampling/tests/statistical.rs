@@ -6,7 +6,7 @@
 
 use spangate_plugin_sampling::policy::PolicySet;
 use spangate_plugin_sampling::{
-    Config, HeadSampler, Span, TailSampler, Threshold, TraceId, TraceView,
+    Config, HeadSampler, Span, TailDecider, Threshold, TraceId, TraceView,
 };
 
 const TRACE_COUNT: usize = 100_000;
@@ -123,19 +123,18 @@ fn head_and_tail_agree_for_the_same_probability() {
                      "policies": [{"name": "p", "probabilistic": {"probability": 0.2}}]}}"#,
     )
     .unwrap();
-    let mut tail_sampler = TailSampler::new(config.tail.as_ref().unwrap());
+    let mut tail = TailDecider::new(config.tail.as_ref().unwrap());
     for id in trace_ids(0x5EED_0005).into_iter().take(20_000) {
-        tail_sampler.add(
-            Span {
-                trace_id: id,
-                ..Span::default()
-            },
-            0,
-        );
-        let decided = tail_sampler.ready(0);
-        assert_eq!(decided.len(), 1);
+        let span = Span {
+            trace_id: id,
+            ..Span::default()
+        };
+        let trace = TraceView {
+            trace_id: id,
+            spans: std::slice::from_ref(&span),
+        };
         assert_eq!(
-            decided[0].decision.is_keep(),
+            tail.decide(&trace, 0).is_keep(),
             head_sampler.decide(&id, 0).is_keep()
         );
     }

@@ -1,12 +1,21 @@
-//! Micro-benchmark: ns per span for `observe_batch` at batch 512, plus the
-//! cost of a snapshot and of each renderer. No assertions; numbers only.
+//! Micro-benchmark: ns per span at batch 512, for `observe_batch` of the
+//! logic and for the component glue (the batch the host would send, built
+//! with the SDK's `testing::to_batch`, handed to the plugin's `observe`),
+//! plus the cost of a snapshot, of each renderer and of `collect`. No
+//! assertions; numbers only.
 //!
 //! cargo run --release -p spangate-plugin-span-metrics --example span-metrics-bench
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use spangate_plugin_span_metrics::model::{Attribute, Span, SpanId, SpanKind, StatusCode, TraceId};
+use spangate_plugin_sdk::batch::SpanBatch;
+use spangate_plugin_sdk::testing::{TestSpan, TestValue, set_now, to_batch};
+use spangate_plugin_sdk::{Metrics, SpanKind as WitSpanKind, StatusCode as WitStatusCode};
+use spangate_plugin_span_metrics::component::SpanMetricsPlugin;
+use spangate_plugin_span_metrics::model::{
+    AttrValue, Attribute, Span, SpanId, SpanKind, StatusCode, TraceId,
+};
 use spangate_plugin_span_metrics::{Config, SpanMetrics, render_openmetrics, render_prometheus};
 
 const BATCH: usize = 512;
@@ -156,6 +165,94 @@ fn run(label: &str, cfg: &str, spans: &[Span]) {
     );
 }
 
+/// The span as a test span, for the SDK's batch encoder.
+fn test_span(span: &Span) -> TestSpan {
+    let value = |v: &AttrValue| match v {
+        AttrValue::Str(s) => TestValue::Str(s.clone()),
+        AttrValue::Int(i) => TestValue::Int(*i),
+        AttrValue::Double(d) => TestValue::Double(*d),
+        AttrValue::Bool(b) => TestValue::Bool(*b),
+        other => TestValue::Json(format!("{other:?}")),
+    };
+    let kind = match span.kind {
+        SpanKind::Unspecified => WitSpanKind::Unspecified,
+        SpanKind::Internal => WitSpanKind::Internal,
+        SpanKind::Server => WitSpanKind::Server,
+        SpanKind::Client => WitSpanKind::Client,
+        SpanKind::Producer => WitSpanKind::Producer,
+        SpanKind::Consumer => WitSpanKind::Consumer,
+    };
+    let status = match span.status_code {
+        StatusCode::Unset => WitStatusCode::Unset,
+        StatusCode::Ok => WitStatusCode::Ok,
+        StatusCode::Error => WitStatusCode::Error,
+    };
+    let mut out = TestSpan::new(
+        u128::from_be_bytes(span.trace_id.0),
+        u64::from_be_bytes(span.span_id.0),
+    )
+    .named(&span.name)
+    .kind(kind)
+    .times(span.start_unix_nanos, span.end_unix_nanos)
+    .status(status, &span.status_message)
+    .parent(span.parent_span_id.map_or(0, |p| u64::from_be_bytes(p.0)));
+    for a in &span.resource {
+        if a.key == "service.name" {
+            out = out.service(a.value.as_str().unwrap_or_default());
+        }
+        out = out.resource_attr(a.key.clone(), value(&a.value));
+    }
+    for a in &span.attributes {
+        out = out.attr(a.key.clone(), value(&a.value));
+    }
+    out
+}
+
+/// The glue: one pass of `observe` over host batches (each cloned untimed
+/// right before, hot in cache as a freshly lowered batch), the host clock
+/// pinned to 2 ms per batch; then a `collect` (untimed, it resolves pending
+/// edges) so the next pass starts clean. Returns ns per span.
+fn glue_pass(plugin: &mut SpanMetricsPlugin, batches: &[SpanBatch], now: &mut u64) -> f64 {
+    let mut timed = Duration::ZERO;
+    let mut spans = 0;
+    for batch in batches {
+        set_now(Some(*now));
+        let fresh = batch.clone();
+        let start = Instant::now();
+        plugin.observe(black_box(&fresh)).expect("observe");
+        timed += start.elapsed();
+        spans += batch.len();
+        *now += 2_000_000;
+    }
+    *now += 20_000_000_000;
+    black_box(plugin.collect(*now));
+    timed.as_nanos() as f64 / spans as f64
+}
+
+fn run_glue(label: &str, cfg: &str, spans: &[Span]) {
+    let (mut plugin, needs) = SpanMetricsPlugin::init(cfg).expect("bench config is valid");
+    let batches: Vec<SpanBatch> = spans
+        .chunks(BATCH)
+        .map(|batch| {
+            let test_spans: Vec<TestSpan> = batch.iter().map(test_span).collect();
+            to_batch(&test_spans, &needs)
+        })
+        .collect();
+    let mut now = 1_700_000_000_000_000_000u64;
+    let cold = glue_pass(&mut plugin, &batches, &mut now);
+    let warm = (0..4)
+        .map(|_| glue_pass(&mut plugin, &batches, &mut now))
+        .fold(f64::MAX, f64::min);
+    let t = Instant::now();
+    let points = plugin.collect(now);
+    let collect_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "glue: {label:<28} steady {warm:>6.1} ns/span, cold {cold:>6.1} ns/span | \
+         collect {collect_ms:.1} ms ({} points)",
+        points.len()
+    );
+}
+
 fn main() {
     let spans = workload();
     println!(
@@ -188,4 +285,18 @@ fn main() {
         &spans,
     );
     run("both, max_series 10000 (default)", "{}", &spans);
+    println!("component glue: SpanBatch from testing::to_batch -> SpanMetricsPlugin::observe");
+    run_glue(
+        "both processors (defaults)",
+        &format!("{{{unlimited}}}"),
+        &spans,
+    );
+    run_glue(
+        "both + 2 dimensions",
+        &format!(
+            r#"{{"span_metrics": {{"dimensions": ["http.method", "deployment.environment"]}},
+                 "service_graphs": {{"dimensions": ["deployment.environment"]}}, {unlimited}}}"#
+        ),
+        &spans,
+    );
 }

@@ -21,6 +21,9 @@ pub struct RawExemplar {
 /// name, e.g. `traceID`, and optionally the span id), value and timestamp.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exemplar {
+    /// The observed span's ids, raw (the labels carry them as hex).
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
     pub labels: Vec<(String, String)>,
     pub value: f64,
     pub timestamp_unix_nanos: u64,
@@ -43,6 +46,8 @@ impl RawExemplar {
             labels.push((names.span_id.clone(), self.span_id.to_hex()));
         }
         Exemplar {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
             labels,
             value: self.value,
             timestamp_unix_nanos: self.timestamp_unix_nanos,
@@ -81,6 +86,7 @@ mod tests {
         assert_eq!(e.label("spanID"), Some("0102030405060708"));
         assert_eq!(e.value, 0.25);
         assert_eq!(e.timestamp_unix_nanos, 7);
+        assert_eq!((e.trace_id, e.span_id), (raw.trace_id, raw.span_id));
         let no_span = ExemplarLabels {
             trace_id: "trace_id".into(),
             span_id: String::new(),

@@ -6,7 +6,7 @@
 //! the encoding is unambiguous, and one reusable byte buffer serves every span:
 //! a lookup of an existing series allocates nothing.
 
-use crate::model::{AttrValue, Attribute, find_attr};
+use crate::model::{AttrRef, SpanSource};
 
 /// Separator after each value in a series key; never part of valid UTF-8.
 const SEP: u8 = 0xFF;
@@ -79,6 +79,13 @@ pub fn dedup_last_wins(names: &[String]) -> Vec<usize> {
         .collect()
 }
 
+/// `key` in the resource attributes, then in the span attributes (Tempo's
+/// `FindAttributeValue(key, rs.Attributes, span.Attributes)`).
+pub fn lookup<'a, S: SpanSource>(span: &'a S, key: &str) -> Option<AttrRef<'a>> {
+    span.resource_attribute(key)
+        .or_else(|| span.span_attribute(key))
+}
+
 /// Builds a series key in a reusable buffer.
 #[derive(Default)]
 pub struct KeyBuilder {
@@ -108,14 +115,10 @@ impl KeyBuilder {
     }
 
     /// Append an attribute's value as Tempo stringifies it (`""` if absent).
-    pub fn push_attr(&mut self, v: Option<&AttrValue>) {
+    pub fn push_attr(&mut self, v: Option<AttrRef<'_>>) {
         match v {
             None => self.push(""),
-            Some(AttrValue::Str(s)) => {
-                let s = truncate(s, self.max_value_len);
-                self.buf.extend_from_slice(s.as_bytes());
-                self.buf.push(SEP);
-            }
+            Some(AttrRef::Str(s)) => self.push(s),
             Some(other) => {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
@@ -128,9 +131,8 @@ impl KeyBuilder {
 
     /// Look `key` up in the resource attributes, then the span attributes —
     /// the order of Tempo's `FindAttributeValue(key, rs.Attributes, span.Attributes)`.
-    pub fn push_lookup(&mut self, key: &str, resource: &[Attribute], span: &[Attribute]) {
-        let v = find_attr(resource, key).or_else(|| find_attr(span, key));
-        self.push_attr(v);
+    pub fn push_lookup<S: SpanSource>(&mut self, key: &str, span: &S) {
+        self.push_attr(lookup(span, key));
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -170,6 +172,7 @@ pub fn label_pairs(names: &[String], key: &[u8]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Attribute, Span};
 
     #[test]
     fn sanitizes_like_prometheus() {
@@ -204,7 +207,7 @@ mod tests {
         let mut k = KeyBuilder::new(4);
         k.push("svc");
         k.push("");
-        k.push_attr(Some(&AttrValue::Int(12345)));
+        k.push_attr(Some(AttrRef::Int(12345)));
         k.push("toolong");
         let names: Vec<String> = ["service", "empty", "code", "x"]
             .iter()
@@ -240,12 +243,15 @@ mod tests {
 
     #[test]
     fn resource_attributes_win_over_span_attributes() {
-        let res = vec![Attribute::new("env", "prod")];
-        let span = vec![Attribute::new("env", "dev"), Attribute::new("region", "eu")];
+        let span = Span {
+            resource: vec![Attribute::new("env", "prod")],
+            attributes: vec![Attribute::new("env", "dev"), Attribute::new("region", "eu")],
+            ..Span::default()
+        };
         let mut k = KeyBuilder::new(100);
-        k.push_lookup("env", &res, &span);
-        k.push_lookup("region", &res, &span);
-        k.push_lookup("missing", &res, &span);
+        k.push_lookup("env", &span);
+        k.push_lookup("region", &span);
+        k.push_lookup("missing", &span);
         assert_eq!(decode_key(k.as_bytes()), vec!["prod", "eu", ""]);
     }
 }

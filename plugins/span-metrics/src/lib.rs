@@ -1,13 +1,16 @@
-//! The logic of Spangate's built-in `span-metrics` plugin: span metrics (RED)
-//! and service graphs computed exactly as Grafana Tempo's metrics-generator
-//! computes them, so Grafana's service graph and traces-to-metrics views work
-//! against Spangate unmodified.
+//! Spangate's built-in `span-metrics` plugin: span metrics (RED) and service
+//! graphs computed exactly as Grafana Tempo's metrics-generator computes them,
+//! so Grafana's service graph and traces-to-metrics views work against
+//! Spangate unmodified. A WebAssembly component (`metrics-plugin` world of
+//! `spangate:plugin@0.1.0`, glue in [`component`]) over pure logic.
 //!
-//! This crate is ABI-agnostic and pure: no clock, no I/O, no threads. The
-//! caller converts spans to [`Span`], passes the current time, and asks for a
-//! [`snapshot`](SpanMetrics::snapshot) which it renders with
-//! [`render_prometheus`] or [`render_openmetrics`] (or ships by
-//! remote-write). It builds natively (for tests) and for `wasm32-wasip2`.
+//! The logic is ABI-agnostic and pure: no clock, no I/O, no threads. The
+//! caller hands spans through [`SpanSource`] (the owned [`Span`], or the
+//! SDK's batch view in the component), passes the current time, and asks for
+//! a [`snapshot`](SpanMetrics::snapshot), which the component turns into
+//! metric points for the host; [`render_prometheus`] and
+//! [`render_openmetrics`] render it natively. It builds natively (for tests)
+//! and for `wasm32-wasip2`.
 //!
 //! ```
 //! use spangate_plugin_span_metrics::{Config, SpanMetrics, render_openmetrics};
@@ -29,12 +32,14 @@
 //! Sources in Tempo this reproduces are cited per module; see README.md for
 //! every config key, metric and label, and the deliberate deviations.
 
+pub mod component;
 pub mod config;
 pub mod exemplar;
 mod hash;
 pub mod histogram;
 pub mod labels;
 pub mod model;
+pub mod reads;
 mod registry;
 pub mod render;
 pub mod series;
@@ -42,7 +47,8 @@ pub mod servicegraph;
 pub mod spanmetrics;
 
 pub use config::{Config, ConfigError};
-pub use model::Span;
+pub use model::{Span, SpanSource};
+pub use reads::Reads;
 pub use render::{render_openmetrics, render_prometheus};
 pub use series::{Exemplar, MetricType, Series, Value};
 pub use servicegraph::ServiceGraphStats;
@@ -101,7 +107,7 @@ impl SpanMetrics {
     /// Account one span observed at `now_unix_nanos` (the caller's clock;
     /// exemplar timestamps and edge expiry use it). `now` should not go
     /// backwards between calls.
-    pub fn observe(&mut self, span: &Span, now_unix_nanos: u64) {
+    pub fn observe<S: SpanSource>(&mut self, span: &S, now_unix_nanos: u64) {
         if let Some(p) = self.span_metrics.as_mut() {
             p.observe(span, now_unix_nanos, &mut self.budget);
         }
@@ -111,7 +117,7 @@ impl SpanMetrics {
     }
 
     /// [`observe`](Self::observe) every span of a batch at one instant.
-    pub fn observe_batch(&mut self, spans: &[Span], now_unix_nanos: u64) {
+    pub fn observe_batch<S: SpanSource>(&mut self, spans: &[S], now_unix_nanos: u64) {
         for s in spans {
             self.observe(s, now_unix_nanos);
         }
@@ -178,6 +184,19 @@ impl SpanMetrics {
         out
     }
 
+    /// The span fields and attribute keys [`observe`](Self::observe) reads
+    /// under this config (what the component declares to the host).
+    pub fn reads(&self) -> Reads {
+        let mut reads = Reads::default();
+        if let Some(p) = &self.span_metrics {
+            p.reads(&mut reads);
+        }
+        if let Some(p) = &self.service_graphs {
+            p.reads(&mut reads);
+        }
+        reads
+    }
+
     /// Series currently held, counted as Prometheus counts them.
     pub fn active_series(&self) -> usize {
         self.budget.active
@@ -223,6 +242,11 @@ fn own_counter(name: &'static str, help: &'static str, v: u64) -> Series {
         },
     }
 }
+
+// Wasm only: the export names (`spangate:plugin/...@0.1.0#...`) are not valid symbols for a
+// native cdylib's linker version script, and native builds (tests, benches) need no exports.
+#[cfg(target_arch = "wasm32")]
+spangate_plugin_sdk::export_metrics!(component::SpanMetricsPlugin);
 
 #[cfg(test)]
 mod tests;

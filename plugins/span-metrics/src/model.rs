@@ -1,10 +1,11 @@
-//! The minimal owned span view this plugin needs.
+//! What the metrics-generator reads of a span: the [`SpanSource`] trait, and
+//! [`Span`], an owned span implementing it (native callers, tests).
 //!
-//! The plugin ABI is still being designed, so this module defines its own small
-//! data model rather than depending on OTLP protobuf types: the host (or the
-//! SDK glue) converts whatever it receives into [`Span`]. Only the fields the
-//! metrics-generator reads are present.
+//! The processors only read spans through [`SpanSource`], so the component
+//! glue implements it directly on the SDK's borrowed batch view and nothing is
+//! copied per span. Only the fields the metrics-generator reads are present.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A 16-byte trace id. Rendered as 32 lower-case hex digits.
@@ -226,6 +227,55 @@ impl From<f64> for AttrValue {
     }
 }
 
+impl AttrValue {
+    /// The borrowed form the processors read.
+    pub fn as_attr_ref(&self) -> AttrRef<'_> {
+        match self {
+            AttrValue::Str(s) => AttrRef::Str(s),
+            AttrValue::Bool(b) => AttrRef::Bool(*b),
+            AttrValue::Int(i) => AttrRef::Int(*i),
+            AttrValue::Double(d) => AttrRef::Double(*d),
+            other => AttrRef::Value(Cow::Borrowed(other)),
+        }
+    }
+}
+
+/// An attribute value as a [`SpanSource`] hands it out: scalars borrowed,
+/// arrays, kv-lists and bytes as an [`AttrValue`] (borrowed, or built by the
+/// source when its storage is not an `AttrValue`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrRef<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Value(Cow<'a, AttrValue>),
+}
+
+impl AttrRef<'_> {
+    /// Tempo's label value for the attribute; see [`AttrValue::stringify`].
+    pub fn stringify(&self) -> String {
+        match self {
+            AttrRef::Str(s) => (*s).to_owned(),
+            other => {
+                let mut out = String::new();
+                other.stringify_into(&mut out);
+                out
+            }
+        }
+    }
+
+    pub(crate) fn stringify_into(&self, out: &mut String) {
+        match self {
+            AttrRef::Str(s) => out.push_str(s),
+            AttrRef::Bool(b) => AttrValue::Bool(*b).stringify_into(out),
+            AttrRef::Int(i) => AttrValue::Int(*i).stringify_into(out),
+            AttrRef::Double(d) => AttrValue::Double(*d).stringify_into(out),
+            AttrRef::Value(v) => v.stringify_into(out),
+        }
+    }
+}
+
 /// One key/value attribute. A list (not a map) because OTLP attributes are a
 /// list and Tempo takes the *first* matching key.
 #[derive(Clone, Debug, PartialEq)]
@@ -273,25 +323,92 @@ pub struct Span {
     pub encoded_size: u64,
 }
 
-impl Span {
-    /// The parent id, treating the all-zero id as absent (as OTLP does).
-    pub fn parent(&self) -> Option<SpanId> {
-        self.parent_span_id.filter(|p| !p.is_zero())
-    }
-
-    /// `service.name` from the resource, if set.
-    pub fn service_name(&self) -> Option<String> {
-        find_attr(&self.resource, SERVICE_NAME).map(AttrValue::stringify)
-    }
+/// Read access to one span: everything span metrics and service graphs look
+/// at. Implemented by [`Span`] and, in the component, by the SDK's span view.
+pub trait SpanSource {
+    fn trace_id(&self) -> TraceId;
+    fn span_id(&self) -> SpanId;
+    /// The parent id; `None` for a root span (the all-zero id included, as
+    /// OTLP uses it for "absent").
+    fn parent(&self) -> Option<SpanId>;
+    fn name(&self) -> &str;
+    fn kind(&self) -> SpanKind;
+    fn status_code(&self) -> StatusCode;
+    fn status_message(&self) -> &str;
+    fn start_unix_nanos(&self) -> u64;
+    fn end_unix_nanos(&self) -> u64;
+    /// Size in bytes of the span as encoded on the wire.
+    fn encoded_size(&self) -> u64;
+    /// The resource's `service.name`; `None` when the resource has none.
+    fn service_name(&self) -> Option<AttrRef<'_>>;
+    /// First resource attribute named `key`.
+    fn resource_attribute(&self, key: &str) -> Option<AttrRef<'_>>;
+    /// First span attribute named `key`.
+    fn span_attribute(&self, key: &str) -> Option<AttrRef<'_>>;
 
     /// Duration in seconds; zero when end is before start, as Tempo does
     /// ("Spans with negative latency are treated as zero").
-    pub fn duration_seconds(&self) -> f64 {
-        if self.end_unix_nanos > self.start_unix_nanos {
-            (self.end_unix_nanos - self.start_unix_nanos) as f64 / 1e9
+    fn duration_seconds(&self) -> f64 {
+        let (start, end) = (self.start_unix_nanos(), self.end_unix_nanos());
+        if end > start {
+            (end - start) as f64 / 1e9
         } else {
             0.0
         }
+    }
+}
+
+impl SpanSource for Span {
+    fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    fn parent(&self) -> Option<SpanId> {
+        self.parent_span_id.filter(|p| !p.is_zero())
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> SpanKind {
+        self.kind
+    }
+
+    fn status_code(&self) -> StatusCode {
+        self.status_code
+    }
+
+    fn status_message(&self) -> &str {
+        &self.status_message
+    }
+
+    fn start_unix_nanos(&self) -> u64 {
+        self.start_unix_nanos
+    }
+
+    fn end_unix_nanos(&self) -> u64 {
+        self.end_unix_nanos
+    }
+
+    fn encoded_size(&self) -> u64 {
+        self.encoded_size
+    }
+
+    fn service_name(&self) -> Option<AttrRef<'_>> {
+        self.resource_attribute(SERVICE_NAME)
+    }
+
+    fn resource_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
+        find_attr(&self.resource, key).map(AttrValue::as_attr_ref)
+    }
+
+    fn span_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
+        find_attr(&self.attributes, key).map(AttrValue::as_attr_ref)
     }
 }
 
@@ -336,6 +453,15 @@ mod tests {
             "{k:vn:2}"
         );
         assert_eq!(AttrValue::Bytes(vec![1, 2]).stringify(), "");
+        for v in [
+            AttrValue::Str("s".into()),
+            AttrValue::Bool(false),
+            AttrValue::Int(7),
+            AttrValue::Double(0.25),
+            AttrValue::Array(vec!["a".into(), AttrValue::Int(1)]),
+        ] {
+            assert_eq!(v.as_attr_ref().stringify(), v.stringify());
+        }
     }
 
     #[test]
@@ -348,5 +474,13 @@ mod tests {
         };
         assert_eq!(s.duration_seconds(), 0.0);
         assert_eq!(s.parent(), None);
+        let named = Span {
+            resource: vec![Attribute::new(SERVICE_NAME, "api")],
+            attributes: vec![Attribute::new("k", 1)],
+            ..Span::default()
+        };
+        assert_eq!(named.service_name(), Some(AttrRef::Str("api")));
+        assert_eq!(named.span_attribute("k"), Some(AttrRef::Int(1)));
+        assert_eq!(named.resource_attribute("k"), None);
     }
 }

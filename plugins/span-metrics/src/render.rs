@@ -255,6 +255,7 @@ fn format_le(le: f64, openmetrics: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{SpanId, TraceId};
     use crate::series::{Bucket, HistogramValue};
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -266,6 +267,11 @@ mod tests {
 
     fn exemplar(value: f64, ts: u64) -> Exemplar {
         Exemplar {
+            trace_id: TraceId([
+                0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80,
+                0x31, 0x9c,
+            ]),
+            span_id: SpanId([0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31]),
             labels: labels(&[
                 ("traceID", "0af7651916cd43dd8448eb211c80319c"),
                 ("spanID", "b7ad6b7169203331"),

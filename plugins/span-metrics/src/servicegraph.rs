@@ -18,10 +18,9 @@ use crate::config::{RegistryConfig, ServiceGraphsConfig};
 use crate::exemplar::{ExemplarLabels, RawExemplar};
 use crate::hash::FastMap;
 use crate::histogram::{Counter, Histogram, histogram_series_cost};
-use crate::labels::{KeyBuilder, dedup_last_wins, sanitize_with_collisions, truncate};
-use crate::model::{
-    AttrValue, SERVICE_NAME, Span, SpanId, SpanKind, StatusCode, TraceId, find_attr,
-};
+use crate::labels::{KeyBuilder, dedup_last_wins, lookup, sanitize_with_collisions, truncate};
+use crate::model::{SpanId, SpanKind, SpanSource, StatusCode, TraceId};
+use crate::reads::Reads;
 use crate::registry::{Budget, SeriesMap};
 use crate::series::{MetricType, Series};
 
@@ -33,6 +32,15 @@ pub const REQUEST_MESSAGING_SYSTEM_SECONDS: &str =
     "traces_service_graph_request_messaging_system_seconds";
 pub const UNPAIRED_SPANS_TOTAL: &str = "traces_service_graph_unpaired_spans_total";
 pub const DROPPED_SPANS_TOTAL: &str = "traces_service_graph_dropped_spans_total";
+
+/// Attributes naming the server of a database call, in the order
+/// `upsert_database_request` tries them (the port goes with the address).
+const DATABASE_SERVER_ATTRIBUTES: [&str; 4] = [
+    "peer.service",
+    "server.address",
+    "network.peer.address",
+    "network.peer.port",
+];
 
 /// Label of virtual-node edges when `enable_virtual_node_label` is set.
 const VIRTUAL_NODE_LABEL: &str = "virtual_node";
@@ -215,6 +223,31 @@ impl ServiceGraphProcessor {
         }
     }
 
+    /// Adds what [`observe`](Self::observe) reads of a span to `reads`.
+    pub fn reads(&self, reads: &mut Reads) {
+        reads.trace_id = true;
+        reads.span_id = true;
+        reads.parent_span_id = true;
+        reads.service_name = true;
+        reads.kind = true;
+        reads.times = true;
+        reads.status = true;
+        for d in &self.dims {
+            reads.resource_then_span(d);
+        }
+        for k in &self.peer_attributes {
+            reads.span_only(k);
+        }
+        for k in self
+            .database_name_attributes
+            .iter()
+            .map(String::as_str)
+            .chain(DATABASE_SERVER_ATTRIBUTES)
+        {
+            reads.resource_then_span(k);
+        }
+    }
+
     /// Half edges currently waiting for their pair.
     pub fn pending_edges(&self) -> usize {
         self.store.len()
@@ -224,8 +257,8 @@ impl ServiceGraphProcessor {
         self.stats
     }
 
-    pub fn observe(&mut self, span: &Span, now: u64, budget: &mut Budget) {
-        let (side, connection_type) = match span.kind {
+    pub fn observe<S: SpanSource>(&mut self, span: &S, now: u64, budget: &mut Budget) {
+        let (side, connection_type) = match span.kind() {
             SpanKind::Client => (Side::Client, ConnectionType::Unknown),
             SpanKind::Producer => (Side::Client, ConnectionType::MessagingSystem),
             SpanKind::Server => (Side::Server, ConnectionType::Unknown),
@@ -234,17 +267,16 @@ impl ServiceGraphProcessor {
             SpanKind::Internal | SpanKind::Unspecified => return,
         };
         // Tempo skips resources without `service.name` entirely.
-        let Some(service) = find_attr(&span.resource, SERVICE_NAME).map(AttrValue::stringify)
-        else {
+        let Some(service) = span.service_name().map(|name| name.stringify()) else {
             return;
         };
         let key = match side {
             Side::Client => EdgeKey {
-                trace: span.trace_id,
-                span: Some(span.span_id),
+                trace: span.trace_id(),
+                span: Some(span.span_id()),
             },
             Side::Server => EdgeKey {
-                trace: span.trace_id,
+                trace: span.trace_id(),
                 span: span.parent(),
             },
         };
@@ -299,24 +331,24 @@ impl ServiceGraphProcessor {
     }
 
     /// `updateClientEdge` / `updateServerEdge`.
-    fn update(
+    fn update<S: SpanSource>(
         &self,
         e: &mut Edge,
         side: Side,
         connection_type: ConnectionType,
-        span: &Span,
+        span: &S,
         service: String,
     ) {
-        e.trace_id = span.trace_id;
+        e.trace_id = span.trace_id();
         e.connection_type = connection_type;
-        e.failed = e.failed || span.status_code == StatusCode::Error;
+        e.failed = e.failed || span.status_code() == StatusCode::Error;
         let latency = span.duration_seconds();
         match side {
             Side::Client => {
                 e.client_service = service;
                 e.client_latency = latency;
-                e.client_end = span.end_unix_nanos;
-                e.client_span = Some(span.span_id);
+                e.client_end = span.end_unix_nanos();
+                e.client_span = Some(span.span_id());
                 self.upsert_dims(e, side, span);
                 self.upsert_peer_node(e, span);
                 self.upsert_database_request(e, span);
@@ -324,8 +356,8 @@ impl ServiceGraphProcessor {
             Side::Server => {
                 e.server_service = service;
                 e.server_latency = latency;
-                e.server_start = span.start_unix_nanos;
-                e.server_span = Some(span.span_id);
+                e.server_start = span.start_unix_nanos();
+                e.server_span = Some(span.span_id());
                 self.upsert_dims(e, side, span);
                 if span.parent().is_none() {
                     e.root = true;
@@ -337,10 +369,9 @@ impl ServiceGraphProcessor {
 
     /// Dimension values: resource first, then span; only found values are
     /// written, so the other half's value survives.
-    fn upsert_dims(&self, e: &mut Edge, side: Side, span: &Span) {
+    fn upsert_dims<S: SpanSource>(&self, e: &mut Edge, side: Side, span: &S) {
         for (i, d) in self.dims.iter().enumerate() {
-            let Some(v) = find_attr(&span.resource, d).or_else(|| find_attr(&span.attributes, d))
-            else {
+            let Some(v) = lookup(span, d) else {
                 continue;
             };
             let slot = match (self.prefix, side) {
@@ -353,9 +384,9 @@ impl ServiceGraphProcessor {
     }
 
     /// `upsertPeerNode`: span attributes only, first configured key present.
-    fn upsert_peer_node(&self, e: &mut Edge, span: &Span) {
+    fn upsert_peer_node<S: SpanSource>(&self, e: &mut Edge, span: &S) {
         for k in &self.peer_attributes {
-            if let Some(v) = find_attr(&span.attributes, k) {
+            if let Some(v) = span.span_attribute(k) {
                 e.peer_node = v.stringify();
                 return;
             }
@@ -366,23 +397,20 @@ impl ServiceGraphProcessor {
     /// complete edge on its own; the server is named by `peer.service`,
     /// `server.address`, `network.peer.address[:network.peer.port]`, or the
     /// database name, in that order.
-    fn upsert_database_request(&self, e: &mut Edge, span: &Span) {
-        let lookup = |k: &str| {
-            find_attr(&span.resource, k)
-                .or_else(|| find_attr(&span.attributes, k))
-                .map(AttrValue::stringify)
-        };
+    fn upsert_database_request<S: SpanSource>(&self, e: &mut Edge, span: &S) {
+        let lookup = |k: &str| lookup(span, k).map(|v| v.stringify());
         let Some(db_name) = self.database_name_attributes.iter().find_map(|k| lookup(k)) else {
             return;
         };
         e.connection_type = ConnectionType::Database;
         e.server_latency = span.duration_seconds();
-        if let Some(peer) = lookup("peer.service") {
+        let [peer_service, server_address, peer_address, peer_port] = DATABASE_SERVER_ATTRIBUTES;
+        if let Some(peer) = lookup(peer_service) {
             e.server_service = peer;
-        } else if let Some(addr) = lookup("server.address") {
+        } else if let Some(addr) = lookup(server_address) {
             e.server_service = addr;
-        } else if let Some(host) = lookup("network.peer.address") {
-            e.server_service = match lookup("network.peer.port") {
+        } else if let Some(host) = lookup(peer_address) {
+            e.server_service = match lookup(peer_port) {
                 Some(port) => format!("{host}:{port}"),
                 None => host,
             };

@@ -12,8 +12,9 @@
 use crate::config::{RegistryConfig, SpanMetricsConfig};
 use crate::exemplar::{ExemplarLabels, RawExemplar};
 use crate::histogram::{Counter, Histogram, histogram_series_cost};
-use crate::labels::{KeyBuilder, dedup_last_wins, sanitize_with_collisions, truncate};
-use crate::model::{SERVICE_NAME, Span, find_attr};
+use crate::labels::{KeyBuilder, dedup_last_wins, lookup, sanitize_with_collisions, truncate};
+use crate::model::SpanSource;
+use crate::reads::Reads;
 use crate::registry::{Budget, SeriesMap};
 use crate::series::{MetricType, Series};
 
@@ -134,7 +135,7 @@ impl SpanMetricsProcessor {
 
     /// Account one span. Returns `false` if its series could not be created
     /// because of the cardinality cap.
-    pub fn observe(&mut self, span: &Span, now: u64, budget: &mut Budget) -> bool {
+    pub fn observe<S: SpanSource>(&mut self, span: &S, now: u64, budget: &mut Budget) -> bool {
         if !(self.count || self.latency || self.size) {
             return true;
         }
@@ -152,9 +153,10 @@ impl SpanMetricsProcessor {
             return false;
         };
         let latency_seconds = span.duration_seconds();
+        let (trace_id, span_id) = (span.trace_id(), span.span_id());
         let exemplar = |value: f64| RawExemplar {
-            trace_id: span.trace_id,
-            span_id: span.span_id,
+            trace_id,
+            span_id,
             value,
             timestamp_unix_nanos: now,
         };
@@ -165,40 +167,69 @@ impl SpanMetricsProcessor {
             h.observe(bounds, latency_seconds, exemplar(latency_seconds));
         }
         if self.size {
-            let size = span.encoded_size as f64;
+            let size = span.encoded_size() as f64;
             series.size.add(size, Some(exemplar(size)));
         }
         true
     }
 
-    fn build_key(&mut self, span: &Span) {
+    fn build_key<S: SpanSource>(&mut self, span: &S) {
         let k = &mut self.key;
         k.clear();
         for src in &self.sources {
             match src {
-                Source::Service => k.push_attr(find_attr(&span.resource, SERVICE_NAME)),
-                Source::SpanName => k.push(&span.name),
-                Source::SpanKind => k.push(span.kind.as_str()),
-                Source::StatusCode => k.push(span.status_code.as_str()),
-                Source::StatusMessage => k.push(&span.status_message),
-                Source::Attr(key) => k.push_lookup(key, &span.resource, &span.attributes),
+                Source::Service => k.push_attr(span.service_name()),
+                Source::SpanName => k.push(span.name()),
+                Source::SpanKind => k.push(span.kind().as_str()),
+                Source::StatusCode => k.push(span.status_code().as_str()),
+                Source::StatusMessage => k.push(span.status_message()),
+                Source::Attr(key) => k.push_lookup(key, span),
                 Source::Mapping { keys, join } => {
                     let out = &mut self.scratch;
                     out.clear();
                     for key in keys {
-                        let v = find_attr(&span.resource, key)
-                            .or_else(|| find_attr(&span.attributes, key))
-                            .map(|v| v.stringify())
-                            .unwrap_or_default();
-                        if v.is_empty() {
+                        let Some(v) = lookup(span, key) else {
                             continue;
-                        }
-                        if !out.is_empty() {
+                        };
+                        // Written in place; an empty value is taken back out.
+                        let before = out.len();
+                        if before > 0 {
                             out.push_str(join);
                         }
-                        out.push_str(&v);
+                        let value_start = out.len();
+                        v.stringify_into(out);
+                        if out.len() == value_start {
+                            out.truncate(before);
+                        }
                     }
                     k.push(out);
+                }
+            }
+        }
+    }
+
+    /// Adds what [`observe`](Self::observe) reads of a span to `reads`.
+    pub fn reads(&self, reads: &mut Reads) {
+        if !(self.count || self.latency || self.size) {
+            return;
+        }
+        // Exemplars carry the trace and span ids.
+        reads.trace_id = true;
+        reads.span_id = true;
+        reads.times |= self.latency;
+        reads.size |= self.size;
+        for src in &self.sources {
+            match src {
+                Source::Service => reads.service_name = true,
+                Source::SpanName => reads.name = true,
+                Source::SpanKind => reads.kind = true,
+                Source::StatusCode => reads.status = true,
+                Source::StatusMessage => reads.status_message = true,
+                Source::Attr(key) => reads.resource_then_span(key),
+                Source::Mapping { keys, .. } => {
+                    for key in keys {
+                        reads.resource_then_span(key);
+                    }
                 }
             }
         }

@@ -2,7 +2,6 @@
 //! trace-by-id latency against a Tempo-compatible query API. See README.md for examples.
 
 mod export;
-mod generate;
 mod ingest;
 mod lookup;
 mod proc_stats;
@@ -12,6 +11,7 @@ mod template;
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
+use spangate_loadgen::generate;
 
 use crate::export::ClientKind;
 

@@ -378,8 +378,8 @@ fn nested(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{Shape, build_request};
     use rand::{SeedableRng, rngs::SmallRng};
+    use spangate_loadgen::generate::{Shape, build_request};
     use std::collections::HashSet;
 
     const NOW: u64 = 1_750_000_000_000_000_000;

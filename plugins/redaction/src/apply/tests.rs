@@ -462,3 +462,47 @@ fn merge_ranges_merges_overlaps_and_touches() {
     );
     assert!(merge_ranges(Vec::new()).is_empty());
 }
+
+#[test]
+fn redact_scalar_agrees_with_redact_attribute() {
+    let configs = [
+        r#"{"blocked_keys": ["password", "pin"], "value_patterns": ["email"]}"#,
+        r#"{"blocked_keys": ["password", "pin"], "value_patterns": ["email"], "action": "remove"}"#,
+        r#"{"blocked_keys": ["password", "pin"], "value_patterns": ["email"], "action": "hash", "hash_key": "0123456789abcdef0123"}"#,
+        r#"{"allowed_keys": ["http.*"], "value_patterns": ["email"]}"#,
+    ];
+    let hash_of_42 = redactor(configs[2]).redact_scalar("pin", ScalarRef::Int(42));
+    let scalars = [
+        ("password", ScalarRef::Str("hunter2")),
+        ("password", ScalarRef::Str("***")),
+        ("pin", ScalarRef::Int(42)),
+        ("pin", ScalarRef::Double(4.2)),
+        ("pin", ScalarRef::Bool(true)),
+        ("http.url", ScalarRef::Str("mail jane@example.com now")),
+        ("http.url", ScalarRef::Str("nothing here")),
+        ("http.status", ScalarRef::Int(200)),
+        ("user", ScalarRef::Str("jane@example.com")),
+        ("user", ScalarRef::Double(1.5)),
+    ];
+    let mut redacted = 0;
+    for config in configs {
+        let redactor = redactor(config);
+        for (key, scalar) in scalars {
+            let expected = redactor.redact_attribute(key, &scalar.to_value());
+            redacted += usize::from(expected != AttributeVerdict::Keep);
+            assert_eq!(
+                redactor.redact_scalar(key, scalar),
+                expected,
+                "{config} {key} {scalar:?}"
+            );
+        }
+    }
+    assert!(redacted >= 20, "the cases exercise redaction: {redacted}");
+    // Hashes of scalars are their text's hash, whatever the type.
+    let hash_of_text = redactor(configs[2]).redact_scalar("pin", ScalarRef::Str("42"));
+    assert!(matches!(
+        &hash_of_42,
+        AttributeVerdict::Replace { value: Value::Str(hash), redactions: 1 } if hash.starts_with("h:")
+    ));
+    assert_eq!(hash_of_42, hash_of_text);
+}

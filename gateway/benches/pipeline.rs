@@ -1,0 +1,222 @@
+//! Cost of the built-in plugins inside the gateway's host, on the spans the load
+//! generator sends (`cargo bench -p spangate --bench pipeline`; figures in BENCHMARKS.md):
+//!
+//! - compile, cached load and start (instantiate + `init`) of each built-in component;
+//! - ns per span per plugin at batches of 512 (columns built, guest call, answer applied);
+//! - the three together through `Pipeline::run`, and the store write of the same batch
+//!   without plugins as the baseline of the ratio.
+//!
+//! Usage: `cargo bench -p spangate --bench pipeline -- [--reps N] [--iterations N]`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use spangate::config::{Compression, FsyncPolicy, StorageConfig};
+use spangate::model::ExportTraceServiceRequest;
+use spangate::pipeline::Pipeline;
+use spangate::pipeline::builtin;
+use spangate::pipeline::config::PluginEntry;
+use spangate::plugin::{
+    OnError, Plugin, PluginKind, PluginLimits, PluginRuntime, PluginSpec, RuntimeSettings,
+};
+use spangate::store::TraceStore;
+use spangate_loadgen::generate::{Shape, build_request};
+
+/// The configs of the built-ins as benchmarked: realistic work, nothing sampled out
+/// (so the store baseline and the pipeline write the same spans).
+const REDACTION_CONFIG: &str = r#"{"blocked_keys": ["password", "*.secret", "http.request.header.authorization"],
+  "value_patterns": ["credit_card", "email", "bearer_token", "ipv4"], "action": "mask"}"#;
+const SAMPLING_CONFIG: &str = r#"{"head": {"probability": 1.0}}"#;
+const SPAN_METRICS_CONFIG: &str = r#"{"span_metrics": {"dimensions": ["http.request.method"]}}"#;
+
+const PIPELINE_YAML: &str = r#"
+- plugin: builtin:span-metrics
+  config: {span_metrics: {dimensions: [http.request.method]}}
+- plugin: builtin:redaction
+  config:
+    blocked_keys: [password, "*.secret", http.request.header.authorization]
+    value_patterns: [credit_card, email, bearer_token, ipv4]
+    action: mask
+- plugin: builtin:sampling
+  config: {head: {probability: 1.0}}
+"#;
+
+struct Options {
+    reps: usize,
+    iterations: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        reps: 7,
+        iterations: 200,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--reps" => options.reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(7),
+            "--iterations" => {
+                options.iterations = args.next().and_then(|v| v.parse().ok()).unwrap_or(200)
+            }
+            _ => {} // cargo bench passes `--bench`
+        }
+    }
+    options
+}
+
+fn batch() -> ExportTraceServiceRequest {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let shape = Shape {
+        services: 15,
+        spans_per_trace: 8,
+        traces_per_request: 64,
+    };
+    build_request(&mut rng, &shape, 1_764_000_000_000_000_000)
+}
+
+fn span_count(request: &ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Median over `reps` of the mean ns per span of `iterations` runs of `work` on a fresh
+/// copy of `batch` (the copy is made outside the timed part).
+fn ns_per_span(
+    options: &Options,
+    batch: &ExportTraceServiceRequest,
+    mut work: impl FnMut(&mut ExportTraceServiceRequest),
+) -> f64 {
+    let spans = span_count(batch) as f64;
+    let runs: Vec<f64> = (0..options.reps)
+        .map(|_| {
+            let mut copies: Vec<_> = (0..options.iterations).map(|_| batch.clone()).collect();
+            let started = Instant::now();
+            for copy in &mut copies {
+                work(copy);
+            }
+            started.elapsed().as_nanos() as f64 / (options.iterations as f64 * spans)
+        })
+        .collect();
+    median(runs)
+}
+
+fn start(
+    runtime: &Arc<PluginRuntime>,
+    name: &str,
+    config: &str,
+) -> (Plugin, Duration, Duration, Duration) {
+    let wasm = builtin::component(name).expect("built-in embedded");
+    let compile_started = Instant::now();
+    let compiled = runtime.load(wasm).expect("compile");
+    let compile = compile_started.elapsed();
+    let cached_started = Instant::now();
+    let cached = runtime.load(wasm).expect("cached load");
+    let cached_load = cached_started.elapsed();
+    assert!(
+        cached.load_info().from_cache,
+        "second load should hit the cache"
+    );
+    let spec = PluginSpec {
+        name: name.to_owned(),
+        config_json: config.to_owned(),
+        on_error: OnError::Pass,
+        limits: PluginLimits::default(),
+    };
+    let start_started = Instant::now();
+    let plugin = runtime.start(&compiled, spec).expect("start");
+    (plugin, compile, cached_load, start_started.elapsed())
+}
+
+fn run_stage(plugin: &Plugin, request: &mut ExportTraceServiceRequest) {
+    match plugin.kind() {
+        PluginKind::Processor => {
+            plugin.process(request);
+        }
+        PluginKind::Sampler => {
+            plugin.sample_head(request);
+        }
+        PluginKind::Metrics => {
+            plugin.observe(request);
+        }
+    }
+}
+
+fn main() {
+    let options = options();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let runtime = PluginRuntime::new(RuntimeSettings {
+        cache_dir: Some(scratch.path().join("plugin-cache")),
+        ..RuntimeSettings::default()
+    })
+    .expect("plugin runtime");
+    let batch = batch();
+    println!(
+        "batch: {} spans in {} resources; {} reps x {} batches, medians\n",
+        span_count(&batch),
+        batch.resource_spans.len(),
+        options.reps,
+        options.iterations
+    );
+
+    println!("| plugin | wasm | compile | cached load | start (instantiate + init) | ns/span |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, config) in [
+        ("redaction", REDACTION_CONFIG),
+        ("sampling", SAMPLING_CONFIG),
+        ("span-metrics", SPAN_METRICS_CONFIG),
+    ] {
+        let (plugin, compile, cached, started) = start(&runtime, name, config);
+        let per_span = ns_per_span(&options, &batch, |request| run_stage(&plugin, request));
+        let stats = plugin.stats();
+        assert_eq!(stats.failures.total(), 0, "{name} failed during the bench");
+        println!(
+            "| {name} | {} KB | {:.1} ms | {:.2} ms | {:.2} ms | {per_span:.0} |",
+            builtin::component(name).map_or(0, <[u8]>::len) / 1024,
+            compile.as_secs_f64() * 1e3,
+            cached.as_secs_f64() * 1e3,
+            started.as_secs_f64() * 1e3,
+        );
+    }
+
+    let entries: Vec<PluginEntry> = serde_yaml_ng::from_str(PIPELINE_YAML).expect("pipeline yaml");
+    let pipeline = Pipeline::build(&runtime, &entries, Path::new(".")).expect("pipeline");
+    let together = ns_per_span(&options, &batch, |request| pipeline.run(request));
+
+    // Baseline: the store write of the same batch, no plugins; then pipeline + write.
+    let store = TraceStore::open(&StorageConfig {
+        data_dir: scratch.path().join("data"),
+        fsync: FsyncPolicy::Never,
+        compression: Compression::Lz4,
+        block_cache_mib: 64,
+    })
+    .expect("store");
+    let tenant = store.tenant_for_write("single-tenant").expect("tenant");
+    let write_only = ns_per_span(&options, &batch, |request| {
+        store.write(tenant, request).expect("write");
+    });
+    let with_plugins = ns_per_span(&options, &batch, |request| {
+        pipeline.run(request);
+        store.write(tenant, request).expect("write");
+    });
+    println!("\n| path | ns/span |");
+    println!("|---|---:|");
+    println!("| three built-ins together (`Pipeline::run`) | {together:.0} |");
+    println!("| store write, no plugins | {write_only:.0} |");
+    println!("| three built-ins + store write | {with_plugins:.0} |");
+    println!(
+        "\nthroughput ratio of this path, with plugins / without: {:.2}",
+        write_only / with_plugins
+    );
+}

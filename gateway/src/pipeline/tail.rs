@@ -1,0 +1,70 @@
+//! Tail decisions come from whichever sampler the *current* pipeline tail-samples
+//! with, so a reload swaps the policy without touching the traces already pending.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::model::ExportTraceServiceRequest;
+use crate::pipeline::PipelineHandle;
+use crate::plugin::TailVerdict;
+use crate::tail::{TailDecider, Verdict};
+
+pub struct CurrentTailSampler {
+    pipelines: Arc<PipelineHandle>,
+    name: String,
+}
+
+impl CurrentTailSampler {
+    pub fn new(pipelines: Arc<PipelineHandle>, name: String) -> CurrentTailSampler {
+        CurrentTailSampler { pipelines, name }
+    }
+}
+
+impl TailDecider for CurrentTailSampler {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], Verdict)> {
+        let pipeline = self.pipelines.current();
+        let Some(sampler) = pipeline.tail_sampler() else {
+            // Reloaded without a tail sampler: nothing decides to drop, so keep.
+            tracing::warn!("no tail sampler in the current pipeline; keeping pending traces");
+            return distinct_trace_ids(traces)
+                .into_iter()
+                .map(|id| {
+                    (
+                        id,
+                        Verdict::Keep {
+                            policy: String::new(),
+                        },
+                    )
+                })
+                .collect();
+        };
+        sampler
+            .sample_tail(traces)
+            .verdicts
+            .into_iter()
+            .map(|(id, verdict)| {
+                let verdict = match verdict {
+                    TailVerdict::Keep { policy } => Verdict::Keep { policy },
+                    TailVerdict::Drop => Verdict::Drop,
+                };
+                (id, verdict)
+            })
+            .collect()
+    }
+}
+
+fn distinct_trace_ids(traces: &ExportTraceServiceRequest) -> Vec<[u8; 16]> {
+    let mut seen = HashSet::new();
+    traces
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter_map(|span| <[u8; 16]>::try_from(span.trace_id.as_slice()).ok())
+        .filter(|id| seen.insert(*id))
+        .collect()
+}

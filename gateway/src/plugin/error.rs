@@ -1,0 +1,30 @@
+//! What loading or starting a plugin can fail with; calls never fail (see `FailureKind`).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("cannot create the plugin runtime: {message}")]
+    Runtime { message: String },
+    #[error("plugin artifact cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not a spangate plugin: {reason}")]
+    NotAPlugin { reason: String },
+    #[error("cannot compile the plugin component: {message}")]
+    Compile { message: String },
+    /// The component imports something the host does not provide (e.g. `wasi:http`).
+    #[error(
+        "the plugin imports something spangate does not provide (plugins get only \
+         spangate:plugin/host and an empty WASI context): {message}"
+    )]
+    Link { message: String },
+    #[error("plugin `{plugin}` could not be instantiated: {message}")]
+    Instantiate { plugin: String, message: String },
+    #[error("plugin `{plugin}` refused its configuration: {message}")]
+    InitRefused { plugin: String, message: String },
+    #[error("plugin `{plugin}`: invalid limits: {message}")]
+    Limits { plugin: String, message: String },
+}

@@ -1,0 +1,248 @@
+//! `spangate plugin check` and `spangate plugin run`: what a plugin author runs before
+//! putting a component in a pipeline. Both use the same host as the gateway (same
+//! sandbox and limits), without a store or a disk cache.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::exposition::{self, Format};
+use crate::model::{ExportTraceServiceRequest, decode_otlp_json};
+use crate::plugin::{
+    OnError, Plugin, PluginError, PluginKind, PluginLimits, PluginRuntime, PluginSpec,
+    RuntimeSettings, TailVerdict,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--config: {0}")]
+    Config(String),
+    #[error("--input {path}: {message}")]
+    Input { path: String, message: String },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+}
+
+/// `--config`: a file (YAML or JSON) if one exists at that path, else inline YAML/JSON;
+/// returned as the JSON text `init` receives.
+pub fn config_json(argument: Option<&str>) -> Result<String, ToolError> {
+    let Some(argument) = argument else {
+        return Ok("{}".to_owned());
+    };
+    let text = if Path::new(argument).is_file() {
+        read_text(Path::new(argument))?
+    } else {
+        argument.to_owned()
+    };
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
+        .map_err(|error| ToolError::Config(format!("not YAML or JSON: {error}")))?;
+    if value.is_null() {
+        return Ok("{}".to_owned());
+    }
+    serde_json::to_string(&value)
+        .map_err(|error| ToolError::Config(format!("cannot be expressed as JSON: {error}")))
+}
+
+/// Compiles the component, names its kind, and runs `init` with `config` to show what
+/// the plugin reports about itself.
+pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError> {
+    let (runtime, wasm) = load(wasm_path)?;
+    let compiled = runtime.load(&wasm)?;
+    let load = compiled.load_info();
+    let mut report = String::new();
+    let _ = writeln!(report, "file:    {}", wasm_path.display());
+    let _ = writeln!(
+        report,
+        "kind:    {} (world spangate:plugin/{}-plugin@0.1.0)",
+        compiled.kind(),
+        compiled.kind()
+    );
+    let _ = writeln!(
+        report,
+        "size:    {} bytes, compiled in {:.1} ms",
+        load.wasm_bytes,
+        load.elapsed.as_secs_f64() * 1e3
+    );
+    let plugin = start(&runtime, &compiled, wasm_path, config)?;
+    let info = plugin.info();
+    let _ = writeln!(report, "plugin:  {} {}", info.name, info.version);
+    let _ = writeln!(report, "reads:   {}", info.needs);
+    if let Some(tail) = plugin.tail_settings() {
+        let _ = writeln!(
+            report,
+            "tail:    decision_wait {:?}, max_traces {}, max_spans_per_trace {}",
+            tail.decision_wait, tail.max_traces, tail.max_spans_per_trace
+        );
+    }
+    Ok(report)
+}
+
+/// Runs the plugin once over the OTLP/JSON request in `input`; returns what it did,
+/// as the gateway would apply it.
+pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<String, ToolError> {
+    let (runtime, wasm) = load(wasm_path)?;
+    let compiled = runtime.load(&wasm)?;
+    let bytes = std::fs::read(input).map_err(|source| ToolError::Read {
+        path: input.display().to_string(),
+        source,
+    })?;
+    let mut request = decode_otlp_json(&bytes).map_err(|message| ToolError::Input {
+        path: input.display().to_string(),
+        message,
+    })?;
+    let plugin = start(&runtime, &compiled, wasm_path, config)?;
+    let mut out = String::new();
+    match plugin.kind() {
+        PluginKind::Processor => {
+            let outcome = plugin.process(&mut request);
+            summarize(
+                &mut out,
+                &plugin,
+                outcome.spans_in,
+                outcome.spans_dropped,
+                outcome.failure,
+            );
+            out.push_str(&to_json(&request));
+        }
+        PluginKind::Sampler => {
+            let original = request.clone();
+            let outcome = plugin.sample_head(&mut request);
+            summarize(
+                &mut out,
+                &plugin,
+                outcome.spans_in,
+                outcome.spans_dropped,
+                outcome.failure,
+            );
+            if plugin.tail_settings().is_some() {
+                let tail = plugin.sample_tail(&original);
+                if let Some(failure) = tail.failure {
+                    let _ = writeln!(
+                        out,
+                        "# tail call failed ({}); on_error applied",
+                        failure.as_str()
+                    );
+                }
+                for (trace_id, verdict) in tail.verdicts {
+                    let verdict = match verdict {
+                        TailVerdict::Keep { policy } if policy.is_empty() => "keep".to_owned(),
+                        TailVerdict::Keep { policy } => format!("keep (policy {policy})"),
+                        TailVerdict::Drop => "drop".to_owned(),
+                    };
+                    let _ = writeln!(out, "# tail {}: {verdict}", hex::encode(trace_id));
+                }
+            }
+            out.push_str(&to_json(&request));
+        }
+        PluginKind::Metrics => {
+            let outcome = plugin.observe(&request);
+            summarize(
+                &mut out,
+                &plugin,
+                outcome.spans_in,
+                outcome.spans_dropped,
+                outcome.failure,
+            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            out.push_str(&exposition::render(
+                &plugin.collect(now),
+                Format::OpenMetrics,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn load(wasm_path: &Path) -> Result<(Arc<PluginRuntime>, Vec<u8>), ToolError> {
+    let wasm = std::fs::read(wasm_path).map_err(|source| ToolError::Read {
+        path: wasm_path.display().to_string(),
+        source,
+    })?;
+    let runtime = PluginRuntime::new(RuntimeSettings {
+        cache_dir: None,
+        ..RuntimeSettings::default()
+    })?;
+    Ok((runtime, wasm))
+}
+
+fn start(
+    runtime: &Arc<PluginRuntime>,
+    compiled: &crate::plugin::CompiledPlugin,
+    wasm_path: &Path,
+    config: Option<&str>,
+) -> Result<Plugin, ToolError> {
+    let name = wasm_path
+        .file_stem()
+        .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned());
+    let spec = PluginSpec {
+        name,
+        config_json: config_json(config)?,
+        on_error: OnError::Pass,
+        limits: PluginLimits::default(),
+    };
+    Ok(runtime.start(compiled, spec)?)
+}
+
+fn summarize(
+    out: &mut String,
+    plugin: &Plugin,
+    spans_in: usize,
+    spans_dropped: usize,
+    failure: Option<crate::plugin::FailureKind>,
+) {
+    let _ = writeln!(
+        out,
+        "# {} ({}): {spans_in} spans in, {spans_dropped} dropped{}",
+        plugin.name(),
+        plugin.kind(),
+        failure.map_or_else(String::new, |f| format!(
+            ", call failed: {} (on_error: pass applied)",
+            f.as_str()
+        ))
+    );
+}
+
+fn to_json(request: &ExportTraceServiceRequest) -> String {
+    let mut text = serde_json::to_string_pretty(request).unwrap_or_else(|error| {
+        format!("{{\"error\": \"cannot render the result as JSON: {error}\"}}")
+    });
+    text.push('\n');
+    text
+}
+
+fn read_text(path: &Path) -> Result<String, ToolError> {
+    std::fs::read_to_string(path).map_err(|source| ToolError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_argument_accepts_inline_yaml_json_and_files() {
+        assert_eq!(config_json(None).unwrap(), "{}");
+        assert_eq!(config_json(Some("{\"a\": 1}")).unwrap(), r#"{"a":1}"#);
+        assert_eq!(config_json(Some("a: [x, 2]")).unwrap(), r#"{"a":["x",2]}"#);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yaml");
+        std::fs::write(&file, "head:\n  probability: 0.5\n").unwrap();
+        assert_eq!(
+            config_json(Some(file.to_str().unwrap())).unwrap(),
+            r#"{"head":{"probability":0.5}}"#
+        );
+        assert!(matches!(
+            config_json(Some("a: [")),
+            Err(ToolError::Config(_))
+        ));
+    }
+}

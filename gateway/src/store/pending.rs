@@ -1,0 +1,136 @@
+//! Traces held for a tail-sampling decision (`tail/`), and the writes that settle them.
+//!
+//! ```text
+//! pending key   = tenant_id:u32 BE | trace_id:16     (20 bytes, the trace's span-key prefix)
+//! pending value = first_seen_unix_millis:u64 BE
+//! ```
+//! A marker is written in the same `WriteBatch` as the spans of an undecided trace, and
+//! deleted in the same `WriteBatch` that applies the trace's decision (deletes its spans,
+//! or rewrites them with the policy that kept them). So after a crash every marker names
+//! a trace whose spans are stored and whose decision was not applied yet.
+
+use rocksdb::{IteratorMode, WriteBatch};
+
+use super::keys::{self, TENANT_ID_LEN, TRACE_KEY_LEN, TenantId};
+use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore};
+use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, TraceId};
+
+/// A trace waiting for its tail-sampling decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingMarker {
+    pub trace_id: TraceId,
+    /// When the gateway first saw a span of the trace; the decision is due
+    /// `decision_wait` later, also after a restart.
+    pub first_seen_unix_millis: u64,
+}
+
+/// What applying tail-sampling decisions changes, written as one atomic batch.
+#[derive(Debug, Default)]
+pub struct DecisionWrite {
+    /// Spans of kept traces rewritten in place (same keys), e.g. with the policy that
+    /// kept them.
+    pub rewrite: ExportTraceServiceRequest,
+    /// Spans of dropped traces.
+    pub delete: Vec<(TraceId, [u8; SPAN_ID_LEN])>,
+    /// Traces whose marker goes: their decision is applied by this write.
+    pub decided: Vec<TraceId>,
+}
+
+impl DecisionWrite {
+    pub fn is_empty(&self) -> bool {
+        self.rewrite.resource_spans.is_empty() && self.delete.is_empty() && self.decided.is_empty()
+    }
+}
+
+impl TraceStore {
+    /// Like `write`, and in the same atomic batch records `markers`: traces of the
+    /// request (or earlier ones) that wait for a tail-sampling decision. A marker
+    /// written again keeps the value of the last write.
+    pub fn write_pending(
+        &self,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+        markers: &[PendingMarker],
+    ) -> Result<usize, StoreError> {
+        let mut batch = WriteBatch::default();
+        let span_count = self.put_spans(&mut batch, tenant, request);
+        let pending_cf = self.cf(CF_PENDING);
+        for marker in markers {
+            batch.put_cf(
+                pending_cf,
+                keys::trace_key(tenant, &marker.trace_id),
+                marker.first_seen_unix_millis.to_be_bytes(),
+            );
+        }
+        self.db.write_opt(batch, &self.write_options)?;
+        Ok(span_count)
+    }
+
+    /// Applies decisions atomically: rewrites kept spans, deletes dropped ones, removes
+    /// the markers of `decided`. Dropped spans are deleted by key, not by range: the
+    /// caller knows every span it held pending, and point deletes do not slow reads the
+    /// way many small range tombstones in a memtable do.
+    pub fn apply_decisions(
+        &self,
+        tenant: TenantId,
+        decisions: &DecisionWrite,
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        self.put_spans(&mut batch, tenant, &decisions.rewrite);
+        let spans_cf = self.cf(CF_SPANS);
+        for (trace_id, span_id) in &decisions.delete {
+            batch.delete_cf(spans_cf, keys::span_key(tenant, trace_id, span_id));
+        }
+        let pending_cf = self.cf(CF_PENDING);
+        for trace_id in &decisions.decided {
+            batch.delete_cf(pending_cf, keys::trace_key(tenant, trace_id));
+        }
+        self.db.write_opt(batch, &self.write_options)?;
+        Ok(())
+    }
+
+    /// Every marker of `tenant`, in key order. Read at start-up, to resume deciding.
+    pub fn pending_markers(&self, tenant: TenantId) -> Result<Vec<PendingMarker>, StoreError> {
+        let prefix = tenant.0.to_be_bytes();
+        let iterator = self.db.iterator_cf(
+            self.cf(CF_PENDING),
+            IteratorMode::From(&prefix, rocksdb::Direction::Forward),
+        );
+        let mut markers = Vec::new();
+        for item in iterator {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let (true, Some(trace_id), Ok(first_seen)) = (
+                key.len() == TRACE_KEY_LEN,
+                TraceId::from_slice(&key[TENANT_ID_LEN..]),
+                <[u8; 8]>::try_from(value.as_ref()),
+            ) else {
+                return Err(StoreError::CorruptMarker(hex::encode(&key)));
+            };
+            markers.push(PendingMarker {
+                trace_id,
+                first_seen_unix_millis: u64::from_be_bytes(first_seen),
+            });
+        }
+        Ok(markers)
+    }
+
+    /// A whole trace of a tenant as an export request (resources and scopes regrouped,
+    /// spans in Tempo's order); `None` when no span of it is stored.
+    pub fn read_trace(
+        &self,
+        tenant: TenantId,
+        trace_id: &TraceId,
+    ) -> Result<Option<ExportTraceServiceRequest>, StoreError> {
+        let (span_values, _) = self.read_span_values(tenant, trace_id)?;
+        if span_values.is_empty() {
+            return Ok(None);
+        }
+        let data = self.assemble(tenant, span_values)?;
+        Ok(Some(ExportTraceServiceRequest {
+            resource_spans: data.resource_spans,
+        }))
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Ingest throughput without plugins vs. with the three built-ins (span-metrics,
+# redaction, sampling keeping everything), end to end over OTLP/gRPC with the load
+# generator, in alternating rounds so both see the same machine load. Prints each run
+# and the ratio of the medians (BENCHMARKS.md, "Plugins").
+# Usage: scripts/bench-plugins.sh [spans_per_run] [rounds]   (after `make release`)
+set -euo pipefail
+spans=${1:-500000}
+rounds=${2:-3}
+bin=${CARGO_TARGET_DIR:-$HOME/.cache/spangate/target}/release
+work=$(mktemp -d /tmp/spangate-bench-plugins.XXXXXX)
+gateway=
+cleanup() {
+  [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pipeline_builtins='pipeline:
+  - plugin: builtin:span-metrics
+    config: {span_metrics: {dimensions: [http.request.method]}}
+  - plugin: builtin:redaction
+    config:
+      blocked_keys: [password, "*.secret", http.request.header.authorization]
+      value_patterns: [credit_card, email, bearer_token, ipv4]
+      action: mask
+  - plugin: builtin:sampling
+    config: {head: {probability: 1.0}}'
+
+run_once() { # $1 = none|builtins; prints "spans_per_second cpu_us_per_span"
+  local mode=$1 dir="$work/$1-$RANDOM"
+  mkdir -p "$dir"
+  {
+    echo "storage: { data_dir: \"$dir/data\" }"
+    echo "receivers:"
+    echo "  otlp_grpc: { listen: \"127.0.0.1:24317\" }"
+    echo "  otlp_http: { listen: \"127.0.0.1:24318\" }"
+    echo "query: { listen: \"127.0.0.1:23200\" }"
+    echo "log: { level: warn }"
+    [ "$mode" = builtins ] && echo "$pipeline_builtins"
+  } > "$dir/config.yaml"
+  "${SPANGATE_BIN:-$bin/spangate}" --config "$dir/config.yaml" &
+  gateway=$!
+  for _ in $(seq 1 200); do
+    curl -sf http://127.0.0.1:23200/ready >/dev/null && break
+    sleep 0.1
+  done
+  "$bin/spangate-loadgen" ingest --endpoint http://127.0.0.1:24317 \
+    --total-spans "$spans" --duration 300s --concurrency 4 --pid "$gateway" \
+    --seed 42 --progress 0s --json > "$dir/report.json"
+  kill "$gateway"; wait "$gateway" 2>/dev/null || true
+  gateway=
+  python3 - "$dir/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests_failed_total"] == 0, r["requests_failed"]
+print(f'{r["accepted_spans_per_second"]:.0f} {r["gateway"]["cpu_us_per_span"]}')
+PY
+  rm -rf "$dir"
+}
+
+none=(); builtins=()
+for round in $(seq 1 "$rounds"); do
+  for mode in none builtins; do
+    read -r rate cpu < <(run_once "$mode")
+    echo "round $round, $mode: $rate spans/s, gateway $cpu CPU-us/span"
+    if [ "$mode" = none ]; then none+=("$rate"); else builtins+=("$rate"); fi
+  done
+done
+python3 - "${none[*]}" "${builtins[*]}" <<'PY'
+import statistics, sys
+none = [float(x) for x in sys.argv[1].split()]
+builtins = [float(x) for x in sys.argv[2].split()]
+a, b = statistics.median(none), statistics.median(builtins)
+print(f"median without plugins: {a:.0f} spans/s; with the three built-ins: {b:.0f} spans/s")
+print(f"ratio with / without: {b / a:.2f}")
+PY

@@ -1,0 +1,285 @@
+//! A processor's edits applied to test spans, with the host's checks: every edit must
+//! address a row, span or event of the batch the plugin was given and a field it
+//! declared (attribute edits, adding included, need that kind of attribute selected),
+//! and no row may be both set and removed. Any bad edit fails the whole
+//! answer (nothing is applied), as in the host.
+
+use std::collections::HashSet;
+
+use super::encode::{Encoding, encode};
+use super::span::{TestSpan, TestValue};
+use crate::bindings::types::{AttributeSelection, AttributeValue, Edit, Needs, SpanFields};
+
+/// The spans after `edits`, with dropped spans removed; or the first bad edit, named by
+/// its position and content.
+pub fn apply_edits(
+    spans: &[TestSpan],
+    needs: &Needs,
+    edits: &[Edit],
+) -> Result<Vec<TestSpan>, String> {
+    let encoding = encode(spans, needs);
+    check_set_and_removed(edits)?;
+    for (position, edit) in edits.iter().enumerate() {
+        check(&encoding, spans.len(), needs, edit)
+            .map_err(|problem| format!("edit {position} ({}): {problem}", describe(edit)))?;
+    }
+    Ok(apply(&encoding, spans, edits))
+}
+
+/// The wit name of an edit and its index, as error messages show it.
+fn describe(edit: &Edit) -> String {
+    match edit {
+        Edit::SetSpanAttribute((row, _)) => format!("set-span-attribute row {row}"),
+        Edit::RemoveSpanAttribute(row) => format!("remove-span-attribute row {row}"),
+        Edit::AddSpanAttribute((span, key, _)) => {
+            format!("add-span-attribute span {span} key {key:?}")
+        }
+        Edit::SetResourceAttribute((row, _)) => format!("set-resource-attribute row {row}"),
+        Edit::RemoveResourceAttribute(row) => format!("remove-resource-attribute row {row}"),
+        Edit::SetEventAttribute((row, _)) => format!("set-event-attribute row {row}"),
+        Edit::RemoveEventAttribute(row) => format!("remove-event-attribute row {row}"),
+        Edit::SetLinkAttribute((row, _)) => format!("set-link-attribute row {row}"),
+        Edit::RemoveLinkAttribute(row) => format!("remove-link-attribute row {row}"),
+        Edit::SetName((span, _)) => format!("set-name span {span}"),
+        Edit::SetStatusMessage((span, _)) => format!("set-status-message span {span}"),
+        Edit::SetEventName((event, _)) => format!("set-event-name event {event}"),
+        Edit::DropSpan(span) => format!("drop-span span {span}"),
+    }
+}
+
+/// Which attribute columns an edit addresses, for the set-and-removed check.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Table {
+    Span,
+    Resource,
+    Event,
+    Link,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Span => "span",
+            Table::Resource => "resource",
+            Table::Event => "event",
+            Table::Link => "link",
+        }
+    }
+}
+
+/// (table, row, is_removal) of an attribute edit.
+fn attribute_target(edit: &Edit) -> Option<(Table, u32, bool)> {
+    match edit {
+        Edit::SetSpanAttribute((row, _)) => Some((Table::Span, *row, false)),
+        Edit::RemoveSpanAttribute(row) => Some((Table::Span, *row, true)),
+        Edit::SetResourceAttribute((row, _)) => Some((Table::Resource, *row, false)),
+        Edit::RemoveResourceAttribute(row) => Some((Table::Resource, *row, true)),
+        Edit::SetEventAttribute((row, _)) => Some((Table::Event, *row, false)),
+        Edit::RemoveEventAttribute(row) => Some((Table::Event, *row, true)),
+        Edit::SetLinkAttribute((row, _)) => Some((Table::Link, *row, false)),
+        Edit::RemoveLinkAttribute(row) => Some((Table::Link, *row, true)),
+        _ => None,
+    }
+}
+
+fn check_set_and_removed(edits: &[Edit]) -> Result<(), String> {
+    let removed: HashSet<(Table, u32)> = edits
+        .iter()
+        .filter_map(attribute_target)
+        .filter(|&(_, _, removal)| removal)
+        .map(|(table, row, _)| (table, row))
+        .collect();
+    for (position, edit) in edits.iter().enumerate() {
+        if let Some((table, row, false)) = attribute_target(edit)
+            && removed.contains(&(table, row))
+        {
+            return Err(format!(
+                "edit {position} ({}): {} attribute row {row} is both set and removed",
+                describe(edit),
+                table.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check(encoding: &Encoding, span_count: usize, needs: &Needs, edit: &Edit) -> Result<(), String> {
+    let in_range = |index: u32, count: usize, what: &str| {
+        if (index as usize) < count {
+            Ok(())
+        } else {
+            Err(format!("out of range: the batch has {count} {what}"))
+        }
+    };
+    let declared = |field: SpanFields, name: &str| {
+        if needs.fields.contains(field) {
+            Ok(())
+        } else {
+            Err(format!("field `{name}` was not declared in needs"))
+        }
+    };
+    let selected = |selection: &AttributeSelection, noun: &str| {
+        if *selection == AttributeSelection::None {
+            Err(format!("no {noun} attributes were declared in needs"))
+        } else {
+            Ok(())
+        }
+    };
+    match edit {
+        Edit::SetSpanAttribute((row, _)) | Edit::RemoveSpanAttribute(row) => {
+            selected(&needs.span_attributes, "span")?;
+            in_range(*row, encoding.span_rows.len(), "span attribute rows")
+        }
+        Edit::SetResourceAttribute((row, _)) | Edit::RemoveResourceAttribute(row) => {
+            selected(&needs.resource_attributes, "resource")?;
+            in_range(
+                *row,
+                encoding.resource_rows.len(),
+                "resource attribute rows",
+            )
+        }
+        Edit::SetEventAttribute((row, _)) | Edit::RemoveEventAttribute(row) => {
+            selected(&needs.event_attributes, "event")?;
+            in_range(*row, encoding.event_rows.len(), "event attribute rows")
+        }
+        Edit::SetLinkAttribute((row, _)) | Edit::RemoveLinkAttribute(row) => {
+            selected(&needs.link_attributes, "link")?;
+            in_range(*row, encoding.link_rows.len(), "link attribute rows")
+        }
+        Edit::AddSpanAttribute((span, key, _)) => {
+            // As in the host: adding needs some span-attribute selection (a plugin that
+            // adds `slow` can select just `keys(["slow"])`).
+            selected(&needs.span_attributes, "span")?;
+            in_range(*span, span_count, "spans")?;
+            if key.is_empty() {
+                return Err("empty attribute key".to_owned());
+            }
+            Ok(())
+        }
+        Edit::SetName((span, _)) => {
+            declared(SpanFields::NAME, "name")?;
+            in_range(*span, span_count, "spans")
+        }
+        Edit::SetStatusMessage((span, _)) => {
+            declared(SpanFields::STATUS_MESSAGE, "status-message")?;
+            in_range(*span, span_count, "spans")
+        }
+        Edit::SetEventName((event, _)) => {
+            declared(SpanFields::EVENT_NAMES, "event-names")?;
+            in_range(*event, encoding.events.len(), "events")
+        }
+        Edit::DropSpan(span) => in_range(*span, span_count, "spans"),
+    }
+}
+
+/// Applies checked edits: values first (addressed by the original positions), then
+/// removals, then additions (so positions stay valid), then drops.
+fn apply(encoding: &Encoding, spans: &[TestSpan], edits: &[Edit]) -> Vec<TestSpan> {
+    let mut out = spans.to_vec();
+    let mut removed_span_attributes = HashSet::new();
+    let mut removed_resource_attributes = HashSet::new();
+    let mut removed_event_attributes = HashSet::new();
+    let mut removed_link_attributes = HashSet::new();
+    let mut added = Vec::new();
+    let mut dropped = HashSet::new();
+    let value = |value: &AttributeValue| TestValue::from(value.clone());
+
+    for edit in edits {
+        match edit {
+            Edit::SetSpanAttribute((row, new)) => {
+                let (span, attribute) = encoding.span_rows[*row as usize];
+                out[span].attributes[attribute].1 = value(new);
+            }
+            Edit::RemoveSpanAttribute(row) => {
+                removed_span_attributes.insert(encoding.span_rows[*row as usize]);
+            }
+            Edit::SetResourceAttribute((row, new)) => {
+                let (resource, attribute) = encoding.resource_rows[*row as usize];
+                for &span in &encoding.resource_spans[resource] {
+                    out[span].resource_attributes[attribute].1 = value(new);
+                }
+            }
+            Edit::RemoveResourceAttribute(row) => {
+                let (resource, attribute) = encoding.resource_rows[*row as usize];
+                for &span in &encoding.resource_spans[resource] {
+                    removed_resource_attributes.insert((span, attribute));
+                }
+            }
+            Edit::SetEventAttribute((row, new)) => {
+                let (event, attribute) = encoding.event_rows[*row as usize];
+                let (span, index) = encoding.events[event];
+                out[span].events[index].attributes[attribute].1 = value(new);
+            }
+            Edit::RemoveEventAttribute(row) => {
+                let (event, attribute) = encoding.event_rows[*row as usize];
+                let (span, index) = encoding.events[event];
+                removed_event_attributes.insert((span, index, attribute));
+            }
+            Edit::SetLinkAttribute((row, new)) => {
+                let (link, attribute) = encoding.link_rows[*row as usize];
+                let (span, index) = encoding.links[link];
+                out[span].links[index].attributes[attribute].1 = value(new);
+            }
+            Edit::RemoveLinkAttribute(row) => {
+                let (link, attribute) = encoding.link_rows[*row as usize];
+                let (span, index) = encoding.links[link];
+                removed_link_attributes.insert((span, index, attribute));
+            }
+            Edit::AddSpanAttribute((span, key, new)) => {
+                added.push((*span as usize, key, value(new)))
+            }
+            Edit::SetName((span, name)) => out[*span as usize].name = name.clone(),
+            Edit::SetStatusMessage((span, message)) => {
+                out[*span as usize].status_message = message.clone()
+            }
+            Edit::SetEventName((event, name)) => {
+                let (span, index) = encoding.events[*event as usize];
+                out[span].events[index].name = name.clone();
+            }
+            Edit::DropSpan(span) => {
+                dropped.insert(*span as usize);
+            }
+        }
+    }
+
+    for (span_index, span) in out.iter_mut().enumerate() {
+        retain_indexed(&mut span.attributes, |index| {
+            !removed_span_attributes.contains(&(span_index, index))
+        });
+        retain_indexed(&mut span.resource_attributes, |index| {
+            !removed_resource_attributes.contains(&(span_index, index))
+        });
+        for (event_index, event) in span.events.iter_mut().enumerate() {
+            retain_indexed(&mut event.attributes, |index| {
+                !removed_event_attributes.contains(&(span_index, event_index, index))
+            });
+        }
+        for (link_index, link) in span.links.iter_mut().enumerate() {
+            retain_indexed(&mut link.attributes, |index| {
+                !removed_link_attributes.contains(&(span_index, link_index, index))
+            });
+        }
+    }
+    // An added key the span already has replaces its value, as in the host.
+    for (span, key, new) in added {
+        let attributes = &mut out[span].attributes;
+        match attributes.iter_mut().find(|(existing, _)| existing == key) {
+            Some(attribute) => attribute.1 = new,
+            None => attributes.push((key.clone(), new)),
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .filter(|(index, _)| !dropped.contains(index))
+        .map(|(_, span)| span)
+        .collect()
+}
+
+fn retain_indexed<T>(items: &mut Vec<T>, keep: impl Fn(usize) -> bool) {
+    let mut index = 0;
+    items.retain(|_| {
+        let kept = keep(index);
+        index += 1;
+        kept
+    });
+}
