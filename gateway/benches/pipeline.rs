@@ -44,6 +44,10 @@ const PIPELINE_YAML: &str = r#"
   config: {head: {probability: 1.0}}
 "#;
 
+/// The gateway's allocator, so allocation costs are the ones it pays.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     reps: usize,
     iterations: usize,

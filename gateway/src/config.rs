@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::pipeline::builtin::BUILTIN_NAMES;
 use crate::pipeline::config::{PluginEntry, PluginsConfig};
+use crate::remote_write::{RemoteWriteConfig, RemoteWriteSettings};
 
 /// The configuration embedded in the binary, used when no `--config` is given.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../examples/config/spangate.yaml");
@@ -46,6 +47,8 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// The plugins every batch goes through before it is stored, in order.
     pub pipeline: Vec<PluginEntry>,
+    /// What happens to the series of metrics plugins besides `GET /metrics`.
+    pub metrics: MetricsConfig,
     /// Directory relative plugin paths are resolved against: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -204,6 +207,13 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Push the metrics plugins' series with Prometheus remote-write. Default: absent (off).
+    pub remote_write: Option<RemoteWriteConfig>,
+}
+
 /// Listen addresses after validation.
 #[derive(Debug, Clone, Copy)]
 pub struct ListenAddrs {
@@ -295,6 +305,7 @@ impl Config {
         }
         crate::pipeline::config::validate(&self.pipeline, &BUILTIN_NAMES)
             .map_err(|(key, message)| ConfigError::invalid(&key, message))?;
+        self.remote_write_settings()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::invalid(
                 "log.level",
@@ -302,6 +313,19 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// `metrics.remote_write`, checked; `None` when it is off.
+    pub fn remote_write_settings(&self) -> Result<Option<RemoteWriteSettings>, ConfigError> {
+        self.metrics
+            .remote_write
+            .as_ref()
+            .map(|remote_write| {
+                remote_write
+                    .settings()
+                    .map_err(|(key, message)| ConfigError::invalid(&key, message))
+            })
+            .transpose()
     }
 
     /// The validated listen addresses; a disabled receiver has none.

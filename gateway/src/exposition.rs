@@ -15,7 +15,7 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The exemplar label Tempo's metrics-generator writes and Grafana links from.
-const EXEMPLAR_TRACE_LABEL: &str = "traceID";
+pub(crate) const EXEMPLAR_TRACE_LABEL: &str = "traceID";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -112,13 +112,7 @@ fn write_point(out: &mut String, point: &MetricPoint, format: Format) {
             count,
         } => {
             let bucket_name = format!("{}_bucket", point.name);
-            // The exemplar goes on the first bucket whose bound holds its value.
-            let exemplar_bucket = exemplar.map(|e| {
-                upper_bounds
-                    .iter()
-                    .position(|bound| e.value <= *bound)
-                    .unwrap_or(upper_bounds.len())
-            });
+            let exemplar_bucket = exemplar.map(|e| exemplar_bucket(upper_bounds, e.value));
             for (index, bound) in upper_bounds.iter().enumerate() {
                 let cumulative = bucket_counts.get(index).copied().unwrap_or(*count);
                 let on_this = exemplar.filter(|_| exemplar_bucket == Some(index));
@@ -158,6 +152,15 @@ fn write_point(out: &mut String, point: &MetricPoint, format: Format) {
             );
         }
     }
+}
+
+/// The bucket an exemplar belongs on: the first whose bound holds its value;
+/// `upper_bounds.len()` is the `+Inf` bucket.
+pub(crate) fn exemplar_bucket(upper_bounds: &[f64], value: f64) -> usize {
+    upper_bounds
+        .iter()
+        .position(|bound| value <= *bound)
+        .unwrap_or(upper_bounds.len())
 }
 
 fn write_sample(
@@ -206,8 +209,9 @@ fn escape_label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Go's formatting of special values, which both formats require.
-fn format_float(value: f64) -> String {
+/// Go's formatting of special values, which both formats require (and `le` labels
+/// everywhere, remote-write included).
+pub(crate) fn format_float(value: f64) -> String {
     if value.is_nan() {
         "NaN".to_owned()
     } else if value == f64::INFINITY {

@@ -13,6 +13,7 @@ pub mod plugin;
 pub mod plugin_tool;
 pub mod query;
 pub mod receiver;
+pub mod remote_write;
 pub mod store;
 pub mod tail;
 pub mod telemetry;
@@ -28,6 +29,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::pipeline::{CurrentTailSampler, Pipeline, PipelineError, PipelineHandle};
 use crate::plugin::{PluginError, PluginRuntime, RuntimeSettings};
+use crate::remote_write::{RemoteWriteError, RemoteWriter};
 use crate::store::{StoreError, TraceStore};
 use crate::tail::{TailSampler, TailSettings};
 use crate::telemetry::Telemetry;
@@ -48,6 +50,8 @@ pub enum RunError {
     PluginRuntime(#[from] PluginError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    RemoteWrite(#[from] RemoteWriteError),
     #[error("{server} server failed: {message}")]
     Server {
         server: &'static str,
@@ -116,6 +120,18 @@ pub async fn run(
         Ingest::new(store.clone(), &config.ingest).with_pipeline(pipelines.clone(), tail.clone());
     let telemetry = Arc::new(Telemetry::default());
     tokio::spawn(reload_on_sighup(pipelines.clone(), shutdown.clone()));
+    // Stopped after ingest has drained (not with `shutdown`), so its final push
+    // counts every acknowledged span.
+    let remote_write_stop = CancellationToken::new();
+    let remote_write = match config.remote_write_settings()? {
+        Some(settings) => {
+            let writer = RemoteWriter::new(settings)?;
+            let stats = writer.stats();
+            let task = tokio::spawn(writer.run(pipelines.clone(), remote_write_stop.clone()));
+            Some((task, stats))
+        }
+        None => None,
+    };
 
     let mut servers = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.otlp_grpc {
@@ -145,6 +161,7 @@ pub async fn run(
             telemetry: telemetry.clone(),
             pipelines: pipelines.clone(),
             tail: tail.clone(),
+            remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
         }),
         shutdown.clone(),
     ));
@@ -162,6 +179,12 @@ pub async fn run(
     }
     ingest.drain().await;
     drop(ingest);
+    if let Some((task, _)) = remote_write {
+        remote_write_stop.cancel();
+        if let Err(error) = task.await {
+            tracing::error!(%error, "remote-write task failed");
+        }
+    }
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
     result

@@ -15,11 +15,9 @@ use crate::plugin::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // Not `source`: the io error is part of this message, so `{:#}` must not repeat it.
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("--config: {0}")]
     Config(String),
     #[error("--input {path}: {message}")]
@@ -49,7 +47,9 @@ pub fn config_json(argument: Option<&str>) -> Result<String, ToolError> {
 }
 
 /// Compiles the component, names its kind, and runs `init` with `config` to show what
-/// the plugin reports about itself.
+/// the plugin reports about itself. Without `config`, `init` gets `{}`; a plugin that
+/// refuses that (it needs settings) is still a valid component: the report says so
+/// and asks for `--config` instead of failing.
 pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError> {
     let (runtime, wasm) = load(wasm_path)?;
     let compiled = runtime.load(&wasm)?;
@@ -68,7 +68,22 @@ pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError
         load.wasm_bytes,
         load.elapsed.as_secs_f64() * 1e3
     );
-    let plugin = start(&runtime, &compiled, wasm_path, config)?;
+    let plugin = match start(&runtime, &compiled, wasm_path, config) {
+        Ok(plugin) => plugin,
+        Err(ToolError::Plugin(PluginError::InitRefused { message, .. })) if config.is_none() => {
+            let _ = writeln!(
+                report,
+                "init:    refused the default config `{{}}`: {message}"
+            );
+            let _ = writeln!(
+                report,
+                "         pass the plugin's config with --config (inline YAML/JSON or a file) \
+                 to see its name, version and what it reads"
+            );
+            return Ok(report);
+        }
+        Err(error) => return Err(error),
+    };
     let info = plugin.info();
     let _ = writeln!(report, "plugin:  {} {}", info.name, info.version);
     let _ = writeln!(report, "reads:   {}", info.needs);
@@ -87,9 +102,9 @@ pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError
 pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<String, ToolError> {
     let (runtime, wasm) = load(wasm_path)?;
     let compiled = runtime.load(&wasm)?;
-    let bytes = std::fs::read(input).map_err(|source| ToolError::Read {
+    let bytes = std::fs::read(input).map_err(|error| ToolError::Read {
         path: input.display().to_string(),
-        source,
+        error,
     })?;
     let mut request = decode_otlp_json(&bytes).map_err(|message| ToolError::Input {
         path: input.display().to_string(),
@@ -161,9 +176,9 @@ pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<Strin
 }
 
 fn load(wasm_path: &Path) -> Result<(Arc<PluginRuntime>, Vec<u8>), ToolError> {
-    let wasm = std::fs::read(wasm_path).map_err(|source| ToolError::Read {
+    let wasm = std::fs::read(wasm_path).map_err(|error| ToolError::Read {
         path: wasm_path.display().to_string(),
-        source,
+        error,
     })?;
     let runtime = PluginRuntime::new(RuntimeSettings {
         cache_dir: None,
@@ -218,9 +233,9 @@ fn to_json(request: &ExportTraceServiceRequest) -> String {
 }
 
 fn read_text(path: &Path) -> Result<String, ToolError> {
-    std::fs::read_to_string(path).map_err(|source| ToolError::Read {
+    std::fs::read_to_string(path).map_err(|error| ToolError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 
@@ -244,5 +259,59 @@ mod tests {
             config_json(Some("a: [")),
             Err(ToolError::Config(_))
         ));
+    }
+
+    fn builtin_file(dir: &Path, name: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("{name}.wasm"));
+        std::fs::write(&path, crate::pipeline::builtin::component(name).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn check_of_a_plugin_refusing_the_default_config_names_its_kind_and_asks_for_config() {
+        let dir = tempfile::tempdir().unwrap();
+        // Redaction refuses `{}`: it would redact nothing.
+        let wasm = builtin_file(dir.path(), "redaction");
+        let report = check(&wasm, None).expect("a refused default config is not a failure");
+        let lines: Vec<&str> = report.lines().collect();
+        assert!(lines[0].starts_with("file:"), "{report}");
+        assert!(
+            lines[1].starts_with("kind:    processor (world spangate:plugin/processor-plugin"),
+            "{report}"
+        );
+        let init = lines
+            .iter()
+            .position(|l| l.starts_with("init:"))
+            .expect(&report);
+        assert!(init > 1, "{report}");
+        assert!(
+            lines[init].contains("refused the default config `{}`"),
+            "{report}"
+        );
+        assert!(lines[init].contains("redacts nothing"), "{report}");
+        assert!(lines[init + 1].contains("--config"), "{report}");
+
+        // With a --config it accepts, the usual report.
+        let report = check(&wasm, Some("{blocked_keys: [password]}")).unwrap();
+        assert!(report.contains("plugin:  redaction "), "{report}");
+        assert!(!report.contains("init:"), "{report}");
+        // A --config it refuses is an error.
+        let refused = check(&wasm, Some("{action: mask}")).unwrap_err();
+        assert!(
+            matches!(refused, ToolError::Plugin(PluginError::InitRefused { .. })),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_is_named_once() {
+        let error = check(Path::new("/nonexistent/plugin.wasm"), None).unwrap_err();
+        assert!(matches!(error, ToolError::Read { .. }), "{error:?}");
+        let chain = format!("{:#}", anyhow::Error::from(error));
+        assert!(
+            chain.starts_with("cannot read /nonexistent/plugin.wasm: "),
+            "{chain}"
+        );
+        assert_eq!(chain.matches("No such file").count(), 1, "{chain}");
     }
 }

@@ -90,10 +90,26 @@ impl TestGateway {
     /// take one in between; if the gateway exits during start-up, the start is retried
     /// (bounded) with fresh ports and a fresh directory.
     pub fn start_with(options: GatewayOptions) -> Self {
+        Self::start_with_files(options, &[])
+    }
+
+    /// `start_with`, after copying each `(relative path, source file)` of `files` into
+    /// the gateway's directory (where its config file is, so relative plugin paths in
+    /// `extra_yaml` resolve to them).
+    pub fn start_with_files(options: GatewayOptions, files: &[(&str, &Path)]) -> Self {
         const ATTEMPTS: u32 = 3;
         let mut last_failure = String::new();
         for _ in 0..ATTEMPTS {
             let mut gateway = Self::prepare(options.clone());
+            for (relative, source) in files {
+                let target = gateway.dir.path().join(relative);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).expect("create dir for a gateway file");
+                }
+                std::fs::copy(source, &target).unwrap_or_else(|e| {
+                    panic!("copy {} to {}: {e}", source.display(), target.display())
+                });
+            }
             match gateway.spawn_and_wait() {
                 Ok(()) => return gateway,
                 Err(failure) => {
@@ -225,6 +241,30 @@ impl TestGateway {
         child.wait().expect("wait for spangate");
     }
 
+    /// Asks for a graceful shutdown (SIGTERM, as `docker stop` does) and waits, at most
+    /// ~30 s, for the process to exit; panics with the logs if it does not.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("gateway is not running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        for _ in 0..300 {
+            if let Ok(Some(exit)) = child.try_wait() {
+                return exit;
+            }
+            sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "spangate did not exit within 30 s of SIGTERM\n{}",
+            self.logs()
+        );
+    }
+
     /// Starts the process again with the same config, ports and data directory
     /// (kills it first when it is still running).
     pub fn restart(&mut self) {
@@ -300,6 +340,27 @@ impl TestGateway {
         format!("http://127.0.0.1:{}", self.ports.query)
     }
 
+    /// The process's stderr (its log) so far, all starts; unlike `logs()` without the
+    /// config file, so a search cannot match the config's own text.
+    pub fn stderr(&self) -> String {
+        read_lossy(&self.stderr_path)
+    }
+
+    /// Polls the log (stderr) until `needle` occurs at least `count` times (at most
+    /// ~30 s); panics with the logs otherwise.
+    pub fn wait_for_log(&self, needle: &str, count: usize) {
+        for _ in 0..300 {
+            if self.stderr().matches(needle).count() >= count {
+                return;
+            }
+            sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the log never showed {needle:?} {count} time(s)\n{}",
+            self.logs()
+        );
+    }
+
     /// The process's stdout and stderr so far (all starts).
     pub fn logs(&self) -> String {
         format!(
@@ -329,6 +390,46 @@ impl Drop for TestGateway {
             );
         }
     }
+}
+
+/// How a `spangate` run that is expected to fail at start-up ended.
+#[derive(Debug)]
+pub struct StartupFailure {
+    pub status: std::process::ExitStatus,
+    pub stderr: String,
+}
+
+/// Runs `spangate --config <config>` in `cwd` and waits (bounded, ~30 s) for it to
+/// exit by itself, as it must when the config cannot start; panics if it is still
+/// running then (after killing it).
+pub fn run_until_exit(config: &Path, cwd: &Path) -> StartupFailure {
+    let log_dir = tempfile::tempdir().expect("temp dir");
+    let stderr_path = log_dir.path().join("stderr.log");
+    let mut child = Command::new(spangate_binary())
+        .arg("--config")
+        .arg(config)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(append_log(&stderr_path))
+        .spawn()
+        .expect("spawn spangate");
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return StartupFailure {
+                status,
+                stderr: read_lossy(&stderr_path),
+            };
+        }
+        sleep(READY_POLL_PAUSE);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "spangate kept running with {}\n{}",
+        config.display(),
+        read_lossy(&stderr_path)
+    );
 }
 
 fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {

@@ -14,7 +14,8 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "wasm";
 
 /// The `.wasm` component of fixture package `package` (e.g.
-/// `spangate-fixture-misbehaving`), built on first use.
+/// `spangate-fixture-misbehaving`; any cdylib package of the workspace works), built on
+/// first use.
 pub fn fixture_wasm(package: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     // Held during the build: concurrent tests wait for one build instead of racing.
@@ -28,6 +29,12 @@ pub fn fixture_wasm(package: &str) -> PathBuf {
     let path = build_fixture(package);
     built.insert(package.to_owned(), path.clone());
     path
+}
+
+/// The component of built-in plugin `name` (`redaction`, `sampling`, `span-metrics`),
+/// built from its crate as the gateway's build embeds it.
+pub fn builtin_wasm(name: &str) -> PathBuf {
+    fixture_wasm(&format!("spangate-plugin-{name}"))
 }
 
 /// The bytes of `fixture_wasm(package)`.

@@ -239,6 +239,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_the_default_config_is_valid() {
+        let example: String = crate::config::DEFAULT_CONFIG_YAML
+            .lines()
+            .skip_while(|line| !line.starts_with("# pipeline:"))
+            .take_while(|line| line.starts_with('#'))
+            .map(|line| format!("{}\n", line.strip_prefix("# ").unwrap_or("")))
+            .collect();
+        let config = crate::config::Config::from_yaml(&example).unwrap();
+        assert_eq!(config.pipeline.len(), 3);
+        assert_eq!(config.pipeline[2].display_name(), "sampling");
+    }
+
+    #[test]
     fn sizes_parse_with_binary_units() {
         assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
         assert_eq!(parse_bytes("512 KiB"), Ok(512 << 10));

@@ -64,15 +64,26 @@ pub fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
             if stats.circuit_open { 1.0 } else { 0.0 },
         ));
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    points.extend(series_points(pipeline, unix_nanos_now()));
+    points
+}
+
+/// The series every metrics plugin collects at `now_unix_nanos` (a guest call each:
+/// call off the async workers). What `metrics.remote_write` pushes.
+pub fn series_points(pipeline: &Pipeline, now_unix_nanos: u64) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
     for plugin in pipeline.plugins() {
         if plugin.kind() == PluginKind::Metrics {
-            points.extend(plugin.collect(now));
+            points.extend(plugin.collect(now_unix_nanos));
         }
     }
     points
+}
+
+pub fn unix_nanos_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The tail sampler's counters.

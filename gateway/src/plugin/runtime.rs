@@ -102,6 +102,7 @@ pub(super) enum Pre {
 
 impl PluginRuntime {
     pub fn new(settings: RuntimeSettings) -> Result<Arc<Self>, PluginError> {
+        const PERF_MAP_ENV: &str = "SPANGATE_PLUGIN_PERF_MAP";
         let runtime_error = |error: wasmtime::Error| PluginError::Runtime {
             message: format!("{error:#}"),
         };
@@ -112,6 +113,10 @@ impl PluginRuntime {
         }
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // `perf record` can name plugin functions when this is set (writes /tmp/perf-PID.map).
+        if std::env::var_os(PERF_MAP_ENV).is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(runtime_error)?;
         let mut linker = Linker::new(&engine);
         // Rust (std), Python and JS guests import wasi:cli / wasi:io / ... even when

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::routing::{any, get};
 
 use crate::pipeline::PipelineHandle;
+use crate::remote_write::RemoteWriteStats;
 use crate::store::TraceStore;
 use crate::tail::TailSampler;
 use crate::telemetry::Telemetry;
@@ -25,6 +26,8 @@ pub struct QueryState {
     /// Read on `/metrics`: plugin counters and the series of metrics plugins.
     pub pipelines: Arc<PipelineHandle>,
     pub tail: Option<Arc<TailSampler>>,
+    /// Outcome counters of `metrics.remote_write`, when it is on.
+    pub remote_write: Option<Arc<RemoteWriteStats>>,
 }
 
 /// Every route Grafana needs from Tempo so far, plus our own `/metrics`. Query routes accept any method, as

@@ -47,7 +47,7 @@ pub async fn buildinfo() -> Json<BuildInfo> {
     })
 }
 
-/// The gateway's own counters, its plugins' counters, and the series metrics plugins
+/// The gateway's own counters (remote-write's included), its plugins' counters, and the series metrics plugins
 /// produce (span-metrics' RED metrics and service graph), for Prometheus to scrape;
 /// OpenMetrics with exemplars when the `Accept` header asks for it.
 pub async fn metrics(State(state): State<QueryState>, headers: HeaderMap) -> Response {
@@ -69,6 +69,9 @@ pub async fn metrics(State(state): State<QueryState>, headers: HeaderMap) -> Res
     .await
     .unwrap_or_default();
     let mut points = state.telemetry.points();
+    if let Some(remote_write) = &state.remote_write {
+        points.extend(remote_write.points());
+    }
     points.extend(plugin_points);
     (
         [(header::CONTENT_TYPE, format.content_type())],
