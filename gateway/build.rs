@@ -3,8 +3,9 @@
 //! single `spangate` file runs `builtin:<name>` with no extra files.
 //!
 //! The plugins are compiled by a nested `cargo build` into their own target directory
-//! next to ours (`<target>/wasm-plugins`): sharing our directory would deadlock on
-//! its lock, and a separate one keeps their `wasm` profile and target apart.
+//! next to ours (`<target>/wasm-plugins/<checkout>`): sharing our directory would
+//! deadlock on its lock, and one per checkout keeps two clones sharing a target
+//! directory from embedding each other's plugins.
 //! `SPANGATE_PREBUILT_PLUGINS=<dir>` skips the nested build and embeds
 //! `<dir>/<crate_name>.wasm` instead (for packagers with their own wasm build).
 
@@ -80,11 +81,18 @@ fn main() {
 /// Runs the nested cargo build and returns the directory holding the components.
 fn build_plugins(root: &Path, out_dir: &Path) -> PathBuf {
     // OUT_DIR is <target>[/<triple>]/<profile>/build/spangate-<hash>/out.
+    let checkout = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        root.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
     let target_dir = out_dir
         .ancestors()
         .nth(4)
         .expect("OUT_DIR is inside the target directory")
-        .join("wasm-plugins");
+        .join("wasm-plugins")
+        .join(checkout);
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command

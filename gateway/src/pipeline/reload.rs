@@ -5,7 +5,7 @@
 //! last batch using them is done. A reload that fails (bad config, a plugin refusing
 //! its config) changes nothing and says why.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
@@ -62,12 +62,9 @@ impl PipelineHandle {
             .as_deref()
             .ok_or(ReloadError::NoConfigFile)?;
         let config = Config::from_file(path)?;
-        self.replace(&config.base_dir, &config, path)
-    }
-
-    fn replace(&self, base_dir: &Path, config: &Config, path: &Path) -> Result<usize, ReloadError> {
-        let pipeline = Pipeline::build(&self.runtime, &config.pipeline, base_dir)?;
+        let pipeline = Pipeline::build(&self.runtime, &config.pipeline, &config.base_dir)?;
         let plugins = pipeline.plugins().len();
+        let tail_sampler_added = pipeline.tail_sampler().is_some();
         let previous = std::mem::replace(
             &mut *self
                 .current
@@ -75,7 +72,7 @@ impl PipelineHandle {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             Arc::new(pipeline),
         );
-        if previous.tail_sampler().is_none() && self.current().tail_sampler().is_some() {
+        if tail_sampler_added && previous.tail_sampler().is_none() {
             tracing::warn!(
                 "the reloaded pipeline tail-samples but the running one did not: tail sampling \
                  starts after a restart"

@@ -10,6 +10,8 @@
 //! (strings, ints, a URL, a user agent, a SQL statement) plus a name and a status message, like
 //! typical HTTP/DB instrumentation.
 
+mod shapes;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -231,7 +233,45 @@ fn print_components() {
     }
 }
 
+/// The config `gateway/benches/pipeline.rs` runs redaction with.
+const PIPELINE_BENCH_CONFIG: &str = r#"{"blocked_keys": ["password", "*.secret", "http.request.header.authorization"],
+  "value_patterns": ["credit_card", "email", "bearer_token", "ipv4"], "action": "mask"}"#;
+
+/// The glue on the batch and config of `gateway/benches/pipeline.rs` (what the wasm number
+/// measures, minus the host's column building and the wasm overhead). `--loadgen-only [ROUNDS]`
+/// runs only this, `ROUNDS` times (for profilers).
+fn loadgen_glue(rounds: usize) {
+    let test_spans = shapes::loadgen_batch();
+    let (mut plugin, needs) = RedactionPlugin::init(PIPELINE_BENCH_CONFIG).expect("config");
+    let batch: SpanBatch = to_batch(&test_spans, &needs);
+    let mut samples = Vec::with_capacity(rounds);
+    let mut edit_count = 0;
+    for _ in 0..rounds {
+        let mut edits = Edits::new();
+        let start = Instant::now();
+        plugin
+            .process(black_box(&batch), &mut edits)
+            .expect("process");
+        samples.push(start.elapsed().as_nanos() as f64 / test_spans.len() as f64);
+        edit_count = edits.len();
+        black_box(edits);
+    }
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "pipeline-bench config on the loadgen-shaped batch ({} spans): glue {:.1} ns/span \
+         (median of {rounds}), {edit_count} edits",
+        test_spans.len(),
+        samples[samples.len() / 2],
+    );
+}
+
 fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--loadgen-only") {
+        loadgen_glue(args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000));
+        return;
+    }
+    loadgen_glue(ROUNDS * 5);
     print_components();
     let builtins = r#"["credit_card", "email", "bearer_token", "ipv4", "ipv6"]"#;
     let keys =

@@ -135,9 +135,55 @@ impl Redactor {
 
     /// Like [`Redactor::redact_text`], also counting the replaced ranges.
     pub fn redact_text_counted(&self, text: &str) -> Option<RedactedText> {
-        let mut redacted = self.redact_text_once(text)?;
+        self.redact_text_counted_in(text, &mut Vec::new())
+    }
+
+    /// [`Redactor::redact_text_counted`] with a caller's scratch buffer for the match ranges,
+    /// so that a match allocates only the redacted text.
+    #[inline]
+    pub fn redact_text_counted_in(
+        &self,
+        text: &str,
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Option<RedactedText> {
+        if self.config.patterns.is_empty() {
+            return None;
+        }
+        ranges.clear();
+        self.config.patterns.find(text, ranges);
+        self.replace_and_rescan(text, ranges)
+    }
+
+    /// [`Redactor::redact_text_counted_in`] on bytes that should be UTF-8 (a batch column's
+    /// string), checking that in the same walk that looks for secrets. `Err` if they are not
+    /// UTF-8 (nothing is redacted then).
+    #[inline]
+    pub fn redact_utf8_counted_in(
+        &self,
+        bytes: &[u8],
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Result<Option<RedactedText>, std::str::Utf8Error> {
+        if self.config.patterns.is_empty() {
+            return std::str::from_utf8(bytes).map(|_| None);
+        }
+        ranges.clear();
+        let text = self.config.patterns.find_utf8(bytes, ranges)?;
+        Ok(self.replace_and_rescan(text, ranges))
+    }
+
+    /// Replaces the `ranges` found in `text` (if any), then rescans until stable.
+    #[inline]
+    fn replace_and_rescan(
+        &self,
+        text: &str,
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Option<RedactedText> {
+        if ranges.is_empty() {
+            return None;
+        }
+        let mut redacted = self.replace_ranges(text, ranges)?;
         for _ in 0..MAX_RESCANS {
-            let Some(again) = self.redact_text_once(&redacted.text) else {
+            let Some(again) = self.redact_text_once(&redacted.text, ranges) else {
                 break;
             };
             redacted = RedactedText {
@@ -148,15 +194,18 @@ impl Redactor {
         Some(redacted)
     }
 
-    fn redact_text_once(&self, text: &str) -> Option<RedactedText> {
-        if self.config.patterns.is_empty() {
-            return None;
-        }
-        let mut ranges: Vec<Range<usize>> = Vec::new();
-        self.config.patterns.find(text, &mut ranges);
+    fn redact_text_once(&self, text: &str, ranges: &mut Vec<Range<usize>>) -> Option<RedactedText> {
+        ranges.clear();
+        self.config.patterns.find(text, ranges);
         if ranges.is_empty() {
             return None;
         }
+        self.replace_ranges(text, ranges)
+    }
+
+    /// `text` with the (non-empty) `ranges` replaced, or `None` if they are all hashes this
+    /// plugin wrote.
+    fn replace_ranges(&self, text: &str, ranges: &mut Vec<Range<usize>>) -> Option<RedactedText> {
         if self.config.hasher.is_some() {
             // Hashes written by an earlier pass are already redacted; leave them whole.
             let own_hashes: Vec<Range<usize>> = hash::find_hash_tokens(text).collect();
@@ -171,10 +220,10 @@ impl Redactor {
                 }
             }
         }
-        let merged = merge_ranges(ranges);
-        let mut output = String::with_capacity(text.len() + merged.len() * 8);
+        merge_ranges_in_place(ranges);
+        let mut output = String::with_capacity(text.len() + ranges.len() * 8);
         let mut copied_until = 0;
-        for range in &merged {
+        for range in ranges.iter() {
             output.push_str(&text[copied_until..range.start]);
             match (&self.config.hasher, self.config.action) {
                 (Some(hasher), Action::Hash) => {
@@ -185,7 +234,7 @@ impl Redactor {
             copied_until = range.end;
         }
         output.push_str(&text[copied_until..]);
-        let redactions = u32::try_from(merged.len()).unwrap_or(u32::MAX);
+        let redactions = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
         Some(RedactedText {
             text: output,
             redactions,
@@ -464,17 +513,28 @@ impl Redactor {
     }
 }
 
-/// Sorts ranges and merges the overlapping or touching ones, so each secret is replaced once.
-fn merge_ranges(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+/// Sorts ranges and merges the overlapping or touching ones in place, so each secret is
+/// replaced once.
+fn merge_ranges_in_place(ranges: &mut Vec<Range<usize>>) {
     ranges.sort_unstable_by_key(|range| (range.start, range.end));
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        match merged.last_mut() {
+    let mut merged: usize = 0;
+    for index in 0..ranges.len() {
+        let range = ranges[index].clone();
+        match merged.checked_sub(1).map(|last| &mut ranges[last]) {
             Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
-            _ => merged.push(range),
+            _ => {
+                ranges[merged] = range;
+                merged += 1;
+            }
         }
     }
-    merged
+    ranges.truncate(merged);
+}
+
+#[cfg(test)]
+fn merge_ranges(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    merge_ranges_in_place(&mut ranges);
+    ranges
 }
 
 #[cfg(test)]

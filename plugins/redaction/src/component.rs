@@ -2,7 +2,11 @@
 //!
 //! The batch is read in place (no span model is built): each attribute row gets
 //! [`Redactor::redact_scalar`] (or, for arrays, maps and bytes that arrive as JSON text, the
-//! owned-value path), and every redaction becomes an edit the host applies:
+//! owned-value path), and every redaction becomes an edit the host applies. Keys are matched
+//! once per distinct key of the batch; span attribute rows (the bulk of the work) are read
+//! straight from the columns, a string's UTF-8 check folded into the walk that looks for
+//! secrets (`Redactor::redact_utf8_counted_in`), with the SDK's reading of malformed columns
+//! kept exactly (see `SpanRowValues`).
 //!
 //! * `remove` → `remove-*-attribute(row)`; `mask` / `hash` / a redacted string →
 //!   `set-*-attribute(row, str)`. A redacted array or map is written back as its JSON text
@@ -14,8 +18,10 @@
 //! * the count goes to `count_attribute` (default `redaction.count`): added to a count an
 //!   earlier gateway wrote (`set`), or `add-span-attribute` when there is none.
 
+use std::ops::Range;
+
 use spangate_plugin_sdk::batch::{Attributes, SpanBatch, Value as SdkValue};
-use spangate_plugin_sdk::bindings::types::AttributeColumns;
+use spangate_plugin_sdk::bindings::types::{AttributeColumns, ValueKind};
 use spangate_plugin_sdk::edits::Edits;
 use spangate_plugin_sdk::{AttributeSelection, AttributeValue, Needs, Processor, SpanFields};
 
@@ -33,6 +39,8 @@ pub struct RedactionPlugin {
     resource_counts: Vec<Option<u32>>,
     /// What each distinct key of the current batch calls for.
     key_actions: KeyActions,
+    /// Scratch for the match ranges of a scanned text.
+    ranges: Vec<Range<usize>>,
 }
 
 impl Processor for RedactionPlugin {
@@ -44,23 +52,57 @@ impl Processor for RedactionPlugin {
                 redactor,
                 resource_counts: Vec::new(),
                 key_actions: KeyActions::default(),
+                ranges: Vec::new(),
             },
             needs,
         ))
     }
 
     fn process(&mut self, batch: &SpanBatch, edits: &mut Edits) -> Result<(), String> {
+        self.key_actions.compute(&self.redactor, batch);
+        let columns = &batch.raw().span_attributes;
+        // Span attribute strings are read straight from the column (see `SpanRowValues`); in the
+        // rare case that shows the column is not UTF-8 after edits were made, the batch is
+        // redone reading it as the SDK does (every string "").
+        let strings = if edits.is_empty() && is_well_formed(columns, batch.len()) {
+            Utf8::Checking
+        } else {
+            Utf8::of(&columns.strings.bytes)
+        };
+        match self.process_with(batch, edits, strings) {
+            Err(NotUtf8) => {
+                edits.clear();
+                self.process_with(batch, edits, Utf8::Invalid)
+                    .map_err(|NotUtf8| "unreachable: strings read as invalid".to_owned())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+}
+
+impl RedactionPlugin {
+    fn process_with(
+        &mut self,
+        batch: &SpanBatch,
+        edits: &mut Edits,
+        strings: Utf8,
+    ) -> Result<(), NotUtf8> {
         let redactor = &self.redactor;
         let config = redactor.config();
         let apply_to = config.apply_to();
-        let scan_texts = !config.patterns().is_empty();
+        let scan_names = !config.patterns().is_empty() && apply_to.span_name;
+        let scan_messages = !config.patterns().is_empty() && apply_to.status_message;
         let count_key = config.count_attribute();
-        self.key_actions.compute(redactor, batch);
+        let span_scope = redactor.applies_to(AttributeScope::Span);
+        let event_scope = redactor.applies_to(AttributeScope::Event);
+        let link_scope = redactor.applies_to(AttributeScope::Link);
         let key_actions = &self.key_actions;
         let span_rows = key_actions.rows(redactor, batch, AttributeScope::Span);
         let resource_rows = key_actions.rows(redactor, batch, AttributeScope::Resource);
         let event_rows = key_actions.rows(redactor, batch, AttributeScope::Event);
         let link_rows = key_actions.rows(redactor, batch, AttributeScope::Link);
+        let mut values = SpanRowValues::new(&batch.raw().span_attributes, strings);
+        let ranges = &mut self.ranges;
         self.resource_counts.clear();
         for span in batch.spans() {
             let index = span.index();
@@ -70,19 +112,19 @@ impl Processor for RedactionPlugin {
             if self.resource_counts.len() <= resource {
                 self.resource_counts.resize(resource + 1, None);
             }
-            count += *self.resource_counts[resource]
-                .get_or_insert_with(|| resource_rows.redact(span.resource_attributes(), edits));
+            count += *self.resource_counts[resource].get_or_insert_with(|| {
+                resource_rows.redact(span.resource_attributes(), ranges, edits)
+            });
 
-            if scan_texts
-                && apply_to.span_name
-                && let Some(redacted) = redactor.redact_text_counted(span.name())
+            if scan_names
+                && let Some(redacted) = redactor.redact_text_counted_in(span.name(), ranges)
             {
                 count += redacted.redactions;
                 edits.set_name(index, redacted.text);
             }
-            if scan_texts
-                && apply_to.status_message
-                && let Some(redacted) = redactor.redact_text_counted(span.status_message())
+            if scan_messages
+                && let Some(redacted) =
+                    redactor.redact_text_counted_in(span.status_message(), ranges)
             {
                 count += redacted.redactions;
                 edits.set_status_message(index, redacted.text);
@@ -90,15 +132,20 @@ impl Processor for RedactionPlugin {
 
             // The count row is redacted last: its edit may be replaced by the count itself.
             let mut count_row = None;
-            if redactor.applies_to(AttributeScope::Span) {
-                for attribute in span.attributes() {
-                    if Some(attribute.key) == count_key {
-                        count_row = Some((attribute.row, attribute.value));
+            if span_scope {
+                for row in values.rows_of(index) {
+                    let key = span_rows.key(row);
+                    if key.action.is_none() && !key.is_count {
+                        // The common case, inlined: only strings can change, through patterns.
+                        count += values.redact_plain(row, redactor, ranges, edits)?;
                         continue;
                     }
-                    let verdict = span_rows.verdict(attribute.row, attribute.key, attribute.value);
-                    count += verdict.redactions();
-                    apply(verdict, attribute.row, AttributeScope::Span, edits);
+                    let value = values.value(row)?;
+                    if key.is_count {
+                        count_row = Some((row, value));
+                        continue;
+                    }
+                    count += span_rows.redact_row(key, row, value, ranges, edits);
                 }
             } else if let Some(key) = count_key {
                 count_row = span
@@ -107,14 +154,14 @@ impl Processor for RedactionPlugin {
                     .map(|attribute| (attribute.row, attribute.value));
             }
 
-            if redactor.applies_to(AttributeScope::Event) {
+            if event_scope {
                 for event in span.events() {
-                    count += event_rows.redact(event.attributes, edits);
+                    count += event_rows.redact(event.attributes, ranges, edits);
                 }
             }
-            if redactor.applies_to(AttributeScope::Link) {
+            if link_scope {
                 for link in span.links() {
-                    count += link_rows.redact(link.attributes, edits);
+                    count += link_rows.redact(link.attributes, ranges, edits);
                 }
             }
 
@@ -123,8 +170,8 @@ impl Processor for RedactionPlugin {
             };
             match count_row {
                 Some((row, value)) => {
-                    let own = if redactor.applies_to(AttributeScope::Span) {
-                        span_rows.verdict(row, count_key, value)
+                    let own = if span_scope {
+                        span_rows.verdict(span_rows.key(row), value)
                     } else {
                         AttributeVerdict::Keep
                     };
@@ -145,43 +192,239 @@ impl Processor for RedactionPlugin {
                 None => {}
             }
         }
+        // Every row was read (the column is well formed): one still `Checking` is UTF-8.
         Ok(())
     }
 }
 
-/// `check_key` of every distinct key of each attribute columns of a batch: keys are a
+/// The strings column of the span attributes turned out not to be UTF-8 after some of its
+/// strings were used.
+#[derive(Debug)]
+struct NotUtf8;
+
+/// What is known of a strings column's UTF-8 validity (the SDK reads every string of a column
+/// that is not UTF-8 as "").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Utf8 {
+    Valid,
+    Invalid,
+    /// Not checked as a whole: the column is well formed (see [`is_well_formed`]), so it is
+    /// valid if every row's string is, and each row's string is checked as it is read.
+    Checking,
+}
+
+impl Utf8 {
+    fn of(bytes: &[u8]) -> Self {
+        if std::str::from_utf8(bytes).is_ok() {
+            Utf8::Valid
+        } else {
+            Utf8::Invalid
+        }
+    }
+}
+
+/// Whether the span attribute columns are laid out as the host lays them out: the spans' rows
+/// are `0..rows` in order, one owner per span, and the strings of the rows tile the strings
+/// column. Then every row is read exactly once, and the column is UTF-8 exactly when every
+/// row's string is.
+fn is_well_formed(columns: &AttributeColumns, spans: usize) -> bool {
+    let rows = columns.key.len();
+    let tiles = |offsets: &[u32], parts: usize, total: usize| {
+        offsets.len() == parts + 1
+            && offsets.first() == Some(&0)
+            && offsets.last().is_some_and(|&last| last as usize == total)
+            && offsets.windows(2).all(|pair| pair[0] <= pair[1])
+    };
+    tiles(&columns.owner_offsets, spans, rows)
+        && tiles(&columns.strings.offsets, rows, columns.strings.bytes.len())
+}
+
+/// The span attribute rows, read straight from the columns with the SDK's semantics (a missing
+/// kind is a string, missing numbers are 0, a string out of range or not on character boundaries
+/// is ""), without decoding keys (the glue works on key indexes).
+struct SpanRowValues<'a> {
+    columns: &'a AttributeColumns,
+    strings: Utf8,
+}
+
+impl<'a> SpanRowValues<'a> {
+    fn new(columns: &'a AttributeColumns, strings: Utf8) -> Self {
+        SpanRowValues { columns, strings }
+    }
+
+    /// The rows of span `span`, as the SDK clamps them.
+    fn rows_of(&self, span: u32) -> std::ops::Range<u32> {
+        let rows = u32::try_from(self.columns.key.len()).unwrap_or(u32::MAX);
+        let offsets = &self.columns.owner_offsets;
+        match (offsets.get(span as usize), offsets.get(span as usize + 1)) {
+            (Some(&start), Some(&end)) if start <= end => start.min(rows)..end.min(rows),
+            _ => 0..0,
+        }
+    }
+
+    #[inline]
+    fn value(&mut self, row: u32) -> Result<SdkValue<'a>, NotUtf8> {
+        let columns = self.columns;
+        let row = row as usize;
+        let int = || columns.ints.get(row).copied().unwrap_or(0);
+        Ok(match columns.kind.get(row) {
+            Some(ValueKind::Int) => {
+                self.check_unused(row)?;
+                SdkValue::Int(int())
+            }
+            Some(ValueKind::Boolean) => {
+                self.check_unused(row)?;
+                SdkValue::Bool(int() != 0)
+            }
+            Some(ValueKind::Double) => {
+                self.check_unused(row)?;
+                SdkValue::Double(columns.doubles.get(row).copied().unwrap_or(0.0))
+            }
+            Some(ValueKind::Json) => SdkValue::Json(self.text(row)?),
+            Some(ValueKind::Str) | None => SdkValue::Str(self.text(row)?),
+        })
+    }
+
+    /// The bytes of `row`'s string, as the column holds them.
+    #[inline]
+    fn bytes(&self, row: usize) -> &'a [u8] {
+        let strings = &self.columns.strings;
+        if self.strings == Utf8::Invalid {
+            return b"";
+        }
+        match (strings.offsets.get(row), strings.offsets.get(row + 1)) {
+            (Some(&start), Some(&end)) => strings
+                .bytes
+                .get(start as usize..end as usize)
+                .unwrap_or_default(),
+            _ => b"",
+        }
+    }
+
+    /// The string of `row`.
+    #[inline]
+    fn text(&mut self, row: usize) -> Result<&'a str, NotUtf8> {
+        match std::str::from_utf8(self.bytes(row)) {
+            Ok(text) => Ok(text),
+            Err(_) => self.not_utf8().map(|()| ""),
+        }
+    }
+
+    /// A row's string is not UTF-8. In a UTF-8 column, that is a string that does not start or
+    /// end on a character boundary: "" for the SDK too. While `Checking`, the column is checked
+    /// now: if it is not UTF-8, the strings read so far should have been "".
+    #[cold]
+    fn not_utf8(&mut self) -> Result<(), NotUtf8> {
+        if self.strings == Utf8::Checking {
+            self.strings = Utf8::of(&self.columns.strings.bytes);
+        }
+        match self.strings {
+            Utf8::Checking | Utf8::Valid => Ok(()),
+            Utf8::Invalid => Err(NotUtf8),
+        }
+    }
+
+    /// Redacts `row` under a key that condemns nothing: a string is scanned for value patterns
+    /// (UTF-8 checked in the same walk), any other value is kept. Returns the redaction count.
+    #[inline]
+    fn redact_plain(
+        &mut self,
+        row: u32,
+        redactor: &Redactor,
+        ranges: &mut Vec<Range<usize>>,
+        edits: &mut Edits,
+    ) -> Result<u32, NotUtf8> {
+        let index = row as usize;
+        match self.columns.kind.get(index) {
+            Some(ValueKind::Str) | None => {
+                match redactor.redact_utf8_counted_in(self.bytes(index), ranges) {
+                    Ok(Some(redacted)) => {
+                        edits.set_span_attribute(row, AttributeValue::Str(redacted.text));
+                        Ok(redacted.redactions)
+                    }
+                    Ok(None) => Ok(0),
+                    // Read as "", which nothing redacts.
+                    Err(_) => self.not_utf8().map(|()| 0),
+                }
+            }
+            Some(ValueKind::Int | ValueKind::Boolean | ValueKind::Double) => {
+                self.check_unused(index).map(|()| 0)
+            }
+            Some(ValueKind::Json) => {
+                let text = self.text(index)?;
+                let verdict = redactor.redact_attribute_with(None, &value_from_json(text));
+                let redactions = verdict.redactions();
+                apply(verdict, row, AttributeScope::Span, edits);
+                Ok(redactions)
+            }
+        }
+    }
+
+    /// A non-string row's string is normally empty; check it too while `Checking`.
+    #[inline]
+    fn check_unused(&mut self, row: usize) -> Result<(), NotUtf8> {
+        if self.strings != Utf8::Checking {
+            return Ok(());
+        }
+        let offsets = &self.columns.strings.offsets;
+        if offsets.get(row) != offsets.get(row + 1) {
+            self.text(row)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a row's key calls for: computed once per distinct key of a batch.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyRule {
+    /// `check_key` of the key.
+    action: Option<Action>,
+    /// Whether the key is the count attribute.
+    is_count: bool,
+}
+
+/// The [`KeyRule`] of every distinct key of each attribute columns of a batch: keys are a
 /// dictionary per columns, so each key is matched once per batch instead of once per row.
 #[derive(Default)]
 struct KeyActions {
-    /// Per key index; `None` for a key the dictionary cannot give (matched per row instead).
-    span: Vec<Option<Option<Action>>>,
-    resource: Vec<Option<Option<Action>>>,
-    event: Vec<Option<Option<Action>>>,
-    link: Vec<Option<Option<Action>>>,
+    /// Per key index.
+    span: Vec<KeyRule>,
+    resource: Vec<KeyRule>,
+    event: Vec<KeyRule>,
+    link: Vec<KeyRule>,
+    /// The rule of the key the SDK reads for a row whose key index is out of range (`""`).
+    fallback: KeyRule,
 }
 
 impl KeyActions {
     fn compute(&mut self, redactor: &Redactor, batch: &SpanBatch) {
         let raw = batch.raw();
-        for (actions, columns) in [
+        let count_key = redactor.config().count_attribute();
+        let rule = |key: &str| KeyRule {
+            action: redactor.check_key(key),
+            is_count: Some(key) == count_key,
+        };
+        self.fallback = rule("");
+        for (rules, columns) in [
             (&mut self.span, &raw.span_attributes),
             (&mut self.resource, &raw.resource_attributes),
             (&mut self.event, &raw.event_attributes),
             (&mut self.link, &raw.link_attributes),
         ] {
-            actions.clear();
+            rules.clear();
+            // The key the SDK reads: "" throughout a column that is not UTF-8, and for
+            // offsets that are out of range or not on character boundaries.
+            let text = std::str::from_utf8(&columns.keys.bytes).unwrap_or("");
             for bounds in columns.keys.offsets.windows(2) {
-                let key = columns
-                    .keys
-                    .bytes
+                let key = text
                     .get(bounds[0] as usize..bounds[1] as usize)
-                    .and_then(|bytes| std::str::from_utf8(bytes).ok());
-                actions.push(key.map(|key| redactor.check_key(key)));
+                    .unwrap_or("");
+                rules.push(rule(key));
             }
         }
     }
 
-    /// The rows of `scope` in `batch`, with these key actions.
+    /// The rows of `scope` in `batch`, with these key rules.
     fn rows<'a>(
         &'a self,
         redactor: &'a Redactor,
@@ -189,7 +432,7 @@ impl KeyActions {
         scope: AttributeScope,
     ) -> Rows<'a> {
         let raw = batch.raw();
-        let (actions, columns) = match scope {
+        let (rules, columns) = match scope {
             AttributeScope::Span => (&self.span, &raw.span_attributes),
             AttributeScope::Resource => (&self.resource, &raw.resource_attributes),
             AttributeScope::Event => (&self.event, &raw.event_attributes),
@@ -198,7 +441,8 @@ impl KeyActions {
         Rows {
             redactor,
             scope,
-            actions,
+            rules,
+            fallback: self.fallback,
             columns,
         }
     }
@@ -208,40 +452,81 @@ impl KeyActions {
 struct Rows<'a> {
     redactor: &'a Redactor,
     scope: AttributeScope,
-    actions: &'a [Option<Option<Action>>],
+    rules: &'a [KeyRule],
+    fallback: KeyRule,
     columns: &'a AttributeColumns,
 }
 
 impl Rows<'_> {
-    /// The verdict for one row: scalars read in place, JSON text (arrays, maps, bytes) through
-    /// the owned model so nested strings and kvlist keys are checked as natively.
-    fn verdict(&self, row: u32, key: &str, value: SdkValue<'_>) -> AttributeVerdict {
-        let redactor = self.redactor;
-        let key_action = self
-            .columns
+    /// The rule of `row`'s key.
+    #[inline]
+    fn key(&self, row: u32) -> KeyRule {
+        self.columns
             .key
             .get(row as usize)
-            .and_then(|&index| self.actions.get(index as usize).copied().flatten())
-            .unwrap_or_else(|| redactor.check_key(key));
-        let scalar = |value| redactor.redact_scalar_with(key_action, value);
+            .and_then(|&index| self.rules.get(index as usize))
+            .copied()
+            .unwrap_or(self.fallback)
+    }
+
+    /// The verdict for one row: scalars read in place, JSON text (arrays, maps, bytes) through
+    /// the owned model so nested strings and kvlist keys are checked as natively.
+    fn verdict(&self, key: KeyRule, value: SdkValue<'_>) -> AttributeVerdict {
+        let redactor = self.redactor;
+        let scalar = |value| redactor.redact_scalar_with(key.action, value);
         match value {
             SdkValue::Str(text) => scalar(ScalarRef::Str(text)),
             SdkValue::Int(number) => scalar(ScalarRef::Int(number)),
             SdkValue::Double(number) => scalar(ScalarRef::Double(number)),
             SdkValue::Bool(flag) => scalar(ScalarRef::Bool(flag)),
             SdkValue::Json(text) => {
-                redactor.redact_attribute_with(key_action, &value_from_json(text))
+                redactor.redact_attribute_with(key.action, &value_from_json(text))
+            }
+        }
+    }
+
+    /// Redacts one row, adding its edit; returns its redaction count. The same as
+    /// `apply(self.verdict(..))`, with the common cases short-cut: a scalar under a key that
+    /// condemns nothing is kept, and a string is only scanned.
+    #[inline]
+    fn redact_row(
+        &self,
+        key: KeyRule,
+        row: u32,
+        value: SdkValue<'_>,
+        ranges: &mut Vec<Range<usize>>,
+        edits: &mut Edits,
+    ) -> u32 {
+        match (key.action, value) {
+            (None, SdkValue::Int(_) | SdkValue::Double(_) | SdkValue::Bool(_)) => 0,
+            (None, SdkValue::Str(text)) => match self.redactor.redact_text_counted_in(text, ranges)
+            {
+                Some(redacted) => {
+                    set(self.scope, row, AttributeValue::Str(redacted.text), edits);
+                    redacted.redactions
+                }
+                None => 0,
+            },
+            _ => {
+                let verdict = self.verdict(key, value);
+                let redactions = verdict.redactions();
+                apply(verdict, row, self.scope, edits);
+                redactions
             }
         }
     }
 
     /// Redacts one owner's rows (a resource, an event, a link); returns the count.
-    fn redact(&self, attributes: Attributes<'_>, edits: &mut Edits) -> u32 {
+    fn redact(
+        &self,
+        attributes: Attributes<'_>,
+        ranges: &mut Vec<Range<usize>>,
+        edits: &mut Edits,
+    ) -> u32 {
         let mut count = 0;
         for attribute in attributes {
-            let verdict = self.verdict(attribute.row, attribute.key, attribute.value);
-            count += verdict.redactions();
-            apply(verdict, attribute.row, self.scope, edits);
+            let key = self.key(attribute.row);
+            count += self.redact_row(key, attribute.row, attribute.value, ranges, edits);
         }
         count
     }
@@ -289,6 +574,16 @@ pub fn needs(redactor: &Redactor) -> Needs {
     }
 }
 
+/// The edit that sets `row` of `scope`'s attribute columns to `value`.
+fn set(scope: AttributeScope, row: u32, value: AttributeValue, edits: &mut Edits) {
+    match scope {
+        AttributeScope::Span => edits.set_span_attribute(row, value),
+        AttributeScope::Resource => edits.set_resource_attribute(row, value),
+        AttributeScope::Event => edits.set_event_attribute(row, value),
+        AttributeScope::Link => edits.set_link_attribute(row, value),
+    }
+}
+
 /// Turns a verdict into the edit of `row` of `scope`'s attribute columns.
 fn apply(verdict: AttributeVerdict, row: u32, scope: AttributeScope, edits: &mut Edits) {
     match verdict {
@@ -304,12 +599,7 @@ fn apply(verdict: AttributeVerdict, row: u32, scope: AttributeScope, edits: &mut
                 Value::Str(text) => text,
                 structured => json_from_value(&structured).to_string(),
             });
-            match scope {
-                AttributeScope::Span => edits.set_span_attribute(row, value),
-                AttributeScope::Resource => edits.set_resource_attribute(row, value),
-                AttributeScope::Event => edits.set_event_attribute(row, value),
-                AttributeScope::Link => edits.set_link_attribute(row, value),
-            }
+            set(scope, row, value, edits);
         }
     }
 }

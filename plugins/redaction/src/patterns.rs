@@ -67,11 +67,20 @@ impl BuiltinPattern {
         }
     }
 
-    fn find(self, text: &str, out: &mut Vec<Range<usize>>) {
+    /// Runs the scanner on a text whose profile [`may_match`](Self::may_match); the two
+    /// halves of the bearer scanner each run only where their own trigger is present.
+    fn find(self, text: &str, profile: &TextProfile, out: &mut Vec<Range<usize>>) {
         match self {
             BuiltinPattern::CreditCard => builtin::find_credit_cards(text, out),
             BuiltinPattern::Email => builtin::find_emails(text, out),
-            BuiltinPattern::BearerToken => builtin::find_bearer_tokens(text, out),
+            BuiltinPattern::BearerToken => {
+                if profile.has_b {
+                    builtin::find_bearer_scheme_tokens(text.as_bytes(), out);
+                }
+                if profile.has_capital_j && profile.dots >= 2 {
+                    builtin::find_jwts(text.as_bytes(), out);
+                }
+            }
             BuiltinPattern::Ipv4 => builtin::find_ipv4(text, out),
             BuiltinPattern::Ipv6 => builtin::find_ipv6(text, out),
         }
@@ -153,12 +162,45 @@ impl PatternSet {
     /// overlapping, never empty. Does not allocate when nothing matches.
     pub fn find(&self, text: &str, out: &mut Vec<Range<usize>>) {
         if !self.builtins.is_empty() {
-            let profile = TextProfile::of(text);
-            for &pattern in &self.builtins {
-                if pattern.may_match(&profile) {
-                    pattern.find(text, out);
-                }
+            self.find_builtins(text, &TextProfile::of(text.as_bytes()), out);
+        }
+        self.find_custom(text, out);
+    }
+
+    /// [`PatternSet::find`] on bytes that should be UTF-8: the profile walk checks that too
+    /// (ASCII needs no further check), so the text is read once. Returns the text, or the
+    /// error if the bytes are not UTF-8 (then nothing is searched).
+    #[inline]
+    pub fn find_utf8<'t>(
+        &self,
+        bytes: &'t [u8],
+        out: &mut Vec<Range<usize>>,
+    ) -> Result<&'t str, std::str::Utf8Error> {
+        let profile = TextProfile::of(bytes);
+        let text = if profile.non_ascii {
+            std::str::from_utf8(bytes)?
+        } else {
+            // SAFETY: every byte is below 0x80 (the profile counted none above), and ASCII is
+            // UTF-8.
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        };
+        self.find_builtins(text, &profile, out);
+        self.find_custom(text, out);
+        Ok(text)
+    }
+
+    #[inline]
+    fn find_builtins(&self, text: &str, profile: &TextProfile, out: &mut Vec<Range<usize>>) {
+        for &pattern in &self.builtins {
+            if pattern.may_match(profile) {
+                pattern.find(text, profile, out);
             }
+        }
+    }
+
+    fn find_custom(&self, text: &str, out: &mut Vec<Range<usize>>) {
+        if self.custom.is_empty() {
+            return;
         }
         let mut push_matches = |pattern: &CustomPattern| {
             let matches = pattern.regex.find_iter(text);
@@ -182,7 +224,7 @@ impl PatternSet {
     }
 }
 
-/// What one walk over a text learns, enough to rule built-ins out.
+/// What one walk over a text learns, enough to rule built-ins out (and to know it is ASCII).
 #[derive(Debug, Default)]
 struct TextProfile {
     digits: usize,
@@ -191,75 +233,70 @@ struct TextProfile {
     has_at: bool,
     has_b: bool,
     has_capital_j: bool,
+    non_ascii: bool,
 }
 
-/// Width of each counter packed in the profile accumulators. Texts this long or longer skip
-/// the profile and run every scanner, so the counters can never overflow into each other.
-const FIELD_BITS: u32 = 16;
+/// Width of each counter packed in the profile accumulator; the walk adds up chunks of at most
+/// [`PROFILE_CHUNK`] bytes, so no counter can overflow into the next.
+const FIELD_BITS: u32 = 8;
 const FIELD_MASK: u64 = (1 << FIELD_BITS) - 1;
-const PROFILE_MAX_LEN: usize = 1 << FIELD_BITS;
+const PROFILE_CHUNK: usize = (1 << FIELD_BITS) - 1;
 
-/// Per byte, what it adds to the first accumulator: digits, dots, colons and `@`, one 16-bit
-/// counter each.
-const COUNTS_A: [u64; 256] = {
+/// The fields of the accumulator, one byte each.
+const DIGITS: u32 = 0;
+const DOTS: u32 = 1;
+const COLONS: u32 = 2;
+const AT: u32 = 3;
+const B: u32 = 4;
+const CAPITAL_J: u32 = 5;
+const NON_ASCII: u32 = 6;
+
+/// Per byte, what it adds to the accumulator.
+const COUNTS: [u64; 256] = {
     let mut table = [0u64; 256];
-    let mut digit = b'0';
-    while digit <= b'9' {
-        table[digit as usize] = 1;
-        digit += 1;
+    let mut byte = 0;
+    while byte < 256 {
+        let field = match byte as u8 {
+            b'0'..=b'9' => Some(DIGITS),
+            b'.' => Some(DOTS),
+            b':' => Some(COLONS),
+            b'@' => Some(AT),
+            b'b' | b'B' => Some(B),
+            b'J' => Some(CAPITAL_J),
+            0x80..=0xFF => Some(NON_ASCII),
+            _ => None,
+        };
+        if let Some(field) = field {
+            table[byte] = 1 << (field * FIELD_BITS);
+        }
+        byte += 1;
     }
-    table[b'.' as usize] = 1 << FIELD_BITS;
-    table[b':' as usize] = 1 << (2 * FIELD_BITS);
-    table[b'@' as usize] = 1 << (3 * FIELD_BITS);
-    table
-};
-
-/// Per byte, what it adds to the second accumulator: `b`/`B` and `J`.
-const COUNTS_B: [u64; 256] = {
-    let mut table = [0u64; 256];
-    table[b'b' as usize] = 1;
-    table[b'B' as usize] = 1;
-    table[b'J' as usize] = 1 << FIELD_BITS;
     table
 };
 
 impl TextProfile {
-    /// One pass, two lookups and two register additions per byte. Measured alternatives were
-    /// 3–4× slower: counters in an array in memory (each byte waits for the previous store)
-    /// and six separate comparison sums (not vectorised, register-starved).
-    fn of(text: &str) -> Self {
-        let bytes = text.as_bytes();
-        if bytes.len() >= PROFILE_MAX_LEN {
-            return TextProfile::everything();
+    /// One pass, one lookup and one register addition per byte. Measured alternatives were
+    /// slower: two tables (one more load and add per byte), counters in an array in memory
+    /// (each byte waits for the previous store) and six separate comparison sums (not
+    /// vectorised, register-starved).
+    #[inline]
+    fn of(bytes: &[u8]) -> Self {
+        let mut profile = TextProfile::default();
+        for chunk in bytes.chunks(PROFILE_CHUNK) {
+            let mut counts = 0u64;
+            for &byte in chunk {
+                counts += COUNTS[usize::from(byte)];
+            }
+            let field = |index: u32| ((counts >> (index * FIELD_BITS)) & FIELD_MASK) as usize;
+            profile.digits += field(DIGITS);
+            profile.dots += field(DOTS);
+            profile.colons += field(COLONS);
+            profile.has_at |= field(AT) > 0;
+            profile.has_b |= field(B) > 0;
+            profile.has_capital_j |= field(CAPITAL_J) > 0;
+            profile.non_ascii |= field(NON_ASCII) > 0;
         }
-        let mut counts_a = 0u64;
-        let mut counts_b = 0u64;
-        for &byte in bytes {
-            counts_a += COUNTS_A[usize::from(byte)];
-            counts_b += COUNTS_B[usize::from(byte)];
-        }
-        let field =
-            |counts: u64, index: u32| ((counts >> (index * FIELD_BITS)) & FIELD_MASK) as usize;
-        TextProfile {
-            digits: field(counts_a, 0),
-            dots: field(counts_a, 1),
-            colons: field(counts_a, 2),
-            has_at: field(counts_a, 3) > 0,
-            has_b: field(counts_b, 0) > 0,
-            has_capital_j: field(counts_b, 1) > 0,
-        }
-    }
-
-    /// A profile that rules nothing out.
-    fn everything() -> Self {
-        TextProfile {
-            digits: usize::MAX,
-            dots: usize::MAX,
-            colons: usize::MAX,
-            has_at: true,
-            has_b: true,
-            has_capital_j: true,
-        }
+        profile
     }
 }
 
@@ -342,10 +379,18 @@ mod tests {
 
     #[test]
     fn profile_counts_and_long_texts() {
-        let profile = TextProfile::of("a@b.io 10.1.2.3 ::1 Bearer eyJ");
+        let profile = TextProfile::of("a@b.io 10.1.2.3 ::1 Bearer eyJ".as_bytes());
         assert_eq!((profile.digits, profile.dots, profile.colons), (6, 4, 2));
-        assert!(profile.has_at && profile.has_b && profile.has_capital_j);
-        let long = format!("{} a@b.io", "x".repeat(PROFILE_MAX_LEN));
+        assert!(profile.has_at && profile.has_b && profile.has_capital_j && !profile.non_ascii);
+        assert!(TextProfile::of("é".as_bytes()).non_ascii);
+        // Counts add up across chunks without overflowing into each other.
+        let long = format!("{} a@b.io", "1.".repeat(3 * PROFILE_CHUNK));
+        let profile = TextProfile::of(long.as_bytes());
+        assert_eq!(
+            (profile.digits, profile.dots),
+            (3 * PROFILE_CHUNK, 3 * PROFILE_CHUNK + 1)
+        );
+        assert!(profile.has_at && !profile.has_capital_j && profile.colons == 0);
         assert_eq!(found(&all_builtins(), &long), ["a@b.io"]);
     }
 

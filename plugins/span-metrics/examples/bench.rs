@@ -6,6 +6,8 @@
 //!
 //! cargo run --release -p spangate-plugin-span-metrics --example span-metrics-bench
 
+mod shapes;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -253,7 +255,41 @@ fn run_glue(label: &str, cfg: &str, spans: &[Span]) {
     );
 }
 
+/// The config `gateway/benches/pipeline.rs` runs span-metrics with.
+const PIPELINE_BENCH_CONFIG: &str = r#"{"span_metrics": {"dimensions": ["http.request.method"]}}"#;
+
+/// The glue on the batch and config of `gateway/benches/pipeline.rs`: the same 512 spans
+/// observed again and again, as that bench does (what the wasm number measures, minus the
+/// host's column building and the wasm overhead). `--loadgen-only [ROUNDS]` runs only this.
+fn loadgen_glue(rounds: usize) {
+    let test_spans = shapes::loadgen_batch();
+    let (mut plugin, needs) = SpanMetricsPlugin::init(PIPELINE_BENCH_CONFIG).expect("config");
+    let batch: SpanBatch = to_batch(&test_spans, &needs);
+    let mut now = 1_764_000_000_000_000_000u64;
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        set_now(Some(now));
+        let start = Instant::now();
+        plugin.observe(black_box(&batch)).expect("observe");
+        samples.push(start.elapsed().as_nanos() as f64 / test_spans.len() as f64);
+        now += 1_000_000;
+    }
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "pipeline-bench config on the loadgen-shaped batch ({} spans): glue {:.1} ns/span \
+         (median of {rounds})",
+        test_spans.len(),
+        samples[samples.len() / 2],
+    );
+}
+
 fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--loadgen-only") {
+        loadgen_glue(args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000));
+        return;
+    }
+    loadgen_glue(1000);
     let spans = workload();
     println!(
         "{} spans, batch {BATCH}; steady = best of 4 passes over existing series, \

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use spangate_plugin_sdk::batch::{SpanBatch, SpanView, Value as SdkValue};
+use spangate_plugin_sdk::batch::{Attributes, SpanBatch, SpanView, Value as SdkValue};
 use spangate_plugin_sdk::{
     AttributeSelection, Exemplar as WitExemplar, HistogramValue as WitHistogram, MetricPoint,
     MetricValue, Metrics, Needs, SpanFields, SpanKind as WitSpanKind, StatusCode as WitStatusCode,
@@ -54,8 +54,8 @@ impl Metrics for SpanMetricsPlugin {
 
     fn observe(&mut self, batch: &SpanBatch) -> Result<(), String> {
         let now = host::now_unix_nanos();
-        for span in batch.spans() {
-            self.metrics.observe(&span, now);
+        for view in batch.spans() {
+            self.metrics.observe(&BatchSpan::new(view), now);
         }
         if now.saturating_sub(self.last_expire) >= EXPIRE_EVERY_NANOS {
             self.metrics.expire(now);
@@ -158,26 +158,51 @@ fn wit_exemplar(exemplar: &Exemplar) -> WitExemplar {
     }
 }
 
-impl SpanSource for SpanView<'_> {
+/// A span of the batch as the processors read it: the SDK's view, with what they ask for more
+/// than once per span (ids, service name, the two attribute lists) read once.
+pub struct BatchSpan<'a> {
+    view: SpanView<'a>,
+    trace_id: TraceId,
+    span_id: SpanId,
+    service_name: &'a str,
+    attributes: Attributes<'a>,
+    resource_attributes: Attributes<'a>,
+}
+
+impl<'a> BatchSpan<'a> {
+    pub fn new(view: SpanView<'a>) -> Self {
+        BatchSpan {
+            trace_id: TraceId(view.trace_id().to_bytes()),
+            span_id: SpanId(view.span_id().to_be_bytes()),
+            service_name: view.service_name(),
+            attributes: view.attributes(),
+            resource_attributes: view.resource_attributes(),
+            view,
+        }
+    }
+}
+
+impl SpanSource for BatchSpan<'_> {
     fn trace_id(&self) -> TraceId {
-        TraceId(SpanView::trace_id(self).to_bytes())
+        self.trace_id
     }
 
     fn span_id(&self) -> SpanId {
-        SpanId(SpanView::span_id(self).to_be_bytes())
+        self.span_id
     }
 
     fn parent(&self) -> Option<SpanId> {
-        self.parent_span_id()
+        self.view
+            .parent_span_id()
             .map(|parent| SpanId(parent.to_be_bytes()))
     }
 
     fn name(&self) -> &str {
-        SpanView::name(self)
+        self.view.name()
     }
 
     fn kind(&self) -> SpanKind {
-        match SpanView::kind(self) {
+        match self.view.kind() {
             WitSpanKind::Unspecified => SpanKind::Unspecified,
             WitSpanKind::Internal => SpanKind::Internal,
             WitSpanKind::Server => SpanKind::Server,
@@ -188,7 +213,7 @@ impl SpanSource for SpanView<'_> {
     }
 
     fn status_code(&self) -> StatusCode {
-        match self.status() {
+        match self.view.status() {
             WitStatusCode::Unset => StatusCode::Unset,
             WitStatusCode::Ok => StatusCode::Ok,
             WitStatusCode::Error => StatusCode::Error,
@@ -196,34 +221,34 @@ impl SpanSource for SpanView<'_> {
     }
 
     fn status_message(&self) -> &str {
-        SpanView::status_message(self)
+        self.view.status_message()
     }
 
     fn start_unix_nanos(&self) -> u64 {
-        SpanView::start_unix_nanos(self)
+        self.view.start_unix_nanos()
     }
 
     fn end_unix_nanos(&self) -> u64 {
-        SpanView::end_unix_nanos(self)
+        self.view.end_unix_nanos()
     }
 
     fn encoded_size(&self) -> u64 {
-        u64::from(self.size())
+        u64::from(self.view.size())
     }
 
     /// The host's service name column; empty means the resource has none.
     fn service_name(&self) -> Option<AttrRef<'_>> {
-        Some(SpanView::service_name(self))
+        Some(self.service_name)
             .filter(|name| !name.is_empty())
             .map(AttrRef::Str)
     }
 
     fn resource_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
-        self.resource_attributes().get(key).map(attr_ref)
+        self.resource_attributes.get(key).map(attr_ref)
     }
 
     fn span_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
-        self.attributes().get(key).map(attr_ref)
+        self.attributes.get(key).map(attr_ref)
     }
 }
 

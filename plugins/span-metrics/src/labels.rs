@@ -6,10 +6,50 @@
 //! the encoding is unambiguous, and one reusable byte buffer serves every span:
 //! a lookup of an existing series allocates nothing.
 
-use crate::model::{AttrRef, SpanSource};
+use crate::model::{AttrRef, SpanKind, SpanSource, StatusCode};
 
 /// Separator after each value in a series key; never part of valid UTF-8.
 const SEP: u8 = 0xFF;
+
+/// Starts a value written as a one-byte code ([`KeyBuilder::push_code`]); never part of valid
+/// UTF-8 either, so a coded value cannot be confused with a written one.
+const CODE: u8 = 0xFE;
+
+/// The label values written as codes (index = code): the span kinds and status codes, the
+/// longest and most repeated values of a span-metrics key. A shorter key is cheaper to build,
+/// hash and compare on every span (in wasm, `memcmp` goes byte by byte).
+const CODED_VALUES: [&str; 9] = [
+    SpanKind::Unspecified.as_str(),
+    SpanKind::Internal.as_str(),
+    SpanKind::Server.as_str(),
+    SpanKind::Client.as_str(),
+    SpanKind::Producer.as_str(),
+    SpanKind::Consumer.as_str(),
+    StatusCode::Unset.as_str(),
+    StatusCode::Ok.as_str(),
+    StatusCode::Error.as_str(),
+];
+
+/// The code of a span kind's label value.
+pub fn span_kind_code(kind: SpanKind) -> u8 {
+    match kind {
+        SpanKind::Unspecified => 0,
+        SpanKind::Internal => 1,
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+        SpanKind::Producer => 4,
+        SpanKind::Consumer => 5,
+    }
+}
+
+/// The code of a status code's label value.
+pub fn status_code_code(status: StatusCode) -> u8 {
+    match status {
+        StatusCode::Unset => 6,
+        StatusCode::Ok => 7,
+        StatusCode::Error => 8,
+    }
+}
 
 /// `strutil.SanitizeLabelName` from Prometheus, which Tempo calls through
 /// `validation.SanitizeLabelName` (`modules/generator/validation/sanitize.go`):
@@ -114,6 +154,18 @@ impl KeyBuilder {
         self.buf.push(SEP);
     }
 
+    /// Append the value of `code` (see [`span_kind_code`], [`status_code_code`]): the same
+    /// label value as `push(CODED_VALUES[code])`, in three bytes.
+    pub fn push_code(&mut self, code: u8) {
+        let value = CODED_VALUES[usize::from(code)];
+        if value.len() > self.max_value_len {
+            // Truncated: written out, so that decoding needs no limit.
+            self.push(value);
+            return;
+        }
+        self.buf.extend_from_slice(&[CODE, code, SEP]);
+    }
+
     /// Append an attribute's value as Tempo stringifies it (`""` if absent).
     pub fn push_attr(&mut self, v: Option<AttrRef<'_>>) {
         match v {
@@ -146,8 +198,12 @@ pub fn decode_key(key: &[u8]) -> Vec<&str> {
     let mut start = 0;
     for (i, b) in key.iter().enumerate() {
         if *b == SEP {
-            // Each segment was copied from a `&str`, so it is valid UTF-8.
-            out.push(std::str::from_utf8(&key[start..i]).unwrap_or(""));
+            let segment = &key[start..i];
+            out.push(match segment {
+                [CODE, code] => CODED_VALUES.get(usize::from(*code)).copied().unwrap_or(""),
+                // Each other segment was copied from a `&str`, so it is valid UTF-8.
+                _ => std::str::from_utf8(segment).unwrap_or(""),
+            });
             start = i + 1;
         }
     }
@@ -173,6 +229,24 @@ pub fn label_pairs(names: &[String], key: &[u8]) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use crate::model::{Attribute, Span};
+
+    #[test]
+    fn coded_values_decode_to_their_label_values() {
+        let mut k = KeyBuilder::new(100);
+        k.push("svc");
+        k.push_code(span_kind_code(SpanKind::Server));
+        k.push_code(status_code_code(StatusCode::Error));
+        k.push("");
+        assert_eq!(k.as_bytes().len(), 4 + 3 + 3 + 1, "codes take three bytes");
+        assert_eq!(
+            decode_key(k.as_bytes()),
+            vec!["svc", "SPAN_KIND_SERVER", "STATUS_CODE_ERROR", ""]
+        );
+        // Under a value limit shorter than the value, it is written out truncated.
+        let mut short = KeyBuilder::new(9);
+        short.push_code(status_code_code(StatusCode::Unset));
+        assert_eq!(decode_key(short.as_bytes()), vec!["STATUS_CO"]);
+    }
 
     #[test]
     fn sanitizes_like_prometheus() {

@@ -76,7 +76,7 @@ pub enum SpanKind {
 
 impl SpanKind {
     /// The `span_kind` label value, e.g. `SPAN_KIND_SERVER`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             SpanKind::Unspecified => "SPAN_KIND_UNSPECIFIED",
             SpanKind::Internal => "SPAN_KIND_INTERNAL",
@@ -111,7 +111,7 @@ pub enum StatusCode {
 
 impl StatusCode {
     /// The `status_code` label value, e.g. `STATUS_CODE_ERROR`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             StatusCode::Unset => "STATUS_CODE_UNSET",
             StatusCode::Ok => "STATUS_CODE_OK",

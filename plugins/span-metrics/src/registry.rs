@@ -45,6 +45,50 @@ impl Budget {
     }
 }
 
+/// A series key as the index holds it: compared word by word ([`KeyBytes`]).
+#[derive(PartialEq, Eq, Hash)]
+struct SeriesKey(Box<[u8]>);
+
+/// Series key bytes with an equality that compares 8 bytes at a time: a lookup compares the
+/// whole key of the series it finds, on every span, and in wasm `memcmp` goes byte by byte.
+#[derive(Eq)]
+#[repr(transparent)]
+struct KeyBytes([u8]);
+
+/// As the bytes hash, so that a [`SeriesKey`] and its [`KeyBytes`] hash alike.
+impl std::hash::Hash for KeyBytes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl KeyBytes {
+    fn new(bytes: &[u8]) -> &KeyBytes {
+        // SAFETY: `KeyBytes` is a `repr(transparent)` wrapper of `[u8]`, so the two references
+        // have the same layout and metadata.
+        unsafe { &*(bytes as *const [u8] as *const KeyBytes) }
+    }
+}
+
+impl PartialEq for KeyBytes {
+    fn eq(&self, other: &KeyBytes) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        if a.len() != b.len() {
+            return false;
+        }
+        let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+        let tails_equal = a_words.remainder() == b_words.remainder();
+        let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        tails_equal && a_words.zip(b_words).all(|(x, y)| word(x) == word(y))
+    }
+}
+
+impl std::borrow::Borrow<KeyBytes> for SeriesKey {
+    fn borrow(&self) -> &KeyBytes {
+        KeyBytes::new(&self.0)
+    }
+}
+
 pub struct Entry<V> {
     key: Box<[u8]>,
     cost: usize,
@@ -57,7 +101,7 @@ pub struct Entry<V> {
 pub struct SeriesMap<V> {
     /// Label names in key order.
     names: Vec<String>,
-    index: FastMap<Box<[u8]>, usize>,
+    index: FastMap<SeriesKey, usize>,
     entries: Vec<Entry<V>>,
 }
 
@@ -85,7 +129,7 @@ impl<V> SeriesMap<V> {
         cost: usize,
         init: impl FnOnce() -> V,
     ) -> Option<&mut V> {
-        let idx = match self.index.get(key) {
+        let idx = match self.index.get(KeyBytes::new(key)) {
             Some(&i) => i,
             None => {
                 if !budget.try_add(cost) {
@@ -101,7 +145,7 @@ impl<V> SeriesMap<V> {
                     value: init(),
                 });
                 let i = self.entries.len() - 1;
-                self.index.insert(key, i);
+                self.index.insert(SeriesKey(key), i);
                 i
             }
         };
@@ -117,9 +161,9 @@ impl<V> SeriesMap<V> {
         while i < self.entries.len() {
             if self.entries[i].last_updated < cutoff {
                 let gone = self.entries.swap_remove(i);
-                self.index.remove(&gone.key);
+                self.index.remove(KeyBytes::new(&gone.key));
                 if let Some(moved) = self.entries.get(i) {
-                    self.index.insert(moved.key.clone(), i);
+                    self.index.insert(SeriesKey(moved.key.clone()), i);
                 }
                 budget.release(gone.cost);
                 removed += 1;

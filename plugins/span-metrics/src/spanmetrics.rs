@@ -12,7 +12,10 @@
 use crate::config::{RegistryConfig, SpanMetricsConfig};
 use crate::exemplar::{ExemplarLabels, RawExemplar};
 use crate::histogram::{Counter, Histogram, histogram_series_cost};
-use crate::labels::{KeyBuilder, dedup_last_wins, lookup, sanitize_with_collisions, truncate};
+use crate::labels::{
+    KeyBuilder, dedup_last_wins, lookup, sanitize_with_collisions, span_kind_code,
+    status_code_code, truncate,
+};
 use crate::model::SpanSource;
 use crate::reads::Reads;
 use crate::registry::{Budget, SeriesMap};
@@ -180,8 +183,8 @@ impl SpanMetricsProcessor {
             match src {
                 Source::Service => k.push_attr(span.service_name()),
                 Source::SpanName => k.push(span.name()),
-                Source::SpanKind => k.push(span.kind().as_str()),
-                Source::StatusCode => k.push(span.status_code().as_str()),
+                Source::SpanKind => k.push_code(span_kind_code(span.kind())),
+                Source::StatusCode => k.push_code(status_code_code(span.status_code())),
                 Source::StatusMessage => k.push(span.status_message()),
                 Source::Attr(key) => k.push_lookup(key, span),
                 Source::Mapping { keys, join } => {

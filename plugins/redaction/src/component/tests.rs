@@ -425,3 +425,65 @@ fn a_batch_reads_only_declared_columns() {
         Some(&TestValue::Int(1))
     );
 }
+
+/// `process` on a batch whose span attribute strings were altered by `alter`, with the SDK's
+/// reading of each span attribute value; `CONFIG` redacts emails.
+fn process_altered(
+    spans: &[TestSpan],
+    alter: impl FnOnce(&mut spangate_plugin_sdk::bindings::types::StringColumn),
+) -> (Vec<Edit>, Vec<SdkValue<'static>>) {
+    let (mut plugin, needs) = RedactionPlugin::init(CONFIG).unwrap();
+    let mut raw = to_batch(spans, &needs).raw().clone();
+    alter(&mut raw.span_attributes.strings);
+    let batch = Box::leak(Box::new(SpanBatch::from_wit(raw)));
+    let mut edits = Edits::new();
+    plugin.process(batch, &mut edits).unwrap();
+    let seen = batch
+        .span(0)
+        .attributes()
+        .map(|attribute| attribute.value)
+        .collect();
+    (edits.into_vec(), seen)
+}
+
+#[test]
+fn a_strings_column_that_is_not_utf8_reads_as_the_sdk_reads_it() {
+    // The host never sends one; the glue reads span attribute strings straight from the column
+    // and must still see what the SDK sees: every string "" (so nothing to redact), even when
+    // the bad byte comes after a secret was already found.
+    let span = TestSpan::new(1, 1)
+        .attr("mail", CANARY)
+        .attr("n", TestValue::Int(5));
+    let (edits, seen) = process_altered(&[span], |strings| {
+        // The int row's (normally empty) string becomes one invalid byte; offsets still tile.
+        strings.bytes.push(0xFF);
+        *strings.offsets.last_mut().unwrap() += 1;
+    });
+    assert_eq!(seen, [SdkValue::Str(""), SdkValue::Int(5)]);
+    assert!(edits.is_empty(), "{edits:?}");
+}
+
+#[test]
+fn strings_off_character_boundaries_read_as_empty_and_the_rest_is_redacted() {
+    // A UTF-8 column whose first two rows split "é" in the middle: the SDK reads both as "",
+    // and the other rows normally.
+    let span = TestSpan::new(1, 1)
+        .attr("a", "é")
+        .attr("b", "")
+        .attr("mail", CANARY);
+    let (edits, seen) = process_altered(&[span], |strings| {
+        assert_eq!(strings.offsets[..3], [0, 2, 2]);
+        strings.offsets[1] = 1;
+    });
+    assert_eq!(
+        seen,
+        [SdkValue::Str(""), SdkValue::Str(""), SdkValue::Str(CANARY)]
+    );
+    assert!(
+        edits.contains(&Edit::SetSpanAttribute((
+            2,
+            AttributeValue::Str("***".into())
+        ))),
+        "{edits:?}"
+    );
+}
