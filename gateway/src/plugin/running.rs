@@ -169,14 +169,9 @@ impl Plugin {
     /// Processor: builds the columns it declared, calls `process`, checks the edits and
     /// applies them to `request` (scope and resource spans left empty are removed).
     pub fn process(&self, request: &mut ExportTraceServiceRequest) -> StageOutcome {
-        if !self.expect_kind(PluginKind::Processor, "process") {
+        let Some(spans_in) = self.begin_batch(PluginKind::Processor, "process", request) else {
             return StageOutcome::default();
-        }
-        let spans_in = count_spans(request);
-        if spans_in == 0 {
-            return StageOutcome::default();
-        }
-        self.count_call(spans_in);
+        };
         let deadline = self.deadline_ticks;
         let result = self.run(|instance, columns, scratch| {
             columns.build(request, &instance.needs);
@@ -196,14 +191,9 @@ impl Plugin {
     /// Sampler, head: one decision per span; dropped spans are removed from `request`.
     /// (The policy a `keep` names is not recorded for head decisions.)
     pub fn sample_head(&self, request: &mut ExportTraceServiceRequest) -> StageOutcome {
-        if !self.expect_kind(PluginKind::Sampler, "sample_head") {
+        let Some(spans_in) = self.begin_batch(PluginKind::Sampler, "sample_head", request) else {
             return StageOutcome::default();
-        }
-        let spans_in = count_spans(request);
-        if spans_in == 0 {
-            return StageOutcome::default();
-        }
-        self.count_call(spans_in);
+        };
         let deadline = self.deadline_ticks;
         let result = self.run(|instance, columns, scratch| {
             columns.build(request, &instance.needs);
@@ -302,14 +292,9 @@ impl Plugin {
     /// Metrics: shows the plugin the batch. The request is never changed (`on_error`
     /// does not apply: a metrics plugin cannot drop spans).
     pub fn observe(&self, request: &ExportTraceServiceRequest) -> StageOutcome {
-        if !self.expect_kind(PluginKind::Metrics, "observe") {
+        let Some(spans_in) = self.begin_batch(PluginKind::Metrics, "observe", request) else {
             return StageOutcome::default();
-        }
-        let spans_in = count_spans(request);
-        if spans_in == 0 {
-            return StageOutcome::default();
-        }
-        self.count_call(spans_in);
+        };
         let deadline = self.deadline_ticks;
         let result = self.run(|instance, columns, _| {
             columns.build(request, &instance.needs);
@@ -373,6 +358,25 @@ impl Plugin {
         }
         tracing::error!(plugin = %self.name, kind = %self.kind, "{call} called on a {} plugin; ignored", self.kind);
         false
+    }
+
+    /// The span count of a batch this plugin should be called with (counted as a call),
+    /// or `None` for an empty batch or a call its kind does not have.
+    fn begin_batch(
+        &self,
+        kind: PluginKind,
+        call: &str,
+        request: &ExportTraceServiceRequest,
+    ) -> Option<usize> {
+        if !self.expect_kind(kind, call) {
+            return None;
+        }
+        let spans_in = count_spans(request);
+        if spans_in == 0 {
+            return None;
+        }
+        self.count_call(spans_in);
+        Some(spans_in)
     }
 
     fn count_call(&self, spans_in: usize) {
