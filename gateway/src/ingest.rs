@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::IngestConfig;
 use crate::model::{ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN};
-use crate::pipeline::PipelineHandle;
+use crate::pipeline::{Pipeline, PipelineHandle};
 use crate::store::{StoreError, TraceStore};
 use crate::tail::TailSampler;
 
@@ -51,6 +51,8 @@ pub struct Ingest {
     /// Holds spans of undecided traces when a sampler tail-samples.
     tail: Option<Arc<TailSampler>>,
     write_slots: Arc<Semaphore>,
+    /// Batches in the plugin pipeline at once: one per core.
+    pipeline_slots: Arc<Semaphore>,
     /// The number of write slots, all of which `drain` takes back.
     max_inflight_writes: usize,
     queue_timeout: Duration,
@@ -63,6 +65,9 @@ impl Ingest {
             pipelines: None,
             tail: None,
             write_slots: Arc::new(Semaphore::new(config.max_inflight_writes)),
+            pipeline_slots: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             max_inflight_writes: config.max_inflight_writes,
             queue_timeout: config.queue_timeout,
         }
@@ -95,13 +100,13 @@ impl Ingest {
                     .map_err(|_| IngestError::ShuttingDown)?;
             let store = self.store.clone();
             let pipeline = self.pipelines.as_ref().map(|handle| handle.current());
+            if let Some(pipeline) = pipeline.filter(|p| !p.is_empty()) {
+                request = self.run_pipeline(pipeline, request).await?;
+            }
             let tail = self.tail.clone();
-            // Plugins, encoding and the RocksDB write block; keep them off the async workers.
+            // Encoding and the RocksDB write block; keep them off the async workers.
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                if let Some(pipeline) = pipeline {
-                    pipeline.run(&mut request);
-                }
                 match tail {
                     Some(tail) => {
                         let admitted = tail.admit(&mut request);
@@ -122,6 +127,27 @@ impl Ingest {
             rejected_spans: rejection.count,
             rejection_message: rejection.message,
         })
+    }
+
+    /// Runs the plugins on the blocking pool, at most one batch per core at a time:
+    /// more would only queue the blocking threads on the plugins' instances (samplers
+    /// and metrics plugins have one each), parking and waking them for nothing.
+    async fn run_pipeline(
+        &self,
+        pipeline: Arc<Pipeline>,
+        mut request: ExportTraceServiceRequest,
+    ) -> Result<ExportTraceServiceRequest, IngestError> {
+        let _slot = self
+            .pipeline_slots
+            .acquire()
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        tokio::task::spawn_blocking(move || {
+            pipeline.run(&mut request);
+            request
+        })
+        .await
+        .map_err(|_| IngestError::ShuttingDown)
     }
 
     /// Stops taking new writes and waits until those in flight are committed.
