@@ -30,7 +30,5 @@ pub use config::{Action, ApplyTo, ConfigError, KeyMode, RedactionConfig};
 pub use model::{Attributes, Event, Link, Span, Value};
 pub use patterns::BuiltinPattern;
 
-// Wasm only: the export names (`spangate:plugin/...@0.1.0#...`) are not valid symbols for a
-// native cdylib's linker version script, and native builds (tests, benches) need no exports.
-#[cfg(target_arch = "wasm32")]
+// The component's exports (emitted for wasm32 only, by the SDK).
 spangate_plugin_sdk::export_processor!(component::RedactionPlugin);

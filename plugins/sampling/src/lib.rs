@@ -34,7 +34,5 @@ pub use model::{
 pub use policy::{ALWAYS_KEEP_ERRORS_POLICY, Decision, PolicySet, evaluate};
 pub use tail::TailDecider;
 
-// Wasm only: the export names (`spangate:plugin/...@0.1.0#...`) are not valid symbols for a
-// native cdylib's linker version script, and native builds (tests, benches) need no exports.
-#[cfg(target_arch = "wasm32")]
+// The component's exports (emitted for wasm32 only, by the SDK).
 spangate_plugin_sdk::export_sampler!(component::SamplingPlugin);

@@ -243,9 +243,7 @@ fn own_counter(name: &'static str, help: &'static str, v: u64) -> Series {
     }
 }
 
-// Wasm only: the export names (`spangate:plugin/...@0.1.0#...`) are not valid symbols for a
-// native cdylib's linker version script, and native builds (tests, benches) need no exports.
-#[cfg(target_arch = "wasm32")]
+// The component's exports (emitted for wasm32 only, by the SDK).
 spangate_plugin_sdk::export_metrics!(component::SpanMetricsPlugin);
 
 #[cfg(test)]
