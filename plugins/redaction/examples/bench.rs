@@ -10,6 +10,7 @@
 //! (strings, ints, a URL, a user agent, a SQL statement) plus a name and a status message, like
 //! typical HTTP/DB instrumentation.
 
+#[path = "../../loadgen_batch.rs"]
 mod shapes;
 
 use std::hint::black_box;

@@ -6,6 +6,7 @@
 //!
 //! cargo run --release -p spangate-plugin-span-metrics --example span-metrics-bench
 
+#[path = "../../loadgen_batch.rs"]
 mod shapes;
 
 use std::hint::black_box;
