@@ -1,26 +1,17 @@
 //! The batch `gateway/benches/pipeline.rs` measures, as the SDK's test spans: the load
-//! generator's own `build_request` with the same seed and shape (15 services, 64 traces
-//! of 8 spans), so the plugins' native benches and the in-gateway bench run on the very
+//! generator's `benchmark_request` (15 services, 64 traces of 8 spans), so the plugins' native benches and the in-gateway bench run on the very
 //! same spans. Shared by the plugin crates' bench examples (`#[path]`); dev-only.
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use spangate_loadgen::generate::{Shape, build_request};
+use spangate_loadgen::generate::benchmark_request;
 use spangate_plugin_sdk::testing::{TestEvent, TestLink, TestSpan, TestValue};
 use spangate_plugin_sdk::{SpanKind, StatusCode};
 
 /// 512 spans in resource order, as the host sees the request.
 pub fn loadgen_batch() -> Vec<TestSpan> {
-    let mut rng = SmallRng::seed_from_u64(7);
-    let shape = Shape {
-        services: 15,
-        spans_per_trace: 8,
-        traces_per_request: 64,
-    };
-    let request = build_request(&mut rng, &shape, 1_764_000_000_000_000_000);
-    let mut spans = Vec::with_capacity(shape.spans_per_request());
+    let request = benchmark_request();
+    let mut spans = Vec::new();
     for resource_spans in &request.resource_spans {
         let resource_attributes = resource_spans
             .resource

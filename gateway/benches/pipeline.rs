@@ -12,8 +12,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use spangate::config::{Compression, FsyncPolicy, StorageConfig};
 use spangate::model::ExportTraceServiceRequest;
 use spangate::pipeline::Pipeline;
@@ -23,7 +21,7 @@ use spangate::plugin::{
     OnError, Plugin, PluginKind, PluginLimits, PluginRuntime, PluginSpec, RuntimeSettings,
 };
 use spangate::store::TraceStore;
-use spangate_loadgen::generate::{Shape, build_request};
+use spangate_loadgen::generate::benchmark_request;
 
 /// The configs of the built-ins as benchmarked: realistic work, nothing sampled out
 /// (so the store baseline and the pipeline write the same spans).
@@ -69,16 +67,6 @@ fn options() -> Options {
         }
     }
     options
-}
-
-fn batch() -> ExportTraceServiceRequest {
-    let mut rng = SmallRng::seed_from_u64(7);
-    let shape = Shape {
-        services: 15,
-        spans_per_trace: 8,
-        traces_per_request: 64,
-    };
-    build_request(&mut rng, &shape, 1_764_000_000_000_000_000)
 }
 
 fn span_count(request: &ExportTraceServiceRequest) -> usize {
@@ -165,7 +153,7 @@ fn main() {
         ..RuntimeSettings::default()
     })
     .expect("plugin runtime");
-    let batch = batch();
+    let batch = benchmark_request();
     println!(
         "batch: {} spans in {} resources; {} reps x {} batches, medians\n",
         span_count(&batch),

@@ -154,6 +154,20 @@ fn services(count: usize) -> Vec<Service> {
         .collect()
 }
 
+/// The fixed 512-span request the plugin benchmarks measure (gateway's
+/// `benches/pipeline.rs` and the plugins' bench examples): 64 traces of 8 spans over 15
+/// services, same seed and clock every time, so every bench sees the same spans.
+pub fn benchmark_request() -> ExportTraceServiceRequest {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let shape = Shape {
+        services: 15,
+        spans_per_trace: 8,
+        traces_per_request: 64,
+    };
+    build_request(&mut rng, &shape, 1_764_000_000_000_000_000)
+}
+
 /// Builds one request of `shape.traces_per_request` whole traces whose spans end at or before
 /// `now_unix_nano`. Ids are random; `template.rs` replaces them before sending.
 pub fn build_request<R: Rng>(
