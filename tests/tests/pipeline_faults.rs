@@ -38,13 +38,17 @@ fn wasm(package: &str) -> String {
 /// spans named `boom`. One instance, so the instance that failed is the one the next
 /// batch uses (and re-creates); a high failure threshold unless `limits` says otherwise.
 fn misbehaving_pipeline(mode: &str, on_error: &str, limits: &str) -> String {
+    // Only the endless loop needs a short deadline; every other fault gets a generous
+    // one so a slow, busy CI machine never turns it into a timeout (filling 16 MiB in
+    // a debug-built host took over 100 ms there).
+    let call_timeout = if mode == "loop" { "100ms" } else { "10s" };
     format!(
         r#"pipeline:
   - plugin: "{path}"
     name: {NAME}
     on_error: {on_error}
     config: {{mode: {mode}, trigger: boom}}
-    limits: {{memory: 16MiB, call_timeout: 100ms, instances: 1, {limits}}}
+    limits: {{memory: 16MiB, call_timeout: {call_timeout}, instances: 1, {limits}}}
 "#,
         path = wasm(MISBEHAVING),
     )
