@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::IngestConfig;
 use crate::model::{ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN};
-use crate::pipeline::{Pipeline, PipelineHandle};
+use crate::pipeline::PipelineHandle;
 use crate::store::{StoreError, TraceStore};
 use crate::tail::TailSampler;
 
@@ -51,7 +51,9 @@ pub struct Ingest {
     /// Holds spans of undecided traces when a sampler tail-samples.
     tail: Option<Arc<TailSampler>>,
     write_slots: Arc<Semaphore>,
-    /// Batches in the plugin pipeline at once: one per core.
+    /// Batches in the plugin pipeline at once: one per core. More would only queue
+    /// blocking threads on the plugins' instances (samplers and metrics plugins have
+    /// one each), parking and waking them for nothing.
     pipeline_slots: Arc<Semaphore>,
     /// The number of write slots, all of which `drain` takes back.
     max_inflight_writes: usize,
@@ -99,14 +101,26 @@ impl Ingest {
                     .map_err(|_| IngestError::Overloaded(self.queue_timeout))?
                     .map_err(|_| IngestError::ShuttingDown)?;
             let store = self.store.clone();
-            let pipeline = self.pipelines.as_ref().map(|handle| handle.current());
-            if let Some(pipeline) = pipeline.filter(|p| !p.is_empty()) {
-                request = self.run_pipeline(pipeline, request).await?;
-            }
+            let pipeline = match self.pipelines.as_ref().map(|handle| handle.current()) {
+                Some(pipeline) if !pipeline.is_empty() => Some((
+                    pipeline,
+                    self.pipeline_slots
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| IngestError::ShuttingDown)?,
+                )),
+                _ => None,
+            };
             let tail = self.tail.clone();
-            // Encoding and the RocksDB write block; keep them off the async workers.
+            // Plugins, encoding and the RocksDB write block: one hop to the blocking
+            // pool for all three (a hop per step cost measurable context switches).
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
+                if let Some((pipeline, slot)) = pipeline {
+                    pipeline.run(&mut request);
+                    drop(slot);
+                }
                 match tail {
                     Some(tail) => {
                         let admitted = tail.admit(&mut request);
@@ -127,27 +141,6 @@ impl Ingest {
             rejected_spans: rejection.count,
             rejection_message: rejection.message,
         })
-    }
-
-    /// Runs the plugins on the blocking pool, at most one batch per core at a time:
-    /// more would only queue the blocking threads on the plugins' instances (samplers
-    /// and metrics plugins have one each), parking and waking them for nothing.
-    async fn run_pipeline(
-        &self,
-        pipeline: Arc<Pipeline>,
-        mut request: ExportTraceServiceRequest,
-    ) -> Result<ExportTraceServiceRequest, IngestError> {
-        let _slot = self
-            .pipeline_slots
-            .acquire()
-            .await
-            .map_err(|_| IngestError::ShuttingDown)?;
-        tokio::task::spawn_blocking(move || {
-            pipeline.run(&mut request);
-            request
-        })
-        .await
-        .map_err(|_| IngestError::ShuttingDown)
     }
 
     /// Stops taking new writes and waits until those in flight are committed.

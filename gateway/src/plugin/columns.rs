@@ -343,9 +343,14 @@ struct KeyDictionary {
     generation: u32,
     /// For a `keys` selection: declared position → id in this batch (`NO_ID` if unseen).
     declared_ids: Vec<u32>,
-    /// Attribute position within its owner → id of the key last seen there. Spans of
-    /// one batch mostly repeat the same keys in the same order, and comparing with the
-    /// previous key is cheaper than hashing.
+    /// Key id → id of the key that last followed it in an owner (`first` for the
+    /// start of an owner). Owners of one shape (spans of one kind of operation) list
+    /// the same keys in the same order, so one comparison with the predicted key
+    /// replaces hashing it, even when an optional attribute shifts the positions.
+    successors: Vec<u32>,
+    first: u32,
+    /// Attribute position within its owner → id of the key last seen there: the
+    /// fallback prediction when the successor guess missed.
     recent_ids: Vec<u32>,
 }
 
@@ -378,11 +383,48 @@ impl KeyDictionary {
         }
         self.declared_ids.clear();
         self.declared_ids.resize(declared_keys, NO_ID);
+        self.successors.clear();
+        self.first = NO_ID;
         self.recent_ids.clear();
     }
 
+    /// The id of `key`, the `position`-th attribute of its owner, which follows the
+    /// key with id `previous` (`NO_ID` for the owner's first selected key).
     #[inline]
-    fn id(&mut self, key: &str, position: usize, keys: &mut wit::StringColumn) -> u32 {
+    fn id(
+        &mut self,
+        key: &str,
+        position: usize,
+        previous: u32,
+        keys: &mut wit::StringColumn,
+    ) -> u32 {
+        let predicted = match previous {
+            NO_ID => self.first,
+            previous => self
+                .successors
+                .get(previous as usize)
+                .copied()
+                .unwrap_or(NO_ID),
+        };
+        if predicted != NO_ID && key_at(keys, predicted) == Some(key.as_bytes()) {
+            return predicted;
+        }
+        let id = self.id_at_position(key, position, keys);
+        match previous {
+            NO_ID => self.first = id,
+            previous => {
+                let previous = previous as usize;
+                if self.successors.len() <= previous {
+                    self.successors.resize(previous + 1, NO_ID);
+                }
+                self.successors[previous] = id;
+            }
+        }
+        id
+    }
+
+    #[inline]
+    fn id_at_position(&mut self, key: &str, position: usize, keys: &mut wit::StringColumn) -> u32 {
         if let Some(&recent) = self.recent_ids.get(position)
             && recent != NO_ID
             && key_at(keys, recent) == Some(key.as_bytes())
@@ -480,6 +522,7 @@ impl<'a> AttributeBuilder<'a> {
     /// Adds the selected attributes of one owner (call only for a declared selection).
     #[inline]
     fn owner(&mut self, attributes: &[KeyValue]) {
+        let mut previous = NO_ID;
         for (position, attribute) in attributes.iter().enumerate() {
             let value = attribute
                 .value
@@ -487,16 +530,19 @@ impl<'a> AttributeBuilder<'a> {
                 .and_then(|value| value.value.as_ref());
             let key_id = match self.selection {
                 Selection::None => continue,
-                Selection::AllStrings => {
-                    if !matches!(value, Some(any_value::Value::StringValue(_))) {
-                        continue;
-                    }
-                    self.dictionary
-                        .id(&attribute.key, position, &mut self.columns.keys)
+                Selection::AllStrings
+                    if !matches!(value, Some(any_value::Value::StringValue(_))) =>
+                {
+                    continue;
                 }
-                Selection::All => {
-                    self.dictionary
-                        .id(&attribute.key, position, &mut self.columns.keys)
+                Selection::AllStrings | Selection::All => {
+                    previous = self.dictionary.id(
+                        &attribute.key,
+                        position,
+                        previous,
+                        &mut self.columns.keys,
+                    );
+                    previous
                 }
                 Selection::Keys(keys) => match keys.lookup(&attribute.key) {
                     Some(declared) => self.dictionary.declared_id(
@@ -1078,6 +1124,46 @@ pub(super) mod tests {
         );
         assert_eq!(attributes.key, vec![0, 1, 1, 0, 2, 3, 4]);
         assert_eq!(strings(&attributes.strings)[..5], ["1", "2", "3", "4", "5"]);
+    }
+
+    proptest::proptest! {
+        /// Whatever the owners' shapes (the key predictions hit or miss), every row's
+        /// key id names its own key, across consecutive batches.
+        #[test]
+        fn every_row_names_its_key(
+            shapes in proptest::collection::vec(
+                proptest::collection::vec(0usize..6, 0..6), 1..12),
+            batches in 1usize..3,
+        ) {
+            const KEYS: [&str; 6] = ["a", "b", "c", "http.method", "http.route", "b2"];
+            let mut request = sample_request();
+            request.resource_spans.truncate(1);
+            request.resource_spans[0].scope_spans.truncate(1);
+            let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+            let template = spans[0].clone();
+            spans.clear();
+            for shape in &shapes {
+                let mut span = template.clone();
+                span.attributes = shape
+                    .iter()
+                    .map(|&key| kv(KEYS[key], string("v")))
+                    .collect();
+                spans.push(span);
+            }
+            let all = needs(wit::SpanFields::empty(), Sel::All, Sel::None, Sel::None, Sel::None);
+            let mut columns = Columns::default();
+            for _ in 0..batches {
+                columns.build(&request, &all);
+                let expected: Vec<(usize, String, String)> = shapes
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(owner, shape)| {
+                        shape.iter().map(move |&key| (owner, KEYS[key].to_owned(), "str:v".to_owned()))
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(rows(&columns.batch.span_attributes), expected);
+            }
+        }
     }
 
     #[test]
