@@ -217,6 +217,7 @@ fn main() {
         fsync: FsyncPolicy::Never,
         compression: Compression::Lz4,
         block_cache_mib: 64,
+        ..StorageConfig::default()
     })
     .expect("store");
     let tenant = store.tenant_for_write("single-tenant").expect("tenant");

@@ -71,7 +71,31 @@ pub struct StorageConfig {
     pub compression: Compression,
     /// Size of RocksDB's block cache, in MiB, used by trace-by-id reads. Default 256.
     pub block_cache_mib: usize,
+    /// Span attributes with search indexes (posting lists per value), besides every
+    /// resource attribute, span names and error/ok statuses, which always have them.
+    /// Conditions on other span attributes are answered by reading candidate traces.
+    /// Default: common low-cardinality semantic-convention keys (HTTP method, status
+    /// code and route, db/rpc/messaging system and operation, peer.service, error.type).
+    pub indexed_span_attributes: Vec<String>,
 }
+
+/// Low-cardinality span attributes people search by.
+pub const DEFAULT_INDEXED_SPAN_ATTRIBUTES: [&str; 14] = [
+    "http.request.method",
+    "http.method",
+    "http.response.status_code",
+    "http.status_code",
+    "http.route",
+    "db.system",
+    "db.operation.name",
+    "rpc.system",
+    "rpc.service",
+    "rpc.method",
+    "messaging.system",
+    "messaging.destination.name",
+    "peer.service",
+    "error.type",
+];
 
 impl Default for StorageConfig {
     fn default() -> Self {
@@ -80,6 +104,10 @@ impl Default for StorageConfig {
             fsync: FsyncPolicy::Never,
             compression: Compression::Lz4,
             block_cache_mib: 256,
+            indexed_span_attributes: DEFAULT_INDEXED_SPAN_ATTRIBUTES
+                .iter()
+                .map(|key| (*key).to_owned())
+                .collect(),
         }
     }
 }
@@ -276,6 +304,17 @@ impl Config {
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid(
                 "storage.data_dir",
+                "must not be empty",
+            ));
+        }
+        if let Some(position) = self
+            .storage
+            .indexed_span_attributes
+            .iter()
+            .position(|key| key.is_empty())
+        {
+            return Err(ConfigError::invalid(
+                &format!("storage.indexed_span_attributes[{position}]"),
                 "must not be empty",
             ));
         }

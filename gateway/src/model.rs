@@ -71,6 +71,22 @@ pub enum TraceIdError {
     TooLong,
 }
 
+/// The resource attribute naming a span's service.
+pub const SERVICE_NAME_KEY: &str = "service.name";
+
+/// A resource's `service.name` (string value), or "".
+pub fn service_name(resource_attributes: &[KeyValue]) -> &str {
+    resource_attributes
+        .iter()
+        .find(|attribute| attribute.key == SERVICE_NAME_KEY)
+        .and_then(|attribute| attribute.value.as_ref())
+        .and_then(|value| match &value.value {
+            Some(any_value::Value::StringValue(name)) => Some(name.as_str()),
+            _ => None,
+        })
+        .unwrap_or("")
+}
+
 /// Decodes an OTLP/JSON export request; the error names the path of the problem.
 pub fn decode_otlp_json(payload: &[u8]) -> Result<ExportTraceServiceRequest, String> {
     let mut deserializer = serde_json::Deserializer::from_slice(payload);

@@ -20,9 +20,7 @@ use prost::Message;
 
 use super::bindings::wit;
 use super::convert::{FastHash, Needs, Selection};
-use crate::model::ExportTraceServiceRequest;
-
-const SERVICE_NAME_KEY: &str = "service.name";
+use crate::model::{ExportTraceServiceRequest, service_name};
 
 /// The column buffers of one pool slot and the row → attribute maps of the last batch.
 pub(super) struct Columns {
@@ -149,19 +147,6 @@ fn status_code(span: &Span) -> wit::StatusCode {
         Some(2) => wit::StatusCode::Error,
         _ => wit::StatusCode::Unset,
     }
-}
-
-/// The resource's `service.name` (string value), or "".
-pub(super) fn service_name(attributes: &[KeyValue]) -> &str {
-    attributes
-        .iter()
-        .find(|attribute| attribute.key == SERVICE_NAME_KEY)
-        .and_then(|attribute| attribute.value.as_ref())
-        .and_then(|value| match &value.value {
-            Some(any_value::Value::StringValue(name)) => Some(name.as_str()),
-            _ => None,
-        })
-        .unwrap_or("")
 }
 
 impl Columns {

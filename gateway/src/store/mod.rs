@@ -5,12 +5,15 @@
 //! - `dictionary`: resources and scopes, stored once and referenced by hash from spans (`codec.rs`);
 //! - `pending`: traces held for a tail-sampling decision, whose spans are already in
 //!   `spans` (`pending.rs`);
-//! - `default`: the tenant registry (`tenants.rs`).
+//! - `default`: the tenant registry (`tenants.rs`);
+//! - `postings`, `trace_times`, `trace_summaries`, `tag_keys`: the search indexes
+//!   (`index/`).
 //!
-//! A write is one `WriteBatch` through the WAL, so a request's spans and the dictionary
-//! entries they point at become durable together, or not at all.
+//! A write is one `WriteBatch` through the WAL, so a request's spans, the dictionary
+//! entries they point at and their index entries become durable together, or not at all.
 
 mod codec;
+pub mod index;
 mod keys;
 mod pending;
 mod tenants;
@@ -76,6 +79,7 @@ pub struct TraceStore {
     db: DB,
     tenants: TenantRegistry,
     write_options: WriteOptions,
+    index: index::IndexConfig,
 }
 
 impl TraceStore {
@@ -92,7 +96,20 @@ impl TraceStore {
             db,
             tenants,
             write_options,
+            index: index::IndexConfig {
+                span_attributes: config.indexed_span_attributes.iter().cloned().collect(),
+            },
         })
+    }
+
+    /// The id of a tenant that has written something, if any.
+    pub fn tenant(&self, name: &str) -> Option<TenantId> {
+        self.tenants.get(name)
+    }
+
+    /// Whether span attribute `key` has posting lists.
+    pub fn is_indexed_span_attribute(&self, key: &str) -> bool {
+        self.index.span_attributes.contains(key)
     }
 
     /// The id of a tenant, registering it on first use.
@@ -113,9 +130,33 @@ impl TraceStore {
         Ok(span_count)
     }
 
-    /// Adds every span of `request` and the dictionary entries they reference to
-    /// `batch`. Returns the number of spans added.
+    /// Adds every span of `request`, the dictionary entries they reference and their
+    /// index entries to `batch`. Returns the number of spans added.
     fn put_spans(
+        &self,
+        batch: &mut WriteBatch,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+    ) -> usize {
+        index::add_index_entries(
+            batch,
+            &index::IndexFamilies {
+                postings: self.cf(index::CF_POSTINGS),
+                trace_times: self.cf(index::CF_TRACE_TIMES),
+                summaries: self.cf(index::CF_SUMMARIES),
+                tag_keys: self.cf(index::CF_TAG_KEYS),
+            },
+            tenant,
+            request,
+            &self.index,
+        );
+        self.put_spans_unindexed(batch, tenant, request)
+    }
+
+    /// `put_spans` without index entries: for spans rewritten in place (tail
+    /// decisions), whose entries were added when they were first written (adding them
+    /// again would count the spans twice in the trace's summary).
+    fn put_spans_unindexed(
         &self,
         batch: &mut WriteBatch,
         tenant: TenantId,
@@ -342,10 +383,30 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     let mut pending_options = Options::default();
     pending_options.set_compression_type(DBCompressionType::None);
 
+    // Index keys carry everything; values are empty except summaries. Postings of one
+    // value are read as ranges, so no bloom filters; the block cache is shared.
+    let mut index_table = BlockBasedOptions::default();
+    index_table.set_block_cache(&cache);
+    index_table.set_cache_index_and_filter_blocks(true);
+    let mut index_options = Options::default();
+    index_options.set_compression_type(compression);
+    index_options.set_block_based_table_factory(&index_table);
+    let mut summary_table = BlockBasedOptions::default();
+    summary_table.set_block_cache(&cache);
+    summary_table.set_bloom_filter(10.0, false);
+    let mut summary_options = Options::default();
+    summary_options.set_compression_type(compression);
+    summary_options.set_block_based_table_factory(&summary_table);
+    summary_options.set_merge_operator_associative("trace_summary", index::merge_summaries);
+
     let column_families = vec![
         ColumnFamilyDescriptor::new(CF_SPANS, spans_options),
         ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
         ColumnFamilyDescriptor::new(CF_PENDING, pending_options),
+        ColumnFamilyDescriptor::new(index::CF_POSTINGS, index_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_TRACE_TIMES, index_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
+        ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, index_options),
     ];
     Ok(DB::open_cf_descriptors(&db_options, path, column_families)?)
 }

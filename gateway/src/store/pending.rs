@@ -76,7 +76,7 @@ impl TraceStore {
         decisions: &DecisionWrite,
     ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        self.put_spans(&mut batch, tenant, &decisions.rewrite);
+        self.put_spans_unindexed(&mut batch, tenant, &decisions.rewrite);
         let spans_cf = self.cf(CF_SPANS);
         for (trace_id, span_id) in &decisions.delete {
             batch.delete_cf(spans_cf, keys::span_key(tenant, trace_id, span_id));

@@ -1,0 +1,297 @@
+//! Per-trace summaries: what search results show about a trace (root service and name,
+//! start, duration, span and error counts per service) and what trace-level conditions
+//! (`traceDuration`, `rootServiceName`, ...) are checked against before a trace is read.
+//!
+//! A trace's spans arrive over many writes, so each write adds a partial summary with
+//! RocksDB's merge operator and reads see them folded together. Merging is associative
+//! and commutative: earliest start, latest end, the root's names from whichever part saw
+//! the root span, counts added up.
+
+use std::collections::BTreeMap;
+
+use rocksdb::MergeOperands;
+
+/// Span and error counts of one service in a trace (Tempo's `serviceStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceStats {
+    pub span_count: u32,
+    pub error_count: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceSummary {
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    /// Set once a span without a parent was stored.
+    pub root: Option<RootSpan>,
+    pub services: BTreeMap<String, ServiceStats>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootSpan {
+    pub service_name: String,
+    pub name: String,
+}
+
+impl TraceSummary {
+    /// Folds one span in (without allocating for a service already counted).
+    pub fn add_span(
+        &mut self,
+        service: &str,
+        name: &str,
+        is_root: bool,
+        is_error: bool,
+        start: u64,
+        end: u64,
+    ) {
+        let end = end.max(start);
+        if self.is_empty() {
+            self.start_unix_nano = start;
+            self.end_unix_nano = end;
+        } else {
+            self.start_unix_nano = self.start_unix_nano.min(start);
+            self.end_unix_nano = self.end_unix_nano.max(end);
+        }
+        if is_root {
+            self.offer_root(service, name);
+        }
+        let stats = match self.services.get_mut(service) {
+            Some(stats) => stats,
+            None => self.services.entry(service.to_owned()).or_default(),
+        };
+        stats.span_count = stats.span_count.saturating_add(1);
+        stats.error_count = stats.error_count.saturating_add(u32::from(is_error));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.root.is_none()
+    }
+
+    /// Two roots (a client re-sending a root with another name) keep the smaller, so
+    /// the result does not depend on the order parts arrive in.
+    fn offer_root(&mut self, service: &str, name: &str) {
+        let replace = match &self.root {
+            None => true,
+            Some(root) => (service, name) < (root.service_name.as_str(), root.name.as_str()),
+        };
+        if replace {
+            self.root = Some(RootSpan {
+                service_name: service.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+    }
+
+    pub fn span_count(&self) -> u64 {
+        self.services
+            .values()
+            .map(|s| u64::from(s.span_count))
+            .sum()
+    }
+
+    pub fn has_error(&self) -> bool {
+        self.services.values().any(|s| s.error_count > 0)
+    }
+
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_unix_nano.saturating_sub(self.start_unix_nano)
+    }
+
+    /// Folds `other` into `self`.
+    pub fn merge(&mut self, other: &TraceSummary) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            self.start_unix_nano = other.start_unix_nano;
+            self.end_unix_nano = other.end_unix_nano;
+        } else {
+            self.start_unix_nano = self.start_unix_nano.min(other.start_unix_nano);
+            self.end_unix_nano = self.end_unix_nano.max(other.end_unix_nano);
+        }
+        if let Some(root) = &other.root {
+            self.offer_root(&root.service_name, &root.name);
+        }
+        for (service, stats) in &other.services {
+            let entry = self.services.entry(service.clone()).or_default();
+            entry.span_count = entry.span_count.saturating_add(stats.span_count);
+            entry.error_count = entry.error_count.saturating_add(stats.error_count);
+        }
+    }
+
+    /// `start:u64 | end:u64 | root flag:u8 [| root service | root name] | n:u32 |
+    /// n × (service | spans:u32 | errors:u32)`, strings as `len:u32 | bytes`, all BE.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(&self.start_unix_nano.to_be_bytes());
+        out.extend_from_slice(&self.end_unix_nano.to_be_bytes());
+        match &self.root {
+            Some(root) => {
+                out.push(1);
+                put_str(&mut out, &root.service_name);
+                put_str(&mut out, &root.name);
+            }
+            None => out.push(0),
+        }
+        out.extend_from_slice(&(self.services.len() as u32).to_be_bytes());
+        for (service, stats) in &self.services {
+            put_str(&mut out, service);
+            out.extend_from_slice(&stats.span_count.to_be_bytes());
+            out.extend_from_slice(&stats.error_count.to_be_bytes());
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<TraceSummary> {
+        let mut reader = Reader(bytes);
+        let start_unix_nano = reader.u64()?;
+        let end_unix_nano = reader.u64()?;
+        let root = match reader.u8()? {
+            0 => None,
+            1 => Some(RootSpan {
+                service_name: reader.string()?,
+                name: reader.string()?,
+            }),
+            _ => return None,
+        };
+        let count = reader.u32()?;
+        let mut services = BTreeMap::new();
+        for _ in 0..count {
+            let service = reader.string()?;
+            let stats = ServiceStats {
+                span_count: reader.u32()?,
+                error_count: reader.u32()?,
+            };
+            services.insert(service, stats);
+        }
+        reader.0.is_empty().then_some(TraceSummary {
+            start_unix_nano,
+            end_unix_nano,
+            root,
+            services,
+        })
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn string(&mut self) -> Option<String> {
+        let length = self.u32()? as usize;
+        String::from_utf8(self.take(length)?.to_vec()).ok()
+    }
+}
+
+/// RocksDB's merge of summary parts. An undecodable part (never written by this code)
+/// is skipped rather than failing every read of the trace.
+pub fn merge_summaries(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &MergeOperands,
+) -> Option<Vec<u8>> {
+    let mut merged = existing.and_then(TraceSummary::decode).unwrap_or_default();
+    for operand in operands {
+        if let Some(part) = TraceSummary::decode(operand) {
+            merged.merge(&part);
+        }
+    }
+    Some(merged.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn of_span(
+        service: &str,
+        name: &str,
+        root: bool,
+        error: bool,
+        start: u64,
+        end: u64,
+    ) -> TraceSummary {
+        let mut summary = TraceSummary::default();
+        summary.add_span(service, name, root, error, start, end);
+        summary
+    }
+
+    fn part() -> impl Strategy<Value = TraceSummary> {
+        (
+            "[a-c]{1,2}",
+            "[x-z]{1,2}",
+            any::<bool>(),
+            any::<bool>(),
+            0u64..1000,
+            0u64..1000,
+        )
+            .prop_map(|(service, name, root, error, start, length)| {
+                of_span(&service, &name, root, error, start, start + length)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_round_trips(parts in proptest::collection::vec(part(), 1..5)) {
+            let mut summary = TraceSummary::default();
+            for p in &parts { summary.merge(p); }
+            prop_assert_eq!(TraceSummary::decode(&summary.encode()), Some(summary));
+        }
+
+        /// The merged summary does not depend on the order parts were written in.
+        #[test]
+        fn merging_is_order_independent(mut parts in proptest::collection::vec(part(), 1..6), seed in any::<u64>()) {
+            let fold = |parts: &[TraceSummary]| {
+                let mut summary = TraceSummary::default();
+                for p in parts { summary.merge(p); }
+                summary
+            };
+            let forward = fold(&parts);
+            let rotation = (seed % parts.len() as u64) as usize;
+            parts.rotate_left(rotation);
+            parts.reverse();
+            prop_assert_eq!(fold(&parts), forward.clone());
+            prop_assert_eq!(forward.span_count(), parts.len() as u64);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let _ = TraceSummary::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn merge_keeps_the_earliest_start_and_latest_end() {
+        let mut summary = of_span("api", "GET", false, false, 100, 200);
+        summary.merge(&of_span("db", "SELECT", false, true, 50, 120));
+        summary.merge(&of_span("api", "root", true, false, 40, 300));
+        assert_eq!((summary.start_unix_nano, summary.end_unix_nano), (40, 300));
+        assert_eq!(summary.root.as_ref().map(|r| r.name.as_str()), Some("root"));
+        assert_eq!(summary.services["api"].span_count, 2);
+        assert_eq!(summary.services["db"].error_count, 1);
+        assert!(summary.has_error());
+        assert_eq!(summary.duration_nanos(), 260);
+    }
+}
