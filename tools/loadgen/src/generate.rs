@@ -115,13 +115,28 @@ struct Service {
     scope: InstrumentationScope,
 }
 
+/// `service.name` of the generator's service number `index`: `ingest --services N` sends
+/// services `0..N` (`frontend`, `checkout`, `cart`, …, then `service-16`, …).
+pub fn service_name(index: usize) -> String {
+    match SERVICE_NAMES.get(index) {
+        Some(name) => (*name).to_string(),
+        None => format!("service-{index}"),
+    }
+}
+
+/// Names of the generated SERVER spans (`"{method} {route}"`, e.g. `GET /api/products/{id}`),
+/// the spans any service may answer, as root of a trace or as a downstream call.
+pub fn server_span_names() -> Vec<String> {
+    HTTP_ROUTES
+        .iter()
+        .map(|(method, route)| format!("{method} {route}"))
+        .collect()
+}
+
 fn services(count: usize) -> Vec<Service> {
     (0..count)
         .map(|index| {
-            let name = match SERVICE_NAMES.get(index) {
-                Some(name) => (*name).to_string(),
-                None => format!("service-{index}"),
-            };
+            let name = service_name(index);
             let (language, sdk_version) = LANGUAGES[index % LANGUAGES.len()];
             let resource = Resource {
                 attributes: vec![
@@ -595,6 +610,40 @@ mod tests {
         }
         assert!(errors > 0 && errors < 200, "errors {errors} of 2000");
         assert!(events > errors);
+    }
+
+    #[test]
+    fn published_names_are_the_generated_ones() {
+        let mut rng = SmallRng::seed_from_u64(6);
+        let server_names: HashSet<String> = server_span_names().into_iter().collect();
+        let mut seen_server_names = HashSet::new();
+        let mut seen_services = HashSet::new();
+        for _ in 0..20 {
+            let request = build_request(&mut rng, &shape(), NOW);
+            for resource_spans in &request.resource_spans {
+                let resource = resource_spans.resource.as_ref().expect("resource");
+                let name = resource
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key == "service.name")
+                    .and_then(|kv| kv.value.as_ref()?.value.clone());
+                let Some(Value::StringValue(name)) = name else {
+                    panic!("service.name is a string");
+                };
+                seen_services.insert(name);
+                for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+                    if span.kind == SpanKind::Server as i32 {
+                        assert!(server_names.contains(&span.name), "{}", span.name);
+                        seen_server_names.insert(span.name.clone());
+                    }
+                }
+            }
+        }
+        let expected_services: HashSet<String> = (0..10).map(service_name).collect();
+        assert_eq!(seen_services, expected_services);
+        assert_eq!(seen_server_names, server_names);
+        assert_eq!(service_name(0), "frontend");
+        assert_eq!(service_name(20), "service-20");
     }
 
     #[test]

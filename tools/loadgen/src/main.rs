@@ -1,11 +1,13 @@
-//! `spangate-loadgen`: realistic OTLP/gRPC load for Spangate (or any OTLP receiver) and
-//! trace-by-id latency against a Tempo-compatible query API. See README.md for examples.
+//! `spangate-loadgen`: realistic OTLP/gRPC load for Spangate (or any OTLP receiver), and
+//! trace-by-id and search latency against a Tempo-compatible query API. See README.md for
+//! examples.
 
 mod export;
 mod ingest;
 mod lookup;
 mod proc_stats;
 mod report;
+mod search;
 mod template;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -28,6 +30,9 @@ enum Command {
     Ingest(IngestArgs),
     /// Fetch traces by id from the query API and report latency and misses.
     Lookup(LookupArgs),
+    /// Run a fixed suite of search, tag and TraceQL-metrics requests against the query API and
+    /// report latency, errors and result counts per case.
+    Search(SearchArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -146,6 +151,47 @@ pub struct LookupArgs {
     pub json: bool,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+pub struct SearchArgs {
+    /// Base URL of the Tempo-compatible query API.
+    #[arg(long, default_value = "http://127.0.0.1:3200")]
+    pub query: String,
+    /// Timed requests per case.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub count: u32,
+    /// Untimed requests per case before the timed ones.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub warmup: u32,
+    /// Searched time range: start = now − window, end = now (unix seconds, per request).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Parallel workers (1 = sequential).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Services the data was ingested with (`ingest --services`): queries name the generator's
+    /// first N services.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub services: u32,
+    /// Run only these cases (comma-separated names, e.g. `a_builder,d_tags`).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Seed for the per-request choice of service and span name (fixed, so runs compare).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Exit with status 1 when any request failed (non-200, transport, undecodable).
+    #[arg(long)]
+    pub fail_on_error: bool,
+    /// Print one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
+}
+
 /// Parses `30s`, `500ms`, `2m`, `1h`, `1.5s`, `250us` or a bare number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -172,6 +218,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => ingest::run(&args),
         Command::Lookup(args) => lookup::run(&args),
+        Command::Search(args) => search::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

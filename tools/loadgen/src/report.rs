@@ -1,5 +1,5 @@
-//! Latency summaries and the two reports (ingest, lookup), as text for people and as one JSON
-//! object for scripts.
+//! Latency summaries and the three reports (ingest, lookup, search), as text for people and as
+//! one JSON object for scripts.
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
@@ -12,6 +12,7 @@ pub struct LatencySummary {
     pub mean_us: f64,
     pub p50_us: u64,
     pub p90_us: u64,
+    pub p95_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
 }
@@ -22,15 +23,13 @@ impl LatencySummary {
             return LatencySummary::default();
         }
         samples.sort_unstable();
-        let rank = |quantile: f64| {
-            let index = (quantile * samples.len() as f64).ceil() as usize;
-            samples[index.clamp(1, samples.len()) - 1]
-        };
+        let rank = |quantile: f64| nearest_rank(&samples, quantile);
         LatencySummary {
             count: samples.len(),
             mean_us: samples.iter().sum::<u64>() as f64 / samples.len() as f64,
             p50_us: rank(0.50),
             p90_us: rank(0.90),
+            p95_us: rank(0.95),
             p99_us: rank(0.99),
             max_us: samples[samples.len() - 1],
         }
@@ -42,6 +41,7 @@ impl LatencySummary {
             "mean_ms": round3(self.mean_us / 1e3),
             "p50_ms": self.p50_us as f64 / 1e3,
             "p90_ms": self.p90_us as f64 / 1e3,
+            "p95_ms": self.p95_us as f64 / 1e3,
             "p99_ms": self.p99_us as f64 / 1e3,
             "max_ms": self.max_us as f64 / 1e3,
         })
@@ -58,6 +58,13 @@ impl LatencySummary {
             self.count
         )
     }
+}
+
+/// The nearest-rank `quantile` (0..=1) of ascending `sorted` samples: the smallest sample with at
+/// least `quantile` of all samples at or below it. `sorted` must not be empty.
+pub fn nearest_rank(sorted: &[u64], quantile: f64) -> u64 {
+    let index = (quantile * sorted.len() as f64).ceil() as usize;
+    sorted[index.clamp(1, sorted.len()) - 1]
 }
 
 /// CPU and memory of one process over the timed phase.
@@ -364,6 +371,151 @@ impl LookupReport {
     }
 }
 
+/// One case of `search`: the request and how its timed requests went.
+#[derive(Clone, Debug, Default)]
+pub struct SearchCaseReport {
+    pub name: String,
+    /// The request as written, with `<svc>`, `<span name>`, `<now-…>`, `<now>` placeholders.
+    pub request: String,
+    /// What the placeholders stand for.
+    pub placeholders: Vec<String>,
+    /// The first timed request as sent (full URL, percent-encoded).
+    pub example: String,
+    /// What `results` counts: traces, tags, values or series.
+    pub result_unit: String,
+    pub elapsed_seconds: f64,
+    pub requests: u64,
+    /// 200 answers that decoded.
+    pub answered: u64,
+    /// Non-200 responses by HTTP status.
+    pub non_200: BTreeMap<String, u64>,
+    /// Requests that got no HTTP response (connect error, timeout).
+    pub transport_errors: u64,
+    /// 200 answers that were not the expected JSON.
+    pub undecodable: u64,
+    /// Results summed over the answered requests.
+    pub results: u64,
+    pub latency: LatencySummary,
+}
+
+impl SearchCaseReport {
+    /// Non-200 answers plus transport failures.
+    pub fn errors(&self) -> u64 {
+        self.non_200.values().sum::<u64>() + self.transport_errors
+    }
+
+    /// Results per answered request.
+    pub fn mean_results(&self) -> f64 {
+        self.results as f64 / self.answered.max(1) as f64
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "request": self.request,
+            "placeholders": self.placeholders,
+            "example": self.example,
+            "elapsed_seconds": round3(self.elapsed_seconds),
+            "requests": self.requests,
+            "errors": self.errors(),
+            "non_200": self.non_200,
+            "transport_errors": self.transport_errors,
+            "undecodable": self.undecodable,
+            "answered": self.answered,
+            "result_unit": self.result_unit,
+            "mean_results": round3(self.mean_results()),
+            "latency": self.latency.to_json(),
+        })
+    }
+}
+
+/// Everything `search` measured.
+#[derive(Clone, Debug, Default)]
+pub struct SearchReport {
+    pub query: String,
+    pub window_seconds: u64,
+    pub concurrency: usize,
+    pub count: usize,
+    pub warmup: usize,
+    pub seed: u64,
+    pub services: usize,
+    pub elapsed_seconds: f64,
+    pub cases: Vec<SearchCaseReport>,
+}
+
+impl SearchReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "query": self.query,
+            "window_seconds": self.window_seconds,
+            "concurrency": self.concurrency,
+            "count": self.count,
+            "warmup": self.warmup,
+            "seed": self.seed,
+            "services": self.services,
+            "elapsed_seconds": round3(self.elapsed_seconds),
+            "cases": self.cases.iter().map(SearchCaseReport::to_json).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "search ← {} (window {} s ending at each request, {} worker(s), {} warm-up + {} timed requests per case, seed {}, {} services)",
+            self.query,
+            self.window_seconds,
+            self.concurrency,
+            self.warmup,
+            self.count,
+            self.seed,
+            self.services,
+        );
+        let _ = writeln!(
+            out,
+            "{:<22} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9}  mean results",
+            "case", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        );
+        for case in &self.cases {
+            let ms = |micros: u64| micros as f64 / 1e3;
+            let _ = writeln!(
+                out,
+                "{:<22} {:>8} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}  {:.1} {}",
+                case.name,
+                case.requests,
+                case.errors(),
+                ms(case.latency.p50_us),
+                ms(case.latency.p95_us),
+                ms(case.latency.p99_us),
+                ms(case.latency.max_us),
+                case.mean_results(),
+                case.result_unit,
+            );
+        }
+        let _ = writeln!(
+            out,
+            "requests (start/end are unix seconds, computed per request):"
+        );
+        for case in &self.cases {
+            let _ = writeln!(out, "{}: {}", case.name, case.request);
+            for placeholder in &case.placeholders {
+                let _ = writeln!(out, "    {placeholder}");
+            }
+            let _ = writeln!(out, "    first request: {}", case.example);
+            if case.errors() + case.undecodable > 0 {
+                let _ = writeln!(
+                    out,
+                    "    failures: non-200 {}, transport {}, undecodable {}",
+                    format_counts(&case.non_200),
+                    case.transport_errors,
+                    case.undecodable,
+                );
+            }
+        }
+        out
+    }
+}
+
 fn format_counts(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
         return "{}".to_string();
@@ -393,12 +545,22 @@ mod tests {
         assert_eq!(summary.count, 100);
         assert_eq!(summary.p50_us, 50);
         assert_eq!(summary.p90_us, 90);
+        assert_eq!(summary.p95_us, 95);
         assert_eq!(summary.p99_us, 99);
         assert_eq!(summary.max_us, 100);
         assert!((summary.mean_us - 50.5).abs() < 1e-9);
         let single = LatencySummary::from_micros(vec![7]);
         assert_eq!((single.p50_us, single.p99_us, single.max_us), (7, 7, 7));
         assert_eq!(LatencySummary::from_micros(Vec::new()).count, 0);
+        // 20 samples: p95 is the 19th, p99 and max the 20th; p50 the 10th.
+        let twenty = LatencySummary::from_micros((1..=20).map(|n| n * 10).collect());
+        assert_eq!(
+            (twenty.p50_us, twenty.p95_us, twenty.p99_us, twenty.max_us),
+            (100, 190, 200, 200)
+        );
+        assert_eq!(nearest_rank(&[5, 6, 7], 0.0), 5);
+        assert_eq!(nearest_rank(&[5, 6, 7], 0.34), 6);
+        assert_eq!(nearest_rank(&[5, 6, 7], 1.0), 7);
     }
 
     #[test]
@@ -420,5 +582,34 @@ mod tests {
         assert_eq!(json["gateway"]["cpu_seconds_per_million_spans"], 5.0);
         assert_eq!(json["gateway"]["cpu_cores_used"], 0.5);
         assert!(report.human().contains("100000 spans/s"));
+    }
+
+    #[test]
+    fn search_report_shows_each_case_and_its_request() {
+        let case = SearchCaseReport {
+            name: "d_tags".to_string(),
+            request: "GET /api/v2/search/tags?start=<now-3600>&end=<now>".to_string(),
+            example: "http://h/api/v2/search/tags?start=1&end=3601".to_string(),
+            result_unit: "tags".to_string(),
+            requests: 4,
+            answered: 2,
+            results: 5,
+            non_200: BTreeMap::from([("404".to_string(), 2)]),
+            latency: LatencySummary::from_micros(vec![1_000, 2_000, 3_000, 4_000]),
+            ..SearchCaseReport::default()
+        };
+        let report = SearchReport {
+            window_seconds: 3600,
+            cases: vec![case],
+            ..SearchReport::default()
+        };
+        let json = report.to_json();
+        assert_eq!(json["cases"][0]["errors"], 2);
+        assert_eq!(json["cases"][0]["mean_results"], 2.5);
+        assert_eq!(json["cases"][0]["latency"]["p95_ms"], 4.0);
+        let text = report.human();
+        assert!(text.contains("d_tags: GET /api/v2/search/tags?start=<now-3600>&end=<now>"));
+        assert!(text.contains("2.5 tags"), "{text}");
+        assert!(text.contains("non-200 {404: 2}"), "{text}");
     }
 }

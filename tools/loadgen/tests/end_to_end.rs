@@ -1,5 +1,6 @@
 //! Runs the real `spangate-loadgen` binary against in-process fakes: an OTLP/gRPC trace receiver
-//! that pushes back now and then, and a `/api/v2/traces/{id}` endpoint serving what it received.
+//! that pushes back now and then, and a `/api/v2/traces/{id}` endpoint serving what it received;
+//! and a fake search API for the `search` suite.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -14,8 +15,8 @@ use std::{
 
 use axum::{
     Router,
-    extract::{Path, State},
-    http::header,
+    extract::{Path, Query, State},
+    http::{StatusCode, Uri, header},
     response::IntoResponse,
     routing::get,
 };
@@ -247,4 +248,134 @@ async fn ingest_then_lookup_against_fakes() {
     assert_eq!(lookup["incomplete"], 0, "{lookup}");
     assert_eq!(lookup["latency"]["count"], 21);
     std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// Requests the fake search API received: path and decoded query parameters.
+type SeenRequests = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
+
+/// Answers the search suite's endpoints with fixed result counts (and a 400 for the `count()`
+/// query) and records every path and decoded query.
+async fn fake_search_api(
+    State(seen): State<SeenRequests>,
+    uri: Uri,
+    Query(params): Query<HashMap<String, String>>,
+) -> impl IntoResponse {
+    let path = uri.path().to_string();
+    let query = params.get("q").cloned().unwrap_or_default();
+    seen.lock().unwrap().push((path.clone(), params));
+    let (status, body) = match path.as_str() {
+        "/api/search" if query.contains("count()") => (StatusCode::BAD_REQUEST, "no".to_string()),
+        "/api/search" => (
+            StatusCode::OK,
+            r#"{"traces":[{"traceID":"1"},{"traceID":"2"}],"metrics":{}}"#.to_string(),
+        ),
+        "/api/v2/search/tags" => (
+            StatusCode::OK,
+            r#"{"scopes":[{"name":"resource","tags":["service.name"]},{"name":"span","tags":["a","b"]}]}"#
+                .to_string(),
+        ),
+        "/api/v2/search/tag/resource.service.name/values" | "/api/v2/search/tag/name/values" => (
+            StatusCode::OK,
+            r#"{"tagValues":[{"type":"string","value":"x"}]}"#.to_string(),
+        ),
+        "/api/metrics/query_range" => (StatusCode::OK, r#"{"series":[{},{},{},{}]}"#.to_string()),
+        _ => (StatusCode::NOT_FOUND, String::new()),
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_suite_against_a_fake_query_api() {
+    let seen = SeenRequests::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = Router::new()
+        .fallback(fake_search_api)
+        .with_state(seen.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let report = run_loadgen(
+        [
+            "search",
+            "--query",
+            &format!("http://{address}/"),
+            "--count",
+            "6",
+            "--warmup",
+            "2",
+            "--concurrency",
+            "2",
+            "--window",
+            "2h",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let cases = report["cases"].as_array().unwrap();
+    let names: Vec<&str> = cases
+        .iter()
+        .map(|case| case["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "a_builder",
+            "a_builder_error",
+            "b_unindexed_regex",
+            "c_error_count",
+            "d_tags",
+            "d_tag_values_service",
+            "d_tag_values_filtered",
+            "e_rate_by_service",
+        ]
+    );
+    let mean = |index: usize| cases[index]["mean_results"].as_f64().unwrap();
+    assert_eq!(
+        (mean(0), mean(2), mean(4), mean(5), mean(7)),
+        (2.0, 2.0, 3.0, 1.0, 4.0)
+    );
+    for (index, case) in cases.iter().enumerate() {
+        assert_eq!(case["requests"], 6, "{case}");
+        assert_eq!(case["latency"]["count"], 6, "{case}");
+        let errors = if index == 3 { 6 } else { 0 };
+        assert_eq!(case["errors"], errors, "{case}");
+        assert!(
+            case["example"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("http://{address}/api/"))
+        );
+    }
+    assert_eq!(cases[3]["non_200"]["400"], 6);
+
+    // 8 requests per case reached the server, each with a 2 h window ending about now.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 8 * 8);
+    for (_, params) in seen.iter() {
+        let start: u64 = params["start"].parse().unwrap();
+        let end: u64 = params["end"].parse().unwrap();
+        assert_eq!(end - start, 7200);
+    }
+    let builder_queries: HashSet<&str> = seen
+        .iter()
+        .filter(|(path, params)| path == "/api/search" && !params["q"].contains("status=error"))
+        .filter_map(|(_, params)| params["q"].strip_prefix("{resource.service.name=\""))
+        .collect();
+    assert!(
+        builder_queries.len() > 1,
+        "service/name pairs vary: {builder_queries:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, params)| params.get("q").map(String::as_str)
+                == Some(r#"{span.enduser.id=~"user-4[0-9]{2}"}"#))
+    );
+    assert!(
+        seen.iter()
+            .any(|(path, params)| path == "/api/metrics/query_range"
+                && params["step"] == "60s"
+                && params["q"] == "{} | rate() by (resource.service.name)")
+    );
 }
