@@ -200,12 +200,43 @@ impl Default for IngestConfig {
 pub struct QueryConfig {
     /// Address of the Tempo-compatible query API. Default `127.0.0.1:3200`.
     pub listen: String,
+    /// Bounds on the work of search, tag and metrics requests.
+    pub search: SearchSettings,
 }
 
 impl Default for QueryConfig {
     fn default() -> Self {
         QueryConfig {
             listen: "127.0.0.1:3200".to_owned(),
+            search: SearchSettings::default(),
+        }
+    }
+}
+
+/// Bounds on the work of one search request (`query.search` in the config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSettings {
+    /// Traces read and evaluated per search or metrics request at most; past it the
+    /// response holds what was found (newest first) and is marked incomplete. Default
+    /// 100000.
+    pub max_traces_inspected: usize,
+    /// Recent traces read to list the values of a span attribute that has no index
+    /// (or to apply a tag-values `q` filter). Default 5000.
+    pub tag_value_scan_traces: usize,
+    /// Values returned per tag at most. Default 1000.
+    pub max_tag_values: usize,
+    /// Tag names returned per scope at most. Default 1000.
+    pub max_tag_names: usize,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            max_traces_inspected: 100_000,
+            tag_value_scan_traces: 5_000,
+            max_tag_values: 1_000,
+            max_tag_names: 1_000,
         }
     }
 }
@@ -317,6 +348,28 @@ impl Config {
                 &format!("storage.indexed_span_attributes[{position}]"),
                 "must not be empty",
             ));
+        }
+        for (key, value) in [
+            (
+                "query.search.max_traces_inspected",
+                self.query.search.max_traces_inspected,
+            ),
+            (
+                "query.search.tag_value_scan_traces",
+                self.query.search.tag_value_scan_traces,
+            ),
+            (
+                "query.search.max_tag_values",
+                self.query.search.max_tag_values,
+            ),
+            (
+                "query.search.max_tag_names",
+                self.query.search.max_tag_names,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
         }
         if self.receivers.otlp_grpc.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(

@@ -14,6 +14,7 @@ pub mod plugin_tool;
 pub mod query;
 pub mod receiver;
 pub mod remote_write;
+pub mod search;
 pub mod store;
 pub mod tail;
 pub mod telemetry;
@@ -153,6 +154,8 @@ pub async fn run(
         );
         servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
     }
+    // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
+    // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.
     servers.spawn(serve_http(
         "query",
         listeners.query,
@@ -162,6 +165,10 @@ pub async fn run(
             pipelines: pipelines.clone(),
             tail: tail.clone(),
             remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
+            search: Arc::new(search::SearchEngine::new(
+                store.clone(),
+                config.query.search.clone(),
+            )),
         }),
         shutdown.clone(),
     ));

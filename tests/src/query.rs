@@ -259,3 +259,17 @@ impl TestGateway {
         );
     }
 }
+
+/// `text` percent-encoded for a URL query value (everything but RFC 3986's unreserved
+/// characters is escaped).
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

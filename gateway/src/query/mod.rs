@@ -1,11 +1,16 @@
 //! The Tempo-compatible query API read by Grafana's Tempo datasource
 //! (see `../shared/reference/tempo-api.md` §2). One route table; handlers live
-//! beside it by topic.
+//! beside it by topic. The same port also serves gRPC `tempopb.StreamingQuerier`.
 
 mod error;
+mod grpc;
+mod params;
+mod search;
+pub mod search_api;
 mod status;
 mod tempo_json;
 mod tempo_proto;
+pub mod tempopb;
 mod traces;
 
 use std::sync::Arc;
@@ -18,6 +23,8 @@ use crate::remote_write::RemoteWriteStats;
 use crate::store::TraceStore;
 use crate::tail::TailSampler;
 use crate::telemetry::Telemetry;
+pub use error::QueryError;
+use search_api::SearchApi;
 
 #[derive(Clone)]
 pub struct QueryState {
@@ -28,19 +35,34 @@ pub struct QueryState {
     pub tail: Option<Arc<TailSampler>>,
     /// Outcome counters of `metrics.remote_write`, when it is on.
     pub remote_write: Option<Arc<RemoteWriteStats>>,
+    /// Trace search, tag lookup and TraceQL metrics, over HTTP and gRPC.
+    pub search: Arc<dyn SearchApi>,
 }
 
-/// Every route Grafana needs from Tempo so far, plus our own `/metrics`. Query routes accept any method, as
-/// Tempo's do; unknown paths answer Go's `404 page not found`.
+/// Every route Grafana needs from Tempo, plus our own `/metrics`, and gRPC
+/// `tempopb.StreamingQuerier` for HTTP/2 gRPC requests. Query routes accept any method,
+/// as Tempo's do; unknown paths answer Go's `404 page not found`.
 pub fn router(state: QueryState) -> Router {
-    Router::new()
+    let search = state.search.clone();
+    let routes = Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
         .route("/api/status/buildinfo", get(status::buildinfo))
         .route("/metrics", get(status::metrics))
         .route("/api/traces/{trace_id}", any(traces::trace_by_id_v1))
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
-        .fallback(error::not_found)
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .with_state(state)
+        .with_state(state);
+    serve_with_search(routes, search)
 }
+
+/// `routes` plus the search routes over HTTP and gRPC, the 404 fallback and gzip.
+fn serve_with_search(routes: Router, search: Arc<dyn SearchApi>) -> Router {
+    let http = routes
+        .merge(search::routes(search.clone()))
+        .fallback(error::not_found)
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+    grpc::with_streaming_querier(http, search)
+}
+
+#[cfg(test)]
+mod tests;

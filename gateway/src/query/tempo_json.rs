@@ -273,7 +273,8 @@ fn status_code_name(code: i32) -> Option<&'static str> {
     })
 }
 
-struct KeyValueJson<'a>(&'a KeyValue);
+/// A `KeyValue` in Tempo's JSON (also used by the search answers, `tempopb::json`).
+pub(super) struct KeyValueJson<'a>(pub(super) &'a KeyValue);
 
 impl Serialize for KeyValueJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -286,7 +287,7 @@ impl Serialize for KeyValueJson<'_> {
     }
 }
 
-struct AnyValueJson<'a>(&'a AnyValue);
+pub(super) struct AnyValueJson<'a>(pub(super) &'a AnyValue);
 
 impl Serialize for AnyValueJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -336,7 +337,7 @@ impl<T: Serialize> Serialize for ValuesJson<'_, T> {
 }
 
 /// Doubles as jsonpb writes them: numbers, with NaN and infinities as strings.
-struct DoubleJson(f64);
+pub(super) struct DoubleJson(pub(super) f64);
 
 impl Serialize for DoubleJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -67,6 +67,13 @@ pub struct TimeWindow {
     pub end_unix_nano: u64,
 }
 
+impl TimeWindow {
+    pub const ALL: TimeWindow = TimeWindow {
+        start_unix_nano: 0,
+        end_unix_nano: u64::MAX,
+    };
+}
+
 /// A trace as read from the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredTrace {
@@ -211,6 +218,16 @@ impl TraceStore {
         let Some(tenant) = self.tenants.get(tenant_name) else {
             return Ok(None);
         };
+        self.tenant_trace(tenant, trace_id, window)
+    }
+
+    /// `get_trace` for a tenant id.
+    pub fn tenant_trace(
+        &self,
+        tenant: TenantId,
+        trace_id: &TraceId,
+        window: Option<TimeWindow>,
+    ) -> Result<Option<StoredTrace>, StoreError> {
         let (span_values, inspected_bytes) = self.read_span_values(tenant, trace_id)?;
         if span_values.is_empty() {
             return Ok(None);

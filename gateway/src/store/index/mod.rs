@@ -10,7 +10,7 @@ mod summary;
 mod writer;
 
 pub use keys::{Field, IndexValue, MAX_INDEXED_STRING, TagScope, ValueRef, truncated};
-pub use reader::{Entry, Intersection, PostingCursor};
+pub use reader::{Cursor, Entry, Intersection, PostingCursor, Union};
 pub(super) use summary::merge_summaries;
 pub use summary::{RootSpan, ServiceStats, TraceSummary};
 pub use writer::IndexConfig;

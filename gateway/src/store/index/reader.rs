@@ -12,6 +12,18 @@ use crate::store::{StoreError, TimeWindow, TraceStore};
 /// One index entry: the earliest span start of the write that added it, and the trace.
 pub type Entry = (u64, TraceId);
 
+/// A list of entries read newest first.
+pub trait Cursor {
+    /// The entry the cursor is on; `None` once the list (or the window) is exhausted.
+    fn current(&self) -> Option<Entry>;
+    /// Moves to the next older entry.
+    fn advance(&mut self);
+    /// Moves to the newest entry at or before `entry`.
+    fn seek_at_or_before(&mut self, entry: Entry);
+    /// An error met while reading (the cursor then reads as exhausted).
+    fn status(&self) -> Result<(), StoreError>;
+}
+
 /// Walks one posting list (or the tenant's trace-time list) from the newest entry down.
 pub struct PostingCursor<'a> {
     iterator: DBRawIteratorWithThreadMode<'a, DB>,
@@ -41,26 +53,6 @@ impl<'a> PostingCursor<'a> {
         cursor
     }
 
-    /// The entry the cursor is on; `None` once the list (or the window) is exhausted.
-    pub fn current(&self) -> Option<Entry> {
-        self.current
-    }
-
-    /// Moves to the next older entry.
-    pub fn advance(&mut self) {
-        if self.current.is_some() {
-            self.iterator.prev();
-            self.load();
-        }
-    }
-
-    /// Moves to the newest entry at or before `entry`.
-    pub fn seek_at_or_before(&mut self, entry: Entry) {
-        self.iterator
-            .seek_for_prev(keys::entry_key(&self.prefix, entry.0, &entry.1));
-        self.load();
-    }
-
     fn load(&mut self) {
         self.current = self
             .iterator
@@ -69,26 +61,82 @@ impl<'a> PostingCursor<'a> {
             .and_then(|key| keys::parse_entry(key, self.prefix.len()))
             .filter(|(start, _)| *start >= self.lowest_start);
     }
+}
 
-    /// An error the iterator met (it then reads as exhausted).
-    pub fn status(&self) -> Result<(), StoreError> {
+impl Cursor for PostingCursor<'_> {
+    fn current(&self) -> Option<Entry> {
+        self.current
+    }
+
+    fn advance(&mut self) {
+        if self.current.is_some() {
+            self.iterator.prev();
+            self.load();
+        }
+    }
+
+    fn seek_at_or_before(&mut self, entry: Entry) {
+        self.iterator
+            .seek_for_prev(keys::entry_key(&self.prefix, entry.0, &entry.1));
+        self.load();
+    }
+
+    fn status(&self) -> Result<(), StoreError> {
         Ok(self.iterator.status()?)
+    }
+}
+
+/// Entries present in any of the cursors, newest first, each once (e.g. the postings of
+/// every value a regex matches).
+pub struct Union<'a> {
+    cursors: Vec<Box<dyn Cursor + 'a>>,
+}
+
+impl<'a> Union<'a> {
+    pub fn new(cursors: Vec<Box<dyn Cursor + 'a>>) -> Union<'a> {
+        Union { cursors }
+    }
+}
+
+impl Cursor for Union<'_> {
+    fn current(&self) -> Option<Entry> {
+        self.cursors.iter().filter_map(|c| c.current()).max()
+    }
+
+    fn advance(&mut self) {
+        if let Some(newest) = self.current() {
+            for cursor in &mut self.cursors {
+                if cursor.current() == Some(newest) {
+                    cursor.advance();
+                }
+            }
+        }
+    }
+
+    fn seek_at_or_before(&mut self, entry: Entry) {
+        for cursor in &mut self.cursors {
+            cursor.seek_at_or_before(entry);
+        }
+    }
+
+    fn status(&self) -> Result<(), StoreError> {
+        self.cursors.iter().try_for_each(|c| c.status())
     }
 }
 
 /// Entries present in every cursor, newest first (leapfrog: each cursor seeks to the
 /// candidate of the others, so long lists are skipped through, not read).
 pub struct Intersection<'a> {
-    cursors: Vec<PostingCursor<'a>>,
+    cursors: Vec<Box<dyn Cursor + 'a>>,
 }
 
 impl<'a> Intersection<'a> {
-    pub fn new(cursors: Vec<PostingCursor<'a>>) -> Intersection<'a> {
+    pub fn new(cursors: Vec<Box<dyn Cursor + 'a>>) -> Intersection<'a> {
         Intersection { cursors }
     }
 
     pub fn status(&self) -> Result<(), StoreError> {
-        self.cursors.iter().try_for_each(PostingCursor::status)
+        self.cursors.iter().try_for_each(|c| c.status())
     }
 }
 

@@ -108,7 +108,7 @@ const ALL: TimeWindow = TimeWindow {
     end_unix_nano: u64::MAX,
 };
 
-fn drain(mut cursor: PostingCursor<'_>) -> Vec<(u64, u8)> {
+fn drain(mut cursor: impl Cursor) -> Vec<(u64, u8)> {
     let mut out = Vec::new();
     while let Some((start, trace)) = cursor.current() {
         out.push((start, trace.0[0]));
@@ -168,17 +168,18 @@ fn entries_of_one_write_share_the_traces_earliest_start() {
         .posting_cursor(tenant, Field::Status, "", ValueRef::Str("error"), ALL)
         .unwrap();
     assert_eq!(drain(error), [(40, 5)]);
+    let service = store
+        .posting_cursor(
+            tenant,
+            Field::ResourceAttribute,
+            "service.name",
+            ValueRef::Str("db"),
+            ALL,
+        )
+        .unwrap();
     let intersection = Intersection::new(vec![
-        name_cursor(&store, "SELECT", ALL),
-        store
-            .posting_cursor(
-                tenant,
-                Field::ResourceAttribute,
-                "service.name",
-                ValueRef::Str("db"),
-                ALL,
-            )
-            .unwrap(),
+        Box::new(name_cursor(&store, "SELECT", ALL)),
+        Box::new(service),
     ]);
     assert_eq!(
         intersection.map(|(s, t)| (s, t.0[0])).collect::<Vec<_>>(),
@@ -312,8 +313,8 @@ proptest! {
         }
         let tenant = store.tenant(SINGLE_TENANT).unwrap();
         let found: Vec<(u64, u8)> = Intersection::new(vec![
-            name_cursor(&store, "wanted", ALL),
-            store.posting_cursor(tenant, Field::Status, "", ValueRef::Str("error"), ALL).unwrap(),
+            Box::new(name_cursor(&store, "wanted", ALL)),
+            Box::new(store.posting_cursor(tenant, Field::Status, "", ValueRef::Str("error"), ALL).unwrap()),
         ])
         .map(|(s, t)| (s, t.0[0]))
         .collect();
@@ -326,4 +327,24 @@ proptest! {
         expected.reverse();
         prop_assert_eq!(found, expected);
     }
+}
+
+#[test]
+fn a_union_lists_each_trace_once_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    write(
+        &store,
+        &request("api", &[span(1, 1, "GET", 100), span(1, 2, "POST", 100)]),
+    );
+    write(
+        &store,
+        &request("api", &[span(2, 1, "POST", 200), span(3, 1, "PUT", 300)]),
+    );
+    let union = Union::new(vec![
+        Box::new(name_cursor(&store, "GET", ALL)),
+        Box::new(name_cursor(&store, "POST", ALL)),
+        Box::new(name_cursor(&store, "DELETE", ALL)),
+    ]);
+    assert_eq!(drain(union), [(200, 2), (100, 1)]);
 }

@@ -1,0 +1,210 @@
+//! HTTP handlers of trace search, tag lookup and TraceQL metrics: parse the parameters,
+//! ask the [`SearchApi`] on the blocking pool, answer Tempo's JSON, or protobuf when
+//! `Accept` asks for `application/protobuf`. Every route takes any method, as Tempo's do.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+
+use super::error::QueryError;
+use super::params::{self, QueryParams};
+use super::search_api::{
+    SearchApi, TagNames, TagNamesQuery, TagValuesQuery, TypedTagValue, fetch_tag_names,
+    fetch_tag_values,
+};
+use super::tempopb;
+use crate::model::SINGLE_TENANT;
+
+type Api = Arc<dyn SearchApi>;
+type Pairs = Query<Vec<(String, String)>>;
+
+pub fn routes(api: Api) -> Router {
+    Router::new()
+        .route("/api/search", any(search))
+        .route("/api/search/tags", any(tag_names_v1))
+        .route("/api/v2/search/tags", any(tag_names_v2))
+        .route("/api/search/tag/{name}/values", any(tag_values_v1))
+        .route("/api/v2/search/tag/{name}/values", any(tag_values_v2))
+        .route("/api/metrics/query_range", any(metrics_range))
+        .route("/api/metrics/query", any(metrics_instant))
+        .with_state(api)
+}
+
+async fn search(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let query = params::search(&QueryParams::new(pairs))?;
+    let tenant = tenant(&headers);
+    let response = blocking(move || {
+        let response = api.search(&tenant, &query)?;
+        Ok(tempopb::search_answer(&query, response))
+    })
+    .await?;
+    Format::of(&headers).respond(&response)
+}
+
+async fn tag_names_v1(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let (query, names) = tag_names(api, &headers, pairs).await?;
+    Format::of(&headers).respond(&tempopb::tag_names_v1(&names, query.scope, query.limit))
+}
+
+async fn tag_names_v2(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let (query, names) = tag_names(api, &headers, pairs).await?;
+    Format::of(&headers).respond(&tempopb::tag_names_v2(&names, query.scope, query.limit))
+}
+
+async fn tag_names(
+    api: Api,
+    headers: &HeaderMap,
+    pairs: Vec<(String, String)>,
+) -> Result<(TagNamesQuery, TagNames), QueryError> {
+    let query = params::tag_names(&QueryParams::new(pairs))?;
+    let tenant = tenant(headers);
+    let asked = query.clone();
+    let names = blocking(move || fetch_tag_names(api.as_ref(), &tenant, &asked)).await?;
+    Ok((query, names))
+}
+
+async fn tag_values_v1(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let query = params::tag_values(&name, false, &QueryParams::new(pairs))?;
+    let values = tag_values(api, &headers, &query).await?;
+    Format::of(&headers).respond(&tempopb::tag_values_v1(&values, query.limit))
+}
+
+async fn tag_values_v2(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let query = params::tag_values(&name, true, &QueryParams::new(pairs))?;
+    let values = tag_values(api, &headers, &query).await?;
+    Format::of(&headers).respond(&tempopb::tag_values_v2(&values, query.limit))
+}
+
+async fn tag_values(
+    api: Api,
+    headers: &HeaderMap,
+    query: &TagValuesQuery,
+) -> Result<Vec<TypedTagValue>, QueryError> {
+    let tenant = tenant(headers);
+    let query = query.clone();
+    blocking(move || fetch_tag_values(api.as_ref(), &tenant, &query)).await
+}
+
+async fn metrics_range(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let query = params::metrics_range(&QueryParams::new(pairs), now_nanos())?;
+    let tenant = tenant(&headers);
+    let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
+    Format::of(&headers).respond(&tempopb::range_answer(response))
+}
+
+async fn metrics_instant(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+) -> Result<Response, QueryError> {
+    let query = params::metrics_instant(&QueryParams::new(pairs), now_nanos())?;
+    let tenant = tenant(&headers);
+    let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
+    Format::of(&headers).respond(&tempopb::instant_from_range(response))
+}
+
+/// The tenant header (gRPC: metadata) Grafana sends when configured.
+pub const TENANT_HEADER: &str = "x-scope-orgid";
+
+fn tenant(headers: &HeaderMap) -> String {
+    tenant_or_default(
+        headers
+            .get(TENANT_HEADER)
+            .and_then(|value| value.to_str().ok()),
+    )
+}
+
+/// The tenant a request reads. `X-Scope-OrgID` is accepted and ignored, as by
+/// trace-by-id and ingest, until multi-tenancy exists: everything is stored under the
+/// single tenant, so honouring the header would only hide data.
+pub fn tenant_or_default(_header: Option<&str>) -> String {
+    SINGLE_TENANT.to_owned()
+}
+
+/// Runs a store read on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, QueryError> {
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|error| QueryError::Internal(error.to_string()))?
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+const PROTOBUF: &str = "application/protobuf";
+const JSON: &str = "application/json";
+
+/// The answer's encoding: Tempo reads `Accept` as a substring match, protobuf first;
+/// anything else is JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Protobuf,
+}
+
+impl Format {
+    fn of(headers: &HeaderMap) -> Format {
+        let wants_protobuf = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| value.contains(PROTOBUF));
+        if wants_protobuf {
+            Format::Protobuf
+        } else {
+            Format::Json
+        }
+    }
+
+    fn respond<M: prost::Message + serde::Serialize>(
+        self,
+        message: &M,
+    ) -> Result<Response, QueryError> {
+        let (content_type, body) = match self {
+            Format::Protobuf => (PROTOBUF, message.encode_to_vec()),
+            Format::Json => (
+                JSON,
+                serde_json::to_vec(message)
+                    .map_err(|error| QueryError::Internal(error.to_string()))?,
+            ),
+        };
+        Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    }
+}
