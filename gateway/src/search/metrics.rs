@@ -62,7 +62,7 @@ impl SearchEngine {
         };
         let mut candidates = plan::candidates(&self.store, tenant, &hints, window)?;
         let mut seen = HashSet::new();
-        while let Some((_, trace_id)) = candidates.next_entry() {
+        while let Some((_, trace_id)) = candidates.next_entry()? {
             if !seen.insert(trace_id) {
                 continue;
             }
@@ -84,7 +84,6 @@ impl SearchEngine {
                 .sum::<u64>();
             evaluator.observe_trace(&stored.data.resource_spans);
         }
-        candidates.status()?;
         result.series = evaluator.finish();
         Ok(result)
     }

@@ -160,7 +160,7 @@ impl SearchEngine {
         // than all of them, no unseen trace can enter the result (an entry's start is
         // never before its trace's start).
         let mut newest_starts: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
-        while let Some((entry_start, trace_id)) = candidates.next_entry() {
+        while let Some((entry_start, trace_id)) = candidates.next_entry()? {
             if newest_starts.len() >= request.limit
                 && newest_starts
                     .peek()
@@ -207,7 +207,6 @@ impl SearchEngine {
             }
             outcome.traces.push(found);
         }
-        candidates.status()?;
         outcome.traces.sort_by(|a, b| {
             b.start_time_unix_nano
                 .cmp(&a.start_time_unix_nano)

@@ -1,52 +1,64 @@
-//! From a query's required conditions to a cursor over candidate traces.
+//! From a query's required conditions to candidate traces, newest first.
 //!
 //! Conditions that must hold on one span (one `{ }` filter's `&&` chain) are answered
-//! by intersecting their posting lists: a span lives in one write, and every entry a
-//! write adds for a trace carries the same `(start, trace id)`, so the intersection is
-//! exact. Conditions the indexes cannot answer (durations, unindexed span attributes,
-//! negations, ...) are left to the evaluator; with none usable, every trace in the
-//! window is a candidate (the bounded scan).
+//! together: each becomes a set of posting ids (any of which satisfies it), the writes
+//! holding one of each set are found by intersecting posting lists, and each such
+//! write's record names the traces whose spans in that write hold them all. A span
+//! lives in one write, so nothing that matches is missed. Conditions the indexes cannot
+//! answer (durations, unindexed span attributes, negations, ...) are left to the
+//! evaluator; with none usable, every trace in the window is a candidate (the bounded
+//! scan).
+
+use std::collections::VecDeque;
 
 use spangate_traceql::ast::{AttributeScope, CompareOp, Field as QueryField, Intrinsic};
-use spangate_traceql::{Condition, ConditionOp, IndexHints, Literal, Status};
+use spangate_traceql::{Condition, ConditionOp, IndexHints, Literal, Pattern, Status};
 
+use crate::model::TraceId;
 use crate::store::index::{
-    Cursor, Entry, Field, IndexValue, Intersection, MAX_INDEXED_STRING, PostingCursor, Union,
-    ValueRef, truncated,
+    Cursor, Field, IndexValue, Intersection, MAX_INDEXED_STRING, PostingCursor, Union, posting_id,
+    resource_posting, truncated,
 };
 use crate::store::{StoreError, TenantId, TimeWindow, TraceStore};
 
-/// Indexed values a regex condition may expand to before it is left to the scan.
-const MAX_REGEX_VALUES: usize = 256;
+/// Indexed values (or resources) a condition may expand to before it is left to the scan.
+const MAX_EXPANSION: usize = 4096;
 
-/// Which posting lists answer a condition: any of these (field, key) pairs holding the
-/// value(s).
-struct IndexLookup {
-    places: Vec<(Field, String)>,
-    values: LookupValues,
-}
-
-enum LookupValues {
+/// What a condition compares an indexed field with.
+enum Wanted {
     Equal(IndexValue),
-    Matching(spangate_traceql::Pattern),
+    Matching(Pattern),
 }
 
-/// The posting places of a field, if it is indexed.
-fn places(store: &TraceStore, field: &QueryField) -> Option<Vec<(Field, String)>> {
+/// Where an indexed field's values live.
+enum Place {
+    /// Posting lists of (field, key, value).
+    Direct(Field, String),
+    /// A resource attribute: values map to resources, postings are per resource.
+    Resource(String),
+}
+
+fn places(store: &TraceStore, field: &QueryField) -> Option<Vec<Place>> {
     match field {
-        QueryField::Intrinsic(Intrinsic::Name) => Some(vec![(Field::Name, String::new())]),
-        QueryField::Intrinsic(Intrinsic::Status) => Some(vec![(Field::Status, String::new())]),
+        QueryField::Intrinsic(Intrinsic::Name) => {
+            Some(vec![Place::Direct(Field::Name, String::new())])
+        }
+        QueryField::Intrinsic(Intrinsic::Status) => {
+            Some(vec![Place::Direct(Field::Status, String::new())])
+        }
         QueryField::Intrinsic(_) => None,
         QueryField::Attribute(attribute) => {
             let name = attribute.name.clone();
             let span_indexed = store.is_indexed_span_attribute(&name);
             match attribute.scope {
-                AttributeScope::Resource => Some(vec![(Field::ResourceAttribute, name)]),
-                AttributeScope::Span if span_indexed => Some(vec![(Field::SpanAttribute, name)]),
-                // `.x` reads the span attribute, else the resource one: both lists.
+                AttributeScope::Resource => Some(vec![Place::Resource(name)]),
+                AttributeScope::Span if span_indexed => {
+                    Some(vec![Place::Direct(Field::SpanAttribute, name)])
+                }
+                // `.x` reads the span attribute, else the resource one: either qualifies.
                 AttributeScope::Unscoped if span_indexed => Some(vec![
-                    (Field::SpanAttribute, name.clone()),
-                    (Field::ResourceAttribute, name),
+                    Place::Direct(Field::SpanAttribute, name.clone()),
+                    Place::Resource(name),
                 ]),
                 _ => None,
             }
@@ -54,111 +66,159 @@ fn places(store: &TraceStore, field: &QueryField) -> Option<Vec<(Field, String)>
     }
 }
 
-fn lookup(store: &TraceStore, condition: &Condition) -> Option<IndexLookup> {
-    let places = places(store, &condition.field)?;
-    let values = match (&condition.op, &condition.value) {
+fn wanted(condition: &Condition) -> Option<Wanted> {
+    Some(match (&condition.op, &condition.value) {
         (ConditionOp::Compare(CompareOp::Eq), Literal::Str(text)) => {
-            LookupValues::Equal(IndexValue::Str(truncated(text).to_owned()))
+            Wanted::Equal(IndexValue::Str(truncated(text).to_owned()))
         }
         (ConditionOp::Compare(CompareOp::Eq), Literal::Bool(boolean)) => {
-            LookupValues::Equal(IndexValue::Bool(*boolean))
+            Wanted::Equal(IndexValue::Bool(*boolean))
         }
-        (ConditionOp::Compare(CompareOp::Eq), Literal::Status(status)) => match status {
-            Status::Error => LookupValues::Equal(IndexValue::Str("error".to_owned())),
-            Status::Ok => LookupValues::Equal(IndexValue::Str("ok".to_owned())),
-            // Unset statuses are not indexed (most spans have one).
-            Status::Unset => return None,
-        },
-        (ConditionOp::Regex(pattern), _) => LookupValues::Matching(pattern.clone()),
-        // Numbers compare across int, float and duration; ranges are not indexed.
+        (ConditionOp::Compare(CompareOp::Eq), Literal::Status(Status::Error)) => {
+            Wanted::Equal(IndexValue::Str("error".to_owned()))
+        }
+        (ConditionOp::Compare(CompareOp::Eq), Literal::Status(Status::Ok)) => {
+            Wanted::Equal(IndexValue::Str("ok".to_owned()))
+        }
+        (ConditionOp::Regex(pattern), _) => Wanted::Matching(pattern.clone()),
+        // Unset statuses are not indexed; numbers compare across int, float and
+        // duration, and ranges are not indexed.
         _ => return None,
-    };
-    Some(IndexLookup { places, values })
+    })
 }
 
-/// A cursor over the traces holding `lookup`'s value(s); `None` when the lookup cannot
-/// be answered from the indexes after all (a regex over too many values).
-fn cursor_for<'s>(
-    store: &'s TraceStore,
+/// Whether an indexed value may be one the pattern matches (a cut string may match
+/// only in full: keep it, the evaluator decides).
+fn may_match(pattern: &Pattern, value: &IndexValue) -> bool {
+    match value {
+        IndexValue::Str(text) => pattern.is_match(text) || text.len() >= MAX_INDEXED_STRING,
+        _ => false,
+    }
+}
+
+/// The posting ids any of which satisfies `condition`; `None` when the indexes cannot
+/// answer it (then it narrows nothing). An empty set: nothing can satisfy it.
+fn posting_set(
+    store: &TraceStore,
     tenant: TenantId,
-    lookup: &IndexLookup,
-    window: TimeWindow,
-) -> Result<Option<Box<dyn Cursor + 's>>, StoreError> {
-    let mut cursors: Vec<Box<dyn Cursor + 's>> = Vec::new();
-    for (field, key) in &lookup.places {
-        match &lookup.values {
-            LookupValues::Equal(value) => {
-                if let Some(cursor) =
-                    store.posting_cursor(tenant, *field, key, value.as_ref(), window)
-                {
-                    cursors.push(Box::new(cursor));
+    condition: &Condition,
+) -> Result<Option<Vec<u64>>, StoreError> {
+    let (Some(places), Some(wanted)) = (places(store, &condition.field), wanted(condition)) else {
+        return Ok(None);
+    };
+    let mut ids = Vec::new();
+    for place in places {
+        match place {
+            Place::Direct(field, key) => match &wanted {
+                Wanted::Equal(value) => ids.push(posting_id(field, &key, value.as_ref())),
+                Wanted::Matching(pattern) => {
+                    let values = store.indexed_values(tenant, field, &key, MAX_EXPANSION + 1)?;
+                    if values.len() > MAX_EXPANSION {
+                        return Ok(None);
+                    }
+                    ids.extend(
+                        values
+                            .iter()
+                            .filter(|value| may_match(pattern, value))
+                            .map(|value| posting_id(field, &key, value.as_ref())),
+                    );
                 }
-            }
-            LookupValues::Matching(pattern) => {
-                let values = store.indexed_values(tenant, *field, key, MAX_REGEX_VALUES + 1)?;
-                if values.len() > MAX_REGEX_VALUES {
-                    return Ok(None);
-                }
+            },
+            Place::Resource(key) => {
+                let values: Vec<IndexValue> = match &wanted {
+                    Wanted::Equal(value) => vec![value.clone()],
+                    Wanted::Matching(pattern) => {
+                        let all = store.indexed_values(
+                            tenant,
+                            Field::ResourceAttribute,
+                            &key,
+                            MAX_EXPANSION + 1,
+                        )?;
+                        if all.len() > MAX_EXPANSION {
+                            return Ok(None);
+                        }
+                        all.into_iter().filter(|v| may_match(pattern, v)).collect()
+                    }
+                };
                 for value in values {
-                    // Truncated strings may match where the full value does not: a
-                    // superset, narrowed by the evaluator.
-                    let IndexValue::Str(text) = &value else {
-                        continue;
-                    };
-                    if !pattern.is_match(text) && text.len() < MAX_INDEXED_STRING {
-                        continue;
+                    let resources =
+                        store.resources_with(tenant, &key, value.as_ref(), MAX_EXPANSION + 1)?;
+                    if resources.len() > MAX_EXPANSION {
+                        return Ok(None);
                     }
-                    if let Some(cursor) =
-                        store.posting_cursor(tenant, *field, key, ValueRef::Str(text), window)
-                    {
-                        cursors.push(Box::new(cursor));
-                    }
+                    ids.extend(resources.into_iter().map(resource_posting));
                 }
             }
         }
     }
-    Ok(Some(match cursors.len() {
-        1 => cursors.pop().expect("one cursor"),
-        _ => Box::new(Union::new(cursors)),
-    }))
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(ids))
 }
 
-/// The candidate traces of a query, newest first (entries may repeat a trace).
-pub enum Candidates<'s> {
-    /// The intersection of the posting lists of one filter's indexed conditions.
-    Postings {
-        lists: usize,
-        intersection: Intersection<'s>,
-    },
-    /// Every trace in the window (nothing indexed to narrow by): the bounded scan.
-    AllTraces(PostingCursor<'s>),
+enum Source<'s> {
+    /// Writes holding a posting of every indexed condition.
+    Postings(Intersection<'s>),
+    /// Every write in the window.
+    AllWrites(PostingCursor<'s>),
+    /// An indexed condition no stored value satisfies.
+    Nothing,
+}
+
+/// The candidate traces of a query, newest first: `(newest span start of the write
+/// that holds the match, trace id)`; a trace may come more than once.
+pub struct Candidates<'s> {
+    store: &'s TraceStore,
+    tenant: TenantId,
+    source: Source<'s>,
+    /// Per indexed condition, its posting ids (a trace in a write must hold one of each).
+    conditions: Vec<Vec<u64>>,
+    queued: VecDeque<(u64, TraceId)>,
 }
 
 impl Candidates<'_> {
-    pub fn next_entry(&mut self) -> Option<Entry> {
-        match self {
-            Candidates::Postings { intersection, .. } => intersection.next(),
-            Candidates::AllTraces(cursor) => {
-                let entry = cursor.current()?;
-                cursor.advance();
-                Some(entry)
+    pub fn next_entry(&mut self) -> Result<Option<(u64, TraceId)>, StoreError> {
+        loop {
+            if let Some(entry) = self.queued.pop_front() {
+                return Ok(Some(entry));
+            }
+            let write = match &mut self.source {
+                Source::Postings(intersection) => intersection.next(),
+                Source::AllWrites(cursor) => {
+                    let write = cursor.current();
+                    cursor.advance();
+                    write
+                }
+                Source::Nothing => None,
+            };
+            let Some(write) = write else {
+                self.status()?;
+                return Ok(None);
+            };
+            // A record written with its postings is always there; a missing or
+            // unreadable one only costs its candidates.
+            if let Some(record) = self.store.write_record(self.tenant, write)? {
+                self.queued.extend(
+                    record
+                        .traces_matching(&self.conditions)
+                        .into_iter()
+                        .map(|trace| (write.0, trace)),
+                );
             }
         }
     }
 
-    pub fn status(&self) -> Result<(), StoreError> {
-        match self {
-            Candidates::Postings { intersection, .. } => intersection.status(),
-            Candidates::AllTraces(cursor) => cursor.status(),
+    fn status(&self) -> Result<(), StoreError> {
+        match &self.source {
+            Source::Postings(intersection) => intersection.status(),
+            Source::AllWrites(cursor) => cursor.status(),
+            Source::Nothing => Ok(()),
         }
     }
 
     /// For logs: how many posting lists narrow the search (0: none, a full scan).
     pub fn posting_lists(&self) -> usize {
-        match self {
-            Candidates::Postings { lists, .. } => *lists,
-            Candidates::AllTraces(_) => 0,
-        }
+        self.conditions.len()
     }
 }
 
@@ -170,31 +230,48 @@ pub fn candidates<'s>(
     window: TimeWindow,
 ) -> Result<Candidates<'s>, StoreError> {
     // The filter with the most indexed conditions narrows the most.
-    let best = hints
-        .same_span_groups
-        .iter()
-        .map(|group| {
-            group
-                .iter()
-                .filter_map(|&index| hints.conditions.get(index))
-                .filter_map(|condition| lookup(store, condition))
-                .collect::<Vec<_>>()
-        })
-        .max_by_key(Vec::len)
-        .unwrap_or_default();
-    let mut cursors = Vec::new();
-    for lookup in &best {
-        if let Some(cursor) = cursor_for(store, tenant, lookup, window)? {
-            cursors.push(cursor);
+    let mut best: Vec<Vec<u64>> = Vec::new();
+    for group in &hints.same_span_groups {
+        let mut sets = Vec::new();
+        for condition in group
+            .iter()
+            .filter_map(|&index| hints.conditions.get(index))
+        {
+            if let Some(set) = posting_set(store, tenant, condition)? {
+                sets.push(set);
+            }
+        }
+        if sets.len() > best.len() {
+            best = sets;
         }
     }
-    if cursors.is_empty() {
-        return Ok(Candidates::AllTraces(
-            store.trace_time_cursor(tenant, window),
-        ));
-    }
-    Ok(Candidates::Postings {
-        lists: cursors.len(),
-        intersection: Intersection::new(cursors),
+    let source = if best.is_empty() {
+        Source::AllWrites(store.write_cursor(tenant, window))
+    } else if best.iter().any(Vec::is_empty) {
+        Source::Nothing
+    } else {
+        let cursors: Vec<Box<dyn Cursor + 's>> = best
+            .iter()
+            .map(|ids| -> Box<dyn Cursor + 's> {
+                let mut lists: Vec<Box<dyn Cursor + 's>> = ids
+                    .iter()
+                    .map(|id| -> Box<dyn Cursor + 's> {
+                        Box::new(store.posting_cursor(tenant, *id, window))
+                    })
+                    .collect();
+                match lists.len() {
+                    1 => lists.pop().expect("one list"),
+                    _ => Box::new(Union::new(lists)),
+                }
+            })
+            .collect();
+        Source::Postings(Intersection::new(cursors))
+    };
+    Ok(Candidates {
+        store,
+        tenant,
+        source,
+        conditions: best,
+        queued: VecDeque::new(),
     })
 }

@@ -13,7 +13,7 @@ use spangate_traceql::{SpanLocation, parse_lenient};
 use super::{SearchEngine, SearchError};
 use crate::model::{KeyValue, ResourceSpans, Span, TraceId, any_value};
 use crate::query::search_api::{TagScope, TagValueKind};
-use crate::store::index::{Cursor, Field, IndexValue, TagScope as IndexScope};
+use crate::store::index::{Field, IndexValue, TagScope as IndexScope};
 use crate::store::{TenantId, TimeWindow};
 
 /// The index's name for an attribute scope (`None` for intrinsics, which have no keys).
@@ -270,10 +270,14 @@ impl SearchEngine {
             return Ok(values);
         }
         let mut values: BTreeSet<TagValue> = BTreeSet::new();
-        let mut cursor = self.store.trace_time_cursor(tenant, TimeWindow::ALL);
+        let mut candidates = super::plan::candidates(
+            &self.store,
+            tenant,
+            &spangate_traceql::IndexHints::default(),
+            TimeWindow::ALL,
+        )?;
         let mut seen = std::collections::HashSet::<TraceId>::new();
-        while let Some((_, trace_id)) = cursor.current() {
-            cursor.advance();
+        while let Some((_, trace_id)) = candidates.next_entry()? {
             if values.len() >= limit || seen.len() >= self.settings.tag_value_scan_traces {
                 break;
             }
@@ -313,7 +317,6 @@ impl SearchEngine {
                 }
             }
         }
-        cursor.status()?;
         Ok(values.into_iter().take(limit).collect())
     }
 

@@ -6,8 +6,8 @@
 //! - `pending`: traces held for a tail-sampling decision, whose spans are already in
 //!   `spans` (`pending.rs`);
 //! - `default`: the tenant registry (`tenants.rs`);
-//! - `postings`, `trace_times`, `trace_summaries`, `tag_keys`: the search indexes
-//!   (`index/`).
+//! - `postings`, `writes`, `values`, `trace_summaries`, `tag_keys`: the search
+//!   indexes (`index/`).
 //!
 //! A write is one `WriteBatch` through the WAL, so a request's spans, the dictionary
 //! entries they point at and their index entries become durable together, or not at all.
@@ -19,6 +19,7 @@ mod pending;
 mod tenants;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
@@ -87,6 +88,10 @@ pub struct TraceStore {
     tenants: TenantRegistry,
     write_options: WriteOptions,
     index: index::IndexConfig,
+    /// Registry entries this process has written (put once, not per write).
+    known_index_keys: index::KnownKeys,
+    /// Ids of writes, for their index entries: from the clock at open, then counting.
+    next_write_id: AtomicU64,
 }
 
 impl TraceStore {
@@ -106,6 +111,12 @@ impl TraceStore {
             index: index::IndexConfig {
                 span_attributes: config.indexed_span_attributes.iter().cloned().collect(),
             },
+            known_index_keys: index::KnownKeys::default(),
+            next_write_id: AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64),
+            ),
         })
     }
 
@@ -132,32 +143,43 @@ impl TraceStore {
         request: &ExportTraceServiceRequest,
     ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
-        let span_count = self.put_spans(&mut batch, tenant, request);
-        self.db.write_opt(batch, &self.write_options)?;
+        let (span_count, registered) = self.put_spans(&mut batch, tenant, request);
+        self.commit(batch, registered)?;
         Ok(span_count)
     }
 
+    /// Writes `batch`; then remembers the index registry entries it held.
+    fn commit(&self, batch: WriteBatch, registered: Vec<u128>) -> Result<(), StoreError> {
+        self.db.write_opt(batch, &self.write_options)?;
+        self.known_index_keys.remember(registered);
+        Ok(())
+    }
+
     /// Adds every span of `request`, the dictionary entries they reference and their
-    /// index entries to `batch`. Returns the number of spans added.
+    /// index entries to `batch`. Returns the number of spans added and the index
+    /// registry entries to remember once the batch is committed.
     fn put_spans(
         &self,
         batch: &mut WriteBatch,
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
-    ) -> usize {
-        index::add_index_entries(
+    ) -> (usize, Vec<u128>) {
+        let registered = index::add_index_entries(
             batch,
             &index::IndexFamilies {
                 postings: self.cf(index::CF_POSTINGS),
-                trace_times: self.cf(index::CF_TRACE_TIMES),
+                writes: self.cf(index::CF_WRITES),
+                values: self.cf(index::CF_VALUES),
                 summaries: self.cf(index::CF_SUMMARIES),
                 tag_keys: self.cf(index::CF_TAG_KEYS),
             },
             tenant,
             request,
             &self.index,
+            &self.known_index_keys,
+            self.next_write_id.fetch_add(1, Ordering::Relaxed),
         );
-        self.put_spans_unindexed(batch, tenant, request)
+        (self.put_spans_unindexed(batch, tenant, request), registered)
     }
 
     /// `put_spans` without index entries: for spans rewritten in place (tail
@@ -421,7 +443,8 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
         ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
         ColumnFamilyDescriptor::new(CF_PENDING, pending_options),
         ColumnFamilyDescriptor::new(index::CF_POSTINGS, index_options.clone()),
-        ColumnFamilyDescriptor::new(index::CF_TRACE_TIMES, index_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_WRITES, index_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_VALUES, index_options.clone()),
         ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
         ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, index_options),
     ];

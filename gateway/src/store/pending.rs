@@ -53,7 +53,7 @@ impl TraceStore {
         markers: &[PendingMarker],
     ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
-        let span_count = self.put_spans(&mut batch, tenant, request);
+        let (span_count, registered) = self.put_spans(&mut batch, tenant, request);
         let pending_cf = self.cf(CF_PENDING);
         for marker in markers {
             batch.put_cf(
@@ -62,7 +62,7 @@ impl TraceStore {
                 marker.first_seen_unix_millis.to_be_bytes(),
             );
         }
-        self.db.write_opt(batch, &self.write_options)?;
+        self.commit(batch, registered)?;
         Ok(span_count)
     }
 

@@ -1,32 +1,40 @@
 //! Key encoding of the search indexes.
 //!
 //! ```text
-//! posting    = tenant:u32 BE | field:u8 | key_len:u16 BE | key | value_len:u16 BE | value
-//!              | start:u64 BE | trace_id:16                       (column family `postings`)
-//! trace time = tenant:u32 BE | start:u64 BE | trace_id:16            (column family `trace_times`)
-//! summary    = tenant:u32 BE | trace_id:16                          (column family `trace_summaries`)
-//! tag key    = tenant:u32 BE | scope:u8 | key                       (column family `tag_keys`)
+//! posting  = tenant:u32 BE | posting_id:u64 BE | newest:u64 BE | write_id:u64 BE   (`postings`)
+//! write    = tenant:u32 BE | newest:u64 BE | write_id:u64 BE                        (`writes`)
+//! value    = tenant:u32 BE | field:u8 | key_len:u16 BE | key | type:u8 | value
+//!            [| resource_id:u64 BE, for resource attributes]                        (`values`)
+//! summary  = tenant:u32 BE | trace_id:16                                            (`trace_summaries`)
+//! tag key  = tenant:u32 BE | scope:u8 | key                                         (`tag_keys`)
 //! ```
-//! `start` is the earliest start of the trace's spans in the write that added the
-//! entry, so every entry one write adds for a trace carries the same `start`: entries
-//! of conditions that hold on one span (hence one write) meet on the same
-//! `(start, trace_id)`, which is what lets postings be intersected exactly. Keys of one
-//! posting list sort by `(start, trace_id)`, so reading them backwards is newest first.
-//! Lengths are prefixed rather than terminated, so keys and values may hold any byte.
+//! Postings are per write, not per trace: one entry per distinct indexed value in a
+//! write, pointing at the write's record, which lists the write's traces and which of
+//! the write's posting ids each trace holds. `posting_id` is a 64-bit hash of (field,
+//! key, value): a collision only merges two lists (a superset the evaluator narrows).
+//! `newest` is the latest span start in the write: a trace's start is never after the
+//! `newest` of any write holding one of its spans, which makes newest-first reading
+//! with an early stop exact. Reading a list backwards is newest first.
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::model::{TRACE_ID_LEN, TraceId};
 use crate::store::keys::{TENANT_ID_LEN, TenantId};
 
-/// What a posting list is about: an attribute of some scope, or an intrinsic.
+/// What a posting list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Field {
+    /// A resource attribute. Postings are per resource (`Field::Resource`); the `values`
+    /// family maps each attribute value to the resources holding it.
     ResourceAttribute = 1,
     SpanAttribute = 2,
     /// The span name (key empty).
     Name = 3,
     /// `error` or `ok` (key empty); unset statuses are not indexed (most spans).
     Status = 4,
+    /// A resource, by `resource_id` (key empty, value the id).
+    Resource = 5,
 }
 
 /// Where an attribute key was seen, for tag autocompletion.
@@ -71,7 +79,7 @@ const INT: u8 = 2;
 const DOUBLE: u8 = 3;
 const BOOL: u8 = 4;
 
-/// A value borrowed from a span, as it is encoded into a posting key.
+/// A value borrowed from a span, as it is encoded into keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueRef<'a> {
     Str(&'a str),
@@ -82,7 +90,7 @@ pub enum ValueRef<'a> {
 }
 
 impl ValueRef<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
         match *self {
             ValueRef::Str(text) => {
                 out.push(STR);
@@ -140,12 +148,62 @@ pub fn truncated(text: &str) -> &str {
     &text[..end]
 }
 
-fn push_tenant(out: &mut Vec<u8>, tenant: TenantId) {
-    out.extend_from_slice(&tenant.0.to_be_bytes());
+/// The 64-bit id of the posting list of (field, key, value): the value's encoding
+/// hashed with a seed that is the hash of (field, key). One-shot hashes of short
+/// inputs; this runs for every indexed value of every span.
+pub fn posting_id(field: Field, key: &str, value: ValueRef<'_>) -> u64 {
+    let seed = xxh3_64_with_seed(key.as_bytes(), field as u64);
+    match value {
+        ValueRef::Str(text) => xxh3_64_with_seed(truncated(text).as_bytes(), seed ^ u64::from(STR)),
+        ValueRef::Int(int) => xxh3_64_with_seed(&int.to_be_bytes(), seed ^ u64::from(INT)),
+        ValueRef::Double(bits) => xxh3_64_with_seed(&bits.to_be_bytes(), seed ^ u64::from(DOUBLE)),
+        ValueRef::Bool(boolean) => xxh3_64_with_seed(&[u8::from(boolean)], seed ^ u64::from(BOOL)),
+    }
 }
 
-/// Keys and values longer than a u16 length cannot be indexed; such attributes are
-/// rare and still found by the bounded scan.
+/// The posting id of a resource.
+pub fn resource_posting(resource_id: u64) -> u64 {
+    posting_id(Field::Resource, "", ValueRef::Int(resource_id as i64))
+}
+
+/// (write's newest span start, write id): what postings point at.
+pub type WriteRef = (u64, u64);
+
+pub const POSTING_PREFIX_LEN: usize = TENANT_ID_LEN + 8;
+
+pub fn posting_prefix(tenant: TenantId, posting: u64) -> [u8; POSTING_PREFIX_LEN] {
+    let mut key = [0u8; POSTING_PREFIX_LEN];
+    key[..TENANT_ID_LEN].copy_from_slice(&tenant.0.to_be_bytes());
+    key[TENANT_ID_LEN..].copy_from_slice(&posting.to_be_bytes());
+    key
+}
+
+/// `prefix | newest | write_id`.
+pub fn entry_key(prefix: &[u8], write: WriteRef) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 16);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&write.0.to_be_bytes());
+    key.extend_from_slice(&write.1.to_be_bytes());
+    key
+}
+
+/// The write an entry key (with a `prefix_len`-byte prefix) points at.
+pub fn parse_entry(key: &[u8], prefix_len: usize) -> Option<WriteRef> {
+    let suffix = key.get(prefix_len..)?;
+    if suffix.len() != 16 {
+        return None;
+    }
+    Some((
+        u64::from_be_bytes(suffix[..8].try_into().ok()?),
+        u64::from_be_bytes(suffix[8..].try_into().ok()?),
+    ))
+}
+
+/// The prefix of a tenant's write records.
+pub fn tenant_prefix(tenant: TenantId) -> [u8; TENANT_ID_LEN] {
+    tenant.0.to_be_bytes()
+}
+
 fn push_with_length(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     let Ok(length) = u16::try_from(bytes.len()) else {
         return false;
@@ -155,64 +213,46 @@ fn push_with_length(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     true
 }
 
-/// The prefix shared by every entry of one posting list (`None`: key too long).
-pub fn posting_prefix(
-    tenant: TenantId,
-    field: Field,
-    key: &str,
-    value: ValueRef<'_>,
-) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(TENANT_ID_LEN + 1 + 4 + key.len() + 16);
-    push_tenant(&mut out, tenant);
-    out.push(field as u8);
-    if !push_with_length(&mut out, key.as_bytes()) {
-        return None;
-    }
-    let mut encoded = Vec::with_capacity(16);
-    value.encode(&mut encoded);
-    push_with_length(&mut out, &encoded).then_some(out)
-}
-
-/// The prefix of every posting list of one attribute key (all its values).
-pub fn attribute_prefix(tenant: TenantId, field: Field, key: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(TENANT_ID_LEN + 3 + key.len());
-    push_tenant(&mut out, tenant);
+/// The prefix of every `values` entry of (field, key); `None` for a key too long.
+pub fn value_key_prefix(tenant: TenantId, field: Field, key: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(TENANT_ID_LEN + 3 + key.len() + 16);
+    out.extend_from_slice(&tenant.0.to_be_bytes());
     out.push(field as u8);
     push_with_length(&mut out, key.as_bytes()).then_some(out)
 }
 
-/// Splits what follows an `attribute_prefix` into the value and the rest of the key.
-pub fn split_value(after_prefix: &[u8]) -> Option<(IndexValue, &[u8])> {
-    let length = usize::from(u16::from_be_bytes(after_prefix.get(..2)?.try_into().ok()?));
-    let encoded = after_prefix.get(2..2 + length)?;
-    Some((IndexValue::decode(encoded)?, &after_prefix[2 + length..]))
-}
-
-/// Length of the `start | trace_id` suffix of postings and trace-time keys.
-pub const ENTRY_SUFFIX_LEN: usize = 8 + TRACE_ID_LEN;
-
-/// `prefix | start | trace_id`.
-pub fn entry_key(prefix: &[u8], start: u64, trace_id: &TraceId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + ENTRY_SUFFIX_LEN);
-    key.extend_from_slice(prefix);
-    key.extend_from_slice(&start.to_be_bytes());
-    key.extend_from_slice(&trace_id.0);
-    key
-}
-
-/// The `(start, trace_id)` suffix of an entry key whose prefix is `prefix_len` long.
-pub fn parse_entry(key: &[u8], prefix_len: usize) -> Option<(u64, TraceId)> {
-    let suffix = key.get(prefix_len..)?;
-    if suffix.len() != ENTRY_SUFFIX_LEN {
+/// A `values` entry: (field, key, value), and for resource attributes the resource.
+pub fn value_key(
+    tenant: TenantId,
+    field: Field,
+    key: &str,
+    value: ValueRef<'_>,
+    resource_id: Option<u64>,
+) -> Option<Vec<u8>> {
+    let mut out = value_key_prefix(tenant, field, key)?;
+    let mut encoded = Vec::with_capacity(16);
+    value.encode(&mut encoded);
+    if !push_with_length(&mut out, &encoded) {
         return None;
     }
-    let start = u64::from_be_bytes(suffix[..8].try_into().ok()?);
-    Some((start, TraceId::from_slice(&suffix[8..])?))
+    if let Some(resource_id) = resource_id {
+        out.extend_from_slice(&resource_id.to_be_bytes());
+    }
+    Some(out)
 }
 
-/// The prefix of a tenant's trace-time entries.
-pub fn tenant_prefix(tenant: TenantId) -> Vec<u8> {
-    tenant.0.to_be_bytes().to_vec()
+/// A `values` entry after its (field, key) prefix: the value and, if present, the
+/// resource id.
+pub fn split_value(after_prefix: &[u8]) -> Option<(IndexValue, Option<u64>)> {
+    let length = usize::from(u16::from_be_bytes(after_prefix.get(..2)?.try_into().ok()?));
+    let encoded = after_prefix.get(2..2 + length)?;
+    let rest = &after_prefix[2 + length..];
+    let resource = match rest.len() {
+        0 => None,
+        8 => Some(u64::from_be_bytes(rest.try_into().ok()?)),
+        _ => return None,
+    };
+    Some((IndexValue::decode(encoded)?, resource))
 }
 
 pub fn summary_key(tenant: TenantId, trace_id: &TraceId) -> [u8; TENANT_ID_LEN + TRACE_ID_LEN] {
@@ -221,7 +261,7 @@ pub fn summary_key(tenant: TenantId, trace_id: &TraceId) -> [u8; TENANT_ID_LEN +
 
 pub fn tag_key(tenant: TenantId, scope: TagScope, key: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(TENANT_ID_LEN + 1 + key.len());
-    push_tenant(&mut out, tenant);
+    out.extend_from_slice(&tenant.0.to_be_bytes());
     out.push(scope as u8);
     out.extend_from_slice(key.as_bytes());
     out
@@ -251,33 +291,30 @@ mod tests {
 
     proptest! {
         #[test]
-        fn values_round_trip_after_their_key(key in "\\PC{0,30}", value in value_strategy(), start in any::<u64>(), trace in proptest::array::uniform16(any::<u8>())) {
+        fn values_round_trip_after_their_key(key in "\\PC{0,30}", value in value_strategy(), resource in proptest::option::of(any::<u64>())) {
             let tenant = TenantId(7);
-            let prefix = posting_prefix(tenant, Field::SpanAttribute, &key, value.as_ref()).unwrap();
-            let attribute = attribute_prefix(tenant, Field::SpanAttribute, &key).unwrap();
-            prop_assert!(prefix.starts_with(&attribute));
-            let entry = entry_key(&prefix, start, &TraceId(trace));
-            let (decoded, rest) = split_value(&entry[attribute.len()..]).unwrap();
-            prop_assert_eq!(decoded, value);
-            prop_assert_eq!(rest.len(), ENTRY_SUFFIX_LEN);
-            prop_assert_eq!(parse_entry(&entry, prefix.len()), Some((start, TraceId(trace))));
+            let entry = value_key(tenant, Field::ResourceAttribute, &key, value.as_ref(), resource).unwrap();
+            let prefix = value_key_prefix(tenant, Field::ResourceAttribute, &key).unwrap();
+            prop_assert!(entry.starts_with(&prefix));
+            prop_assert_eq!(split_value(&entry[prefix.len()..]), Some((value, resource)));
         }
 
-        /// One posting list's entries sort by (start, trace id): read backwards, newest first.
+        /// One posting list's entries sort by (newest, write id): backwards is newest first.
         #[test]
-        fn entries_sort_by_start_then_trace(a in (any::<u64>(), proptest::array::uniform16(any::<u8>())), b in (any::<u64>(), proptest::array::uniform16(any::<u8>()))) {
-            let prefix = posting_prefix(TenantId(1), Field::Name, "", ValueRef::Str("GET /")).unwrap();
-            let key_a = entry_key(&prefix, a.0, &TraceId(a.1));
-            let key_b = entry_key(&prefix, b.0, &TraceId(b.1));
+        fn entries_sort_by_time_then_write(a in (any::<u64>(), any::<u64>()), b in (any::<u64>(), any::<u64>())) {
+            let prefix = posting_prefix(TenantId(1), posting_id(Field::Name, "", ValueRef::Str("GET /")));
+            let key_a = entry_key(&prefix, a);
+            let key_b = entry_key(&prefix, b);
             prop_assert_eq!(key_a.cmp(&key_b), a.cmp(&b));
+            prop_assert_eq!(parse_entry(&key_a, prefix.len()), Some(a));
         }
 
-        /// A key that is a prefix of another key never shares posting lists with it.
+        /// A key that is a prefix of another key never shares `values` entries with it.
         #[test]
         fn keys_never_run_into_each_other(key in "[a-z.]{0,10}", extra in "[a-z.]{1,5}", value in "[a-z]{0,5}") {
             let longer = format!("{key}{extra}");
-            let short = attribute_prefix(TenantId(1), Field::SpanAttribute, &key).unwrap();
-            let long = posting_prefix(TenantId(1), Field::SpanAttribute, &longer, ValueRef::Str(&value)).unwrap();
+            let short = value_key_prefix(TenantId(1), Field::SpanAttribute, &key).unwrap();
+            let long = value_key(TenantId(1), Field::SpanAttribute, &longer, ValueRef::Str(&value), None).unwrap();
             prop_assert!(!long.starts_with(&short));
         }
 
@@ -287,6 +324,19 @@ mod tests {
             let _ = parse_entry(&bytes, cut);
             let _ = parse_tag_key(&bytes);
         }
+    }
+
+    #[test]
+    fn posting_ids_tell_fields_keys_and_values_apart() {
+        let ids = [
+            posting_id(Field::Name, "", ValueRef::Str("a")),
+            posting_id(Field::SpanAttribute, "", ValueRef::Str("a")),
+            posting_id(Field::SpanAttribute, "a", ValueRef::Str("")),
+            posting_id(Field::SpanAttribute, "k", ValueRef::Str("1")),
+            posting_id(Field::SpanAttribute, "k", ValueRef::Int(1)),
+        ];
+        let distinct: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), ids.len());
     }
 
     #[test]

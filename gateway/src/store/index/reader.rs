@@ -1,16 +1,22 @@
-//! Reading the indexes: posting lists newest first, their intersection, trace
-//! summaries, tag keys and the distinct indexed values of a key.
+//! Reading the indexes: posting lists and write records newest first, their
+//! intersection and union, write records, trace summaries, tag keys and indexed values.
 
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions};
 
-use super::keys::{self, ENTRY_SUFFIX_LEN, Field, IndexValue, TagScope, ValueRef};
+use super::keys::{self, Field, IndexValue, TagScope, ValueRef, WriteRef};
+use super::record::WriteRecord;
 use super::summary::TraceSummary;
 use crate::model::TraceId;
 use crate::store::keys::TenantId;
 use crate::store::{StoreError, TimeWindow, TraceStore};
 
-/// One index entry: the earliest span start of the write that added it, and the trace.
-pub type Entry = (u64, TraceId);
+/// One entry of a posting list or of the write list: a write.
+pub type Entry = WriteRef;
+
+/// How far past a window's end a write's newest span may start while the write still
+/// holds spans of traces that overlap the window (a write's spans start close together;
+/// the trace summaries decide exactly).
+const LATE_WRITE_SLACK_NANOS: u64 = 300 * 1_000_000_000;
 
 /// A list of entries read newest first.
 pub trait Cursor {
@@ -24,11 +30,11 @@ pub trait Cursor {
     fn status(&self) -> Result<(), StoreError>;
 }
 
-/// Walks one posting list (or the tenant's trace-time list) from the newest entry down.
+/// Walks one posting list (or the tenant's write list) from the newest entry down.
 pub struct PostingCursor<'a> {
     iterator: DBRawIteratorWithThreadMode<'a, DB>,
     prefix: Vec<u8>,
-    lowest_start: u64,
+    lowest: u64,
     current: Option<Entry>,
 }
 
@@ -40,16 +46,18 @@ impl<'a> PostingCursor<'a> {
         window: TimeWindow,
     ) -> PostingCursor<'a> {
         let mut read_options = ReadOptions::default();
-        // Prefixes vary in length here; there is no prefix extractor to rely on.
         read_options.set_total_order_seek(true);
         let iterator = db.raw_iterator_cf_opt(family, read_options);
         let mut cursor = PostingCursor {
             iterator,
             prefix,
-            lowest_start: window.start_unix_nano,
+            // A trace's start is never after a write's newest start: older writes hold
+            // nothing of traces that start in the window.
+            lowest: window.start_unix_nano,
             current: None,
         };
-        cursor.seek_at_or_before((window.end_unix_nano, TraceId([0xff; 16])));
+        let highest = window.end_unix_nano.saturating_add(LATE_WRITE_SLACK_NANOS);
+        cursor.seek_at_or_before((highest, u64::MAX));
         cursor
     }
 
@@ -59,7 +67,7 @@ impl<'a> PostingCursor<'a> {
             .key()
             .filter(|key| key.starts_with(&self.prefix))
             .and_then(|key| keys::parse_entry(key, self.prefix.len()))
-            .filter(|(start, _)| *start >= self.lowest_start);
+            .filter(|(newest, _)| *newest >= self.lowest);
     }
 }
 
@@ -77,7 +85,7 @@ impl Cursor for PostingCursor<'_> {
 
     fn seek_at_or_before(&mut self, entry: Entry) {
         self.iterator
-            .seek_for_prev(keys::entry_key(&self.prefix, entry.0, &entry.1));
+            .seek_for_prev(keys::entry_key(&self.prefix, entry));
         self.load();
     }
 
@@ -169,36 +177,40 @@ impl Iterator for Intersection<'_> {
 }
 
 impl TraceStore {
-    fn index_family(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.cf(name)
-    }
-
-    /// The traces with `value` in (field, key), newest first within `window`.
+    /// The writes holding posting `posting`, newest first, for traces in `window`.
     pub fn posting_cursor(
         &self,
         tenant: TenantId,
-        field: Field,
-        key: &str,
-        value: ValueRef<'_>,
+        posting: u64,
         window: TimeWindow,
-    ) -> Option<PostingCursor<'_>> {
-        let prefix = keys::posting_prefix(tenant, field, key, value)?;
-        Some(PostingCursor::open(
-            &self.db,
-            self.index_family(super::CF_POSTINGS),
-            prefix,
-            window,
-        ))
-    }
-
-    /// Every trace of the tenant, newest first within `window`.
-    pub fn trace_time_cursor(&self, tenant: TenantId, window: TimeWindow) -> PostingCursor<'_> {
+    ) -> PostingCursor<'_> {
         PostingCursor::open(
             &self.db,
-            self.index_family(super::CF_TRACE_TIMES),
-            keys::tenant_prefix(tenant),
+            self.cf(super::CF_POSTINGS),
+            keys::posting_prefix(tenant, posting).to_vec(),
             window,
         )
+    }
+
+    /// Every write of the tenant, newest first, for traces in `window`.
+    pub fn write_cursor(&self, tenant: TenantId, window: TimeWindow) -> PostingCursor<'_> {
+        PostingCursor::open(
+            &self.db,
+            self.cf(super::CF_WRITES),
+            keys::tenant_prefix(tenant).to_vec(),
+            window,
+        )
+    }
+
+    /// The record of a write: its traces and which postings each holds.
+    pub fn write_record(
+        &self,
+        tenant: TenantId,
+        write: WriteRef,
+    ) -> Result<Option<WriteRecord>, StoreError> {
+        let key = keys::entry_key(&keys::tenant_prefix(tenant), write);
+        let bytes = self.db.get_pinned_cf(self.cf(super::CF_WRITES), key)?;
+        Ok(bytes.and_then(|bytes| WriteRecord::decode(&bytes)))
     }
 
     /// The merged summary of a trace, if any of its spans was stored.
@@ -208,7 +220,7 @@ impl TraceStore {
         trace_id: &TraceId,
     ) -> Result<Option<TraceSummary>, StoreError> {
         let bytes = self.db.get_pinned_cf(
-            self.index_family(super::CF_SUMMARIES),
+            self.cf(super::CF_SUMMARIES),
             keys::summary_key(tenant, trace_id),
         )?;
         Ok(bytes.and_then(|bytes| TraceSummary::decode(&bytes)))
@@ -222,26 +234,17 @@ impl TraceStore {
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let prefix = keys::tag_key(tenant, scope, "");
-        let mut iterator = self
-            .db
-            .raw_iterator_cf(self.index_family(super::CF_TAG_KEYS));
-        iterator.seek(&prefix);
         let mut names = Vec::new();
-        while let Some(key) = iterator.key() {
-            if !key.starts_with(&prefix) || names.len() >= limit {
-                break;
-            }
+        self.scan_prefix(super::CF_TAG_KEYS, &prefix, |key| {
             if let Some((_, name)) = keys::parse_tag_key(key) {
                 names.push(name);
             }
-            iterator.next();
-        }
-        iterator.status()?;
+            names.len() < limit
+        })?;
         Ok(names)
     }
 
-    /// Distinct indexed values of (field, key), at most `limit`: one seek per value,
-    /// skipping over its entries.
+    /// Distinct indexed values of (field, key), sorted by encoding, at most `limit`.
     pub fn indexed_values(
         &self,
         tenant: TenantId,
@@ -249,31 +252,66 @@ impl TraceStore {
         key: &str,
         limit: usize,
     ) -> Result<Vec<IndexValue>, StoreError> {
-        let Some(prefix) = keys::attribute_prefix(tenant, field, key) else {
+        let Some(prefix) = keys::value_key_prefix(tenant, field, key) else {
             return Ok(Vec::new());
         };
+        let mut values: Vec<IndexValue> = Vec::new();
+        self.scan_prefix(super::CF_VALUES, &prefix, |entry| {
+            if let Some((value, _)) = keys::split_value(&entry[prefix.len()..])
+                && values.last() != Some(&value)
+            {
+                values.push(value);
+            }
+            values.len() < limit
+        })?;
+        Ok(values)
+    }
+
+    /// The ids of the resources whose attribute `key` is `value` (at most `limit`).
+    pub fn resources_with(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        value: ValueRef<'_>,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let Some(prefix) = keys::value_key(tenant, Field::ResourceAttribute, key, value, None)
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(key_prefix_len) =
+            keys::value_key_prefix(tenant, Field::ResourceAttribute, key).map(|p| p.len())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut resources = Vec::new();
+        self.scan_prefix(super::CF_VALUES, &prefix, |entry| {
+            if let Some((_, Some(resource))) = keys::split_value(&entry[key_prefix_len..]) {
+                resources.push(resource);
+            }
+            resources.len() < limit
+        })?;
+        Ok(resources)
+    }
+
+    /// Calls `visit` with each key starting with `prefix`, in order, while it returns true.
+    fn scan_prefix(
+        &self,
+        family: &str,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), StoreError> {
         let mut read_options = ReadOptions::default();
         read_options.set_total_order_seek(true);
-        let mut iterator = self
-            .db
-            .raw_iterator_cf_opt(self.index_family(super::CF_POSTINGS), read_options);
-        iterator.seek(&prefix);
-        let mut values = Vec::new();
-        while values.len() < limit {
-            let Some(key) = iterator.key() else { break };
-            if !key.starts_with(&prefix) {
+        let mut iterator = self.db.raw_iterator_cf_opt(self.cf(family), read_options);
+        iterator.seek(prefix);
+        while let Some(key) = iterator.key() {
+            if !key.starts_with(prefix) || !visit(key) {
                 break;
             }
-            let Some((value, rest)) = keys::split_value(&key[prefix.len()..]) else {
-                break;
-            };
-            // Past every entry of this value: its posting prefix followed by 0xff bytes.
-            let mut past = key[..key.len() - rest.len()].to_vec();
-            past.extend_from_slice(&[0xff; ENTRY_SUFFIX_LEN + 1]);
-            values.push(value);
-            iterator.seek(&past);
+            iterator.next();
         }
         iterator.status()?;
-        Ok(values)
+        Ok(())
     }
 }

@@ -103,88 +103,92 @@ fn write(store: &TraceStore, request: &ExportTraceServiceRequest) {
     store.write(tenant, request).unwrap();
 }
 
-const ALL: TimeWindow = TimeWindow {
-    start_unix_nano: 0,
-    end_unix_nano: u64::MAX,
-};
+const ALL: TimeWindow = TimeWindow::ALL;
 
-fn drain(mut cursor: impl Cursor) -> Vec<(u64, u8)> {
+fn drain(mut cursor: impl Cursor) -> Vec<WriteRef> {
     let mut out = Vec::new();
-    while let Some((start, trace)) = cursor.current() {
-        out.push((start, trace.0[0]));
+    while let Some(entry) = cursor.current() {
+        out.push(entry);
         cursor.advance();
     }
     cursor.status().unwrap();
     out
 }
 
-fn name_cursor<'a>(store: &'a TraceStore, name: &str, window: TimeWindow) -> PostingCursor<'a> {
+fn name_id(name: &str) -> u64 {
+    posting_id(Field::Name, "", ValueRef::Str(name))
+}
+
+fn error_id() -> u64 {
+    posting_id(Field::Status, "", ValueRef::Str("error"))
+}
+
+/// The traces (first id byte) of the writes a cursor lists that hold every set.
+fn traces_of(store: &TraceStore, writes: &[WriteRef], conditions: &[Vec<u64>]) -> Vec<u8> {
     let tenant = store.tenant(SINGLE_TENANT).unwrap();
-    store
-        .posting_cursor(tenant, Field::Name, "", ValueRef::Str(name), window)
-        .unwrap()
+    let mut traces: Vec<u8> = writes
+        .iter()
+        .flat_map(|write| {
+            store
+                .write_record(tenant, *write)
+                .unwrap()
+                .unwrap()
+                .traces_matching(conditions)
+        })
+        .map(|trace| trace.0[0])
+        .collect();
+    traces.sort_unstable();
+    traces
 }
 
 #[test]
-fn postings_list_traces_newest_first_within_the_window() {
+fn a_write_lists_its_traces_and_what_each_holds() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
+    let mut failed = span(1, 1, "GET", 100);
+    failed.error = true;
     write(
         &store,
-        &request("api", &[span(1, 1, "GET", 100), span(2, 1, "GET", 300)]),
+        &request(
+            "api",
+            &[failed, span(2, 1, "GET", 110), span(3, 1, "POST", 120)],
+        ),
     );
-    write(
-        &store,
-        &request("api", &[span(3, 1, "GET", 200), span(4, 1, "POST", 250)]),
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
+    let gets = drain(store.posting_cursor(tenant, name_id("GET"), ALL));
+    assert_eq!(gets.len(), 1, "one posting per value per write");
+    assert_eq!(gets[0].0, 120, "keyed by the write's newest span start");
+    assert_eq!(traces_of(&store, &gets, &[vec![name_id("GET")]]), [1, 2]);
+    assert_eq!(
+        traces_of(&store, &gets, &[vec![name_id("GET")], vec![error_id()]]),
+        [1]
     );
     assert_eq!(
-        drain(name_cursor(&store, "GET", ALL)),
-        [(300, 2), (200, 3), (100, 1)]
+        traces_of(&store, &gets, &[vec![name_id("PUT"), name_id("POST")]]),
+        [3]
     );
-    let window = TimeWindow {
+    assert!(drain(store.posting_cursor(tenant, name_id("PUT"), ALL)).is_empty());
+}
+
+#[test]
+fn writes_are_listed_newest_first_within_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for (trace, start) in [(1, 100), (2, 300), (3, 200)] {
+        write(&store, &request("api", &[span(trace, 1, "GET", start)]));
+    }
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
+    let newest = |cursor: PostingCursor<'_>| drain(cursor).iter().map(|w| w.0).collect::<Vec<_>>();
+    assert_eq!(
+        newest(store.posting_cursor(tenant, name_id("GET"), ALL)),
+        [300, 200, 100]
+    );
+    assert_eq!(newest(store.write_cursor(tenant, ALL)), [300, 200, 100]);
+    let recent = TimeWindow {
         start_unix_nano: 150,
-        end_unix_nano: 299,
+        end_unix_nano: u64::MAX,
     };
-    assert_eq!(drain(name_cursor(&store, "GET", window)), [(200, 3)]);
-    assert_eq!(drain(name_cursor(&store, "PUT", ALL)), []);
-    let tenant = store.tenant(SINGLE_TENANT).unwrap();
-    assert_eq!(
-        drain(store.trace_time_cursor(tenant, ALL)),
-        [(300, 2), (250, 4), (200, 3), (100, 1)]
-    );
-}
-
-#[test]
-fn entries_of_one_write_share_the_traces_earliest_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    // Two spans of trace 5 in one write: both postings are keyed by start 40.
-    let mut child = span(5, 2, "SELECT", 60);
-    child.parent = Some(1);
-    child.error = true;
-    write(&store, &request("db", &[span(5, 1, "root", 40), child]));
-    let tenant = store.tenant(SINGLE_TENANT).unwrap();
-    let error = store
-        .posting_cursor(tenant, Field::Status, "", ValueRef::Str("error"), ALL)
-        .unwrap();
-    assert_eq!(drain(error), [(40, 5)]);
-    let service = store
-        .posting_cursor(
-            tenant,
-            Field::ResourceAttribute,
-            "service.name",
-            ValueRef::Str("db"),
-            ALL,
-        )
-        .unwrap();
-    let intersection = Intersection::new(vec![
-        Box::new(name_cursor(&store, "SELECT", ALL)),
-        Box::new(service),
-    ]);
-    assert_eq!(
-        intersection.map(|(s, t)| (s, t.0[0])).collect::<Vec<_>>(),
-        [(40, 5)]
-    );
+    assert_eq!(newest(store.write_cursor(tenant, recent)), [300, 200]);
 }
 
 #[test]
@@ -236,16 +240,19 @@ fn summaries_merge_over_writes() {
 }
 
 #[test]
-fn tag_keys_and_indexed_values() {
+fn tag_keys_values_and_resources() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let mut get = span(1, 1, "GET /a", 10);
     get.method = Some("GET");
     let mut post = span(2, 1, "POST /a", 20);
     post.method = Some("POST");
+    write(&store, &request("api", &[get, post]));
     let mut get_again = span(3, 1, "GET /b", 30);
     get_again.method = Some("GET");
-    write(&store, &request("api", &[get, post, get_again]));
+    write(&store, &request("db", &[get_again]));
+    // Written again: the registry entries are not put twice (nothing to see but no harm).
+    write(&store, &request("db", &[span(4, 1, "GET /b", 40)]));
     let tenant = store.tenant(SINGLE_TENANT).unwrap();
     assert_eq!(
         store.tag_keys(tenant, TagScope::Span, 10).unwrap(),
@@ -265,10 +272,9 @@ fn tag_keys_and_indexed_values() {
         store.tag_keys(tenant, TagScope::Span, 1).unwrap(),
         ["http.method"]
     );
-    let mut methods = store
+    let methods = store
         .indexed_values(tenant, Field::SpanAttribute, "http.method", 10)
         .unwrap();
-    methods.sort_by_key(|v| format!("{v:?}"));
     assert_eq!(
         methods,
         [
@@ -276,12 +282,20 @@ fn tag_keys_and_indexed_values() {
             IndexValue::Str("POST".into())
         ]
     );
-    // user.id is not configured for indexing: no postings, no values.
-    assert_eq!(
+    // user.id is not configured for indexing: no values.
+    assert!(
         store
             .indexed_values(tenant, Field::SpanAttribute, "user.id", 10)
-            .unwrap(),
-        []
+            .unwrap()
+            .is_empty()
+    );
+    let mut services = store
+        .indexed_values(tenant, Field::ResourceAttribute, "service.name", 10)
+        .unwrap();
+    services.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(
+        services,
+        [IndexValue::Str("api".into()), IndexValue::Str("db".into())]
     );
     assert_eq!(
         store
@@ -289,48 +303,25 @@ fn tag_keys_and_indexed_values() {
             .unwrap(),
         [IndexValue::Int(8)]
     );
+    let api = store
+        .resources_with(tenant, "service.name", ValueRef::Str("api"), 10)
+        .unwrap();
+    assert_eq!(api.len(), 1);
+    let api_writes = drain(store.posting_cursor(tenant, resource_posting(api[0]), ALL));
     assert_eq!(
+        traces_of(&store, &api_writes, &[vec![resource_posting(api[0])]]),
+        [1, 2]
+    );
+    assert!(
         store
-            .indexed_values(tenant, Field::Name, "", 2)
+            .resources_with(tenant, "service.name", ValueRef::Str("web"), 10)
             .unwrap()
-            .len(),
-        2
+            .is_empty()
     );
 }
 
-proptest! {
-    /// The intersection of posting lists is exactly the set intersection, newest first.
-    #[test]
-    fn intersection_is_the_set_intersection(
-        traces in proptest::collection::btree_map(1u8..60, (0u64..50, any::<bool>(), any::<bool>()), 1..40)
-    ) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        for (&trace, &(start, named, errored)) in &traces {
-            let mut s = span(trace, 1, if named { "wanted" } else { "other" }, start);
-            s.error = errored;
-            write(&store, &request("svc", &[s]));
-        }
-        let tenant = store.tenant(SINGLE_TENANT).unwrap();
-        let found: Vec<(u64, u8)> = Intersection::new(vec![
-            Box::new(name_cursor(&store, "wanted", ALL)),
-            Box::new(store.posting_cursor(tenant, Field::Status, "", ValueRef::Str("error"), ALL).unwrap()),
-        ])
-        .map(|(s, t)| (s, t.0[0]))
-        .collect();
-        let mut expected: Vec<(u64, u8)> = traces
-            .iter()
-            .filter(|(_, (_, named, errored))| *named && *errored)
-            .map(|(&trace, &(start, _, _))| (start, trace))
-            .collect();
-        expected.sort();
-        expected.reverse();
-        prop_assert_eq!(found, expected);
-    }
-}
-
 #[test]
-fn a_union_lists_each_trace_once_newest_first() {
+fn a_union_lists_each_write_once_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     write(
@@ -341,10 +332,55 @@ fn a_union_lists_each_trace_once_newest_first() {
         &store,
         &request("api", &[span(2, 1, "POST", 200), span(3, 1, "PUT", 300)]),
     );
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
     let union = Union::new(vec![
-        Box::new(name_cursor(&store, "GET", ALL)),
-        Box::new(name_cursor(&store, "POST", ALL)),
-        Box::new(name_cursor(&store, "DELETE", ALL)),
+        Box::new(store.posting_cursor(tenant, name_id("GET"), ALL)),
+        Box::new(store.posting_cursor(tenant, name_id("POST"), ALL)),
+        Box::new(store.posting_cursor(tenant, name_id("DELETE"), ALL)),
     ]);
-    assert_eq!(drain(union), [(200, 2), (100, 1)]);
+    assert_eq!(
+        drain(union).iter().map(|w| w.0).collect::<Vec<_>>(),
+        [300, 100]
+    );
+}
+
+proptest! {
+    /// Intersecting posting lists and filtering each write's traces gives exactly the
+    /// traces with a span holding both values.
+    #[test]
+    fn intersection_finds_exactly_the_matching_traces(
+        writes in proptest::collection::vec(
+            proptest::collection::btree_map(1u8..60, (0u64..50, any::<bool>(), any::<bool>()), 1..5),
+            1..8,
+        )
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut expected = std::collections::BTreeSet::new();
+        for (index, traces) in writes.iter().enumerate() {
+            let spans: Vec<TestSpan> = traces
+                .iter()
+                .map(|(&trace, &(start, named, errored))| {
+                    if named && errored {
+                        expected.insert(trace);
+                    }
+                    let mut s = span(trace, index as u8 + 1, if named { "wanted" } else { "other" }, start);
+                    s.error = errored;
+                    s
+                })
+                .collect();
+            write(&store, &request("svc", &spans));
+        }
+        let tenant = store.tenant(SINGLE_TENANT).unwrap();
+        let conditions = [vec![name_id("wanted")], vec![error_id()]];
+        let hits: Vec<WriteRef> = Intersection::new(vec![
+            Box::new(store.posting_cursor(tenant, conditions[0][0], ALL)),
+            Box::new(store.posting_cursor(tenant, conditions[1][0], ALL)),
+        ])
+        .collect();
+        let mut found = traces_of(&store, &hits, &conditions);
+        found.dedup();
+        prop_assert_eq!(found, expected.into_iter().collect::<Vec<_>>());
+        prop_assert!(hits.windows(2).all(|pair| pair[0] > pair[1]), "newest first");
+    }
 }

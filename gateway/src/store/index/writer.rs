@@ -1,43 +1,100 @@
 //! Index entries for one write, added to the same `WriteBatch` as its spans, so the
 //! indexes are never out of step with the spans after a crash.
 //!
-//! Per trace in the write: one `trace_times` entry, one summary part (merged), and one
-//! posting per distinct (field, key, value) among its spans: the span name, an `error`
-//! or `ok` status, every resource attribute, and the configured span attributes. Tag
-//! keys (every attribute key of every scope) are put once per write.
+//! Per write: one posting per distinct posting id among its spans (the span name, an
+//! `error`/`ok` status, each configured span attribute value, and each resource), one
+//! record listing its traces and which postings each holds, one summary part per
+//! trace (merged). The `values` registry (indexed values, and which resources hold a
+//! resource attribute value) and the tag keys are put only when this process has not
+//! written them yet (`KnownKeys`), so a steady stream of the same values costs nothing
+//! there.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
 use rocksdb::{ColumnFamily, WriteBatch};
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use super::keys::{self, Field, TagScope, ValueRef};
+use super::record::WriteRecord;
 use super::summary::TraceSummary;
-use crate::model::{ExportTraceServiceRequest, KeyValue, Status, TraceId, any_value, service_name};
+use crate::model::{ExportTraceServiceRequest, KeyValue, TraceId, any_value, service_name};
 use crate::store::keys::TenantId;
 
-/// Which span attributes get posting lists (resource attributes always do).
+/// Which span attributes get posting lists (resources always do).
 #[derive(Debug, Clone, Default)]
 pub struct IndexConfig {
-    pub span_attributes: HashSet<String>,
+    /// Looked up for every span attribute of every write: a cheap hasher.
+    pub span_attributes: HashSet<String, BuildHasherDefault<IdHasher>>,
 }
 
 pub(in crate::store) struct IndexFamilies<'a> {
     pub postings: &'a ColumnFamily,
-    pub trace_times: &'a ColumnFamily,
+    pub writes: &'a ColumnFamily,
+    pub values: &'a ColumnFamily,
     pub summaries: &'a ColumnFamily,
     pub tag_keys: &'a ColumnFamily,
 }
 
-/// What one write adds for one trace.
+/// Posting ids and registry hashes are already hashes: used as they are. Other keys
+/// (trace ids, attribute keys) are mixed the Fx way, eight bytes at a time.
 #[derive(Default)]
-struct TraceEntries<'a> {
-    earliest_start: u64,
-    summary: TraceSummary,
-    postings: HashSet<(Field, &'a str, ValueRef<'a>)>,
+pub struct IdHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(FX_SEED);
+        }
+    }
+    fn write_u8(&mut self, value: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(value)).wrapping_mul(FX_SEED);
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64 ^ (value >> 64) as u64;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
-const STATUS_ERROR: i32 = 2;
-const STATUS_OK: i32 = 1;
+type IdSet<T> = HashSet<T, BuildHasherDefault<IdHasher>>;
+
+/// Registry entries (indexed values, tag keys) this process has written, by 128-bit
+/// hash of their key: put once, not with every write. Bounded: past `MAX_KNOWN` it
+/// starts over (the next writes put again; puts are idempotent).
+#[derive(Default)]
+pub(in crate::store) struct KnownKeys(Mutex<IdSet<u128>>);
+
+const MAX_KNOWN: usize = 1 << 20;
+
+impl KnownKeys {
+    /// Keeps the entries not known yet (one lock for the whole write).
+    fn retain_unknown(&self, entries: &mut Vec<(u128, &'static str, Vec<u8>)>) {
+        let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(hash, _, _)| !known.contains(hash));
+    }
+
+    /// Records keys whose write committed.
+    pub(in crate::store) fn remember(&self, keys: Vec<u128>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() + keys.len() > MAX_KNOWN {
+            known.clear();
+        }
+        known.extend(keys);
+    }
+}
 
 fn value_ref(value: Option<&any_value::Value>) -> Option<ValueRef<'_>> {
     Some(match value? {
@@ -54,28 +111,89 @@ fn attribute_value(attribute: &KeyValue) -> Option<ValueRef<'_>> {
     value_ref(attribute.value.as_ref().and_then(|v| v.value.as_ref()))
 }
 
-fn status_code(status: Option<&Status>) -> i32 {
-    status.map_or(0, |status| status.code)
+/// A resource's id: a hash of its scalar attributes, in order.
+fn resource_id(attributes: &[KeyValue]) -> u64 {
+    let mut hasher = Xxh3::new();
+    let mut encoded = Vec::new();
+    for attribute in attributes {
+        hasher.update(&(attribute.key.len() as u64).to_le_bytes());
+        hasher.update(attribute.key.as_bytes());
+        encoded.clear();
+        if let Some(value) = attribute_value(attribute) {
+            value.encode(&mut encoded);
+        }
+        hasher.update(&(encoded.len() as u64).to_le_bytes());
+        hasher.update(&encoded);
+    }
+    hasher.digest()
 }
 
-/// Adds the index entries of `request` (validated spans) to `batch`.
+const STATUS_ERROR: i32 = 2;
+const STATUS_OK: i32 = 1;
+
+/// Collects one write's registry entries, each once.
+#[derive(Default)]
+struct Registry {
+    added: IdSet<u128>,
+    entries: Vec<(u128, &'static str, Vec<u8>)>,
+}
+
+impl Registry {
+    fn offer(&mut self, family: &'static str, key: Option<Vec<u8>>) {
+        let Some(key) = key else { return };
+        let hash = xxh3_128(&key) ^ family.len() as u128;
+        if self.added.insert(hash) {
+            self.entries.push((hash, family, key));
+        }
+    }
+}
+
+const VALUES: &str = "values";
+const TAG_KEYS: &str = "tag_keys";
+
+/// Adds the index entries of `request` (validated spans) to `batch` as write
+/// `write_id`. Returns the registry hashes to `remember` once the batch committed.
 pub(in crate::store) fn add_index_entries(
     batch: &mut WriteBatch,
     families: &IndexFamilies<'_>,
     tenant: TenantId,
     request: &ExportTraceServiceRequest,
     config: &IndexConfig,
-) {
-    let mut traces: HashMap<TraceId, TraceEntries<'_>> = HashMap::new();
-    let mut tag_keys: HashSet<(TagScope, &str)> = HashSet::new();
+    known: &KnownKeys,
+    write_id: u64,
+) -> Vec<u128> {
+    let mut traces: HashMap<TraceId, (IdSet<u64>, TraceSummary), BuildHasherDefault<IdHasher>> =
+        HashMap::default();
+    let mut registry = Registry::default();
+    // Attribute keys seen in this write, offered to the registry once each.
+    let mut tag_keys: HashSet<(TagScope, &str), BuildHasherDefault<IdHasher>> = HashSet::default();
+    let mut newest = 0u64;
+    // Posting ids whose registry entry was offered in this write already.
+    let mut offered: IdSet<u64> = IdSet::default();
     for resource_spans in &request.resource_spans {
         let resource_attributes = resource_spans
             .resource
             .as_ref()
             .map_or(&[][..], |resource| resource.attributes.as_slice());
         let service = service_name(resource_attributes);
-        for attribute in resource_attributes {
-            tag_keys.insert((TagScope::Resource, &attribute.key));
+        let resource = resource_id(resource_attributes);
+        let resource_posting = keys::resource_posting(resource);
+        if offered.insert(resource_posting) {
+            for attribute in resource_attributes {
+                tag_keys.insert((TagScope::Resource, &attribute.key));
+                if let Some(value) = attribute_value(attribute) {
+                    registry.offer(
+                        VALUES,
+                        keys::value_key(
+                            tenant,
+                            Field::ResourceAttribute,
+                            &attribute.key,
+                            value,
+                            Some(resource),
+                        ),
+                    );
+                }
+            }
         }
         for scope_spans in &resource_spans.scope_spans {
             if let Some(scope) = &scope_spans.scope {
@@ -87,13 +205,10 @@ pub(in crate::store) fn add_index_entries(
                 let Some(trace_id) = TraceId::from_slice(&span.trace_id) else {
                     continue;
                 };
-                let code = status_code(span.status.as_ref());
-                let entries = traces.entry(trace_id).or_insert_with(|| TraceEntries {
-                    earliest_start: span.start_time_unix_nano,
-                    ..TraceEntries::default()
-                });
-                entries.earliest_start = entries.earliest_start.min(span.start_time_unix_nano);
-                entries.summary.add_span(
+                newest = newest.max(span.start_time_unix_nano);
+                let code = span.status.as_ref().map_or(0, |status| status.code);
+                let (postings, summary) = traces.entry(trace_id).or_default();
+                summary.add_span(
                     service,
                     &span.name,
                     span.parent_span_id.is_empty(),
@@ -101,24 +216,26 @@ pub(in crate::store) fn add_index_entries(
                     span.start_time_unix_nano,
                     span.end_time_unix_nano,
                 );
-                let postings = &mut entries.postings;
-                postings.insert((Field::Name, "", ValueRef::Str(&span.name)));
-                match code {
-                    STATUS_ERROR => postings.insert((Field::Status, "", ValueRef::Str("error"))),
-                    STATUS_OK => postings.insert((Field::Status, "", ValueRef::Str("ok"))),
-                    _ => false,
-                };
-                for attribute in resource_attributes {
-                    if let Some(value) = attribute_value(attribute) {
-                        postings.insert((Field::ResourceAttribute, &attribute.key, value));
+                postings.insert(resource_posting);
+                let mut add = |field: Field, key: &str, value: ValueRef<'_>| {
+                    let id = keys::posting_id(field, key, value);
+                    postings.insert(id);
+                    if offered.insert(id) {
+                        registry.offer(VALUES, keys::value_key(tenant, field, key, value, None));
                     }
+                };
+                add(Field::Name, "", ValueRef::Str(&span.name));
+                match code {
+                    STATUS_ERROR => add(Field::Status, "", ValueRef::Str("error")),
+                    STATUS_OK => add(Field::Status, "", ValueRef::Str("ok")),
+                    _ => {}
                 }
                 for attribute in &span.attributes {
                     tag_keys.insert((TagScope::Span, &attribute.key));
                     if config.span_attributes.contains(&attribute.key)
                         && let Some(value) = attribute_value(attribute)
                     {
-                        postings.insert((Field::SpanAttribute, &attribute.key, value));
+                        add(Field::SpanAttribute, &attribute.key, value);
                     }
                 }
                 for event in &span.events {
@@ -134,31 +251,47 @@ pub(in crate::store) fn add_index_entries(
             }
         }
     }
+    if traces.is_empty() {
+        return Vec::new();
+    }
 
-    let tenant_prefix = keys::tenant_prefix(tenant);
-    for (trace_id, entries) in &traces {
-        let start = entries.earliest_start;
-        batch.put_cf(
-            families.trace_times,
-            keys::entry_key(&tenant_prefix, start, trace_id),
-            [],
-        );
+    let write = (newest, write_id);
+    let mut record_traces = Vec::with_capacity(traces.len());
+    for (trace_id, (postings, summary)) in traces {
         batch.merge_cf(
             families.summaries,
-            keys::summary_key(tenant, trace_id),
-            entries.summary.encode(),
+            keys::summary_key(tenant, &trace_id),
+            summary.encode(),
         );
-        for (field, key, value) in &entries.postings {
-            if let Some(prefix) = keys::posting_prefix(tenant, *field, key, *value) {
-                batch.put_cf(
-                    families.postings,
-                    keys::entry_key(&prefix, start, trace_id),
-                    [],
-                );
-            }
-        }
+        record_traces.push((trace_id, postings.into_iter().collect::<Vec<u64>>()));
     }
+    let record = WriteRecord::new(record_traces);
+    for id in &record.postings {
+        batch.put_cf(
+            families.postings,
+            keys::entry_key(&keys::posting_prefix(tenant, *id), write),
+            [],
+        );
+    }
+    batch.put_cf(
+        families.writes,
+        keys::entry_key(&keys::tenant_prefix(tenant), write),
+        record.encode(),
+    );
     for (scope, key) in tag_keys {
-        batch.put_cf(families.tag_keys, keys::tag_key(tenant, scope, key), []);
+        registry.offer(TAG_KEYS, Some(keys::tag_key(tenant, scope, key)));
     }
+    let mut entries = registry.entries;
+    known.retain_unknown(&mut entries);
+    let mut remembered = Vec::with_capacity(entries.len());
+    for (hash, family, key) in entries {
+        remembered.push(hash);
+        let family = if family == VALUES {
+            families.values
+        } else {
+            families.tag_keys
+        };
+        batch.put_cf(family, key, []);
+    }
+    remembered
 }
