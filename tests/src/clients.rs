@@ -392,3 +392,40 @@ pub fn decode_http_export_response(resp: &HttpResponse, json: bool) -> ExportTra
         })
     }
 }
+
+/// Calls a server-streaming gRPC method (e.g. `/tempopb.StreamingQuerier/Search`) at
+/// `url` over cleartext HTTP/2 and decodes every message of the stream.
+pub fn grpc_stream<Resp: Message + Default>(
+    url: &str,
+    method: &'static str,
+    request: impl Message,
+) -> Result<Vec<Resp>, tonic::Status> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let channel = Channel::from_shared(url.to_owned())
+            .expect("url")
+            .connect()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut messages = grpc
+            .server_streaming(
+                tonic::Request::new(request.encode_to_vec()),
+                tonic::codegen::http::uri::PathAndQuery::from_static(method),
+                RawCodec,
+            )
+            .await?
+            .into_inner();
+        let mut decoded = Vec::new();
+        while let Some(bytes) = messages.message().await? {
+            decoded.push(Resp::decode(bytes.as_slice()).expect("a protobuf message"));
+        }
+        Ok(decoded)
+    })
+}

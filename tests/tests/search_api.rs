@@ -557,3 +557,46 @@ fn traceql_metrics_count_every_matching_span() {
         "6 spans in all: {instant}"
     );
 }
+
+/// Grafana's streaming mode: `StreamingQuerier/Search` on the query port, first the
+/// "Save & test" probe (`{}`, limit 1), then a search.
+#[test]
+fn streaming_search_over_grpc_on_the_query_port() {
+    use spangate::query::tempopb;
+    let w = world();
+    let search = |query: &str, limit: u32| -> Vec<String> {
+        let messages: Vec<tempopb::SearchResponse> =
+            spangate_integration_tests::clients::grpc_stream(
+                &w.gw.query_url(),
+                "/tempopb.StreamingQuerier/Search",
+                tempopb::SearchRequest {
+                    query: query.to_owned(),
+                    limit,
+                    start: u32::try_from(w.now_secs - 900).unwrap(),
+                    end: u32::try_from(w.now_secs).unwrap(),
+                    ..Default::default()
+                },
+            )
+            .expect("Search");
+        messages
+            .iter()
+            .flat_map(|m| m.traces.iter().map(|t| t.trace_id.clone()))
+            .collect()
+    };
+    assert_eq!(search("{}", 1), [w.t1.as_str()]);
+    assert_eq!(
+        search(r#"{resource.service.name="payments"}"#, 20),
+        [w.t3.as_str(), w.t4.as_str()]
+    );
+    let error = spangate_integration_tests::clients::grpc_stream::<tempopb::SearchResponse>(
+        &w.gw.query_url(),
+        "/tempopb.StreamingQuerier/Search",
+        tempopb::SearchRequest {
+            query: "{ .foo = }".to_owned(),
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::InvalidArgument, "{error:?}");
+}

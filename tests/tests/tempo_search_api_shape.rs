@@ -8,46 +8,16 @@ use prost::Message;
 use serde_json::{Value, json};
 use spangate::query::tempopb;
 use spangate_integration_tests::TestGateway;
-use spangate_integration_tests::clients::RawCodec;
+use spangate_integration_tests::clients::grpc_stream;
 use tonic::Code;
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::Channel;
 
-/// Calls a server-streaming `tempopb.StreamingQuerier` method on the query port and
-/// decodes every message of the stream.
+/// Calls a server-streaming `tempopb.StreamingQuerier` method on the query port.
 fn stream<Resp: Message + Default>(
     gw: &TestGateway,
     method: &'static str,
     request: impl Message,
 ) -> Result<Vec<Resp>, tonic::Status> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
-        let channel = Channel::from_shared(gw.query_url())
-            .expect("query url")
-            .connect()
-            .await
-            .expect("h2c connection to the query port");
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready()
-            .await
-            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-        let mut messages = grpc
-            .server_streaming(
-                tonic::Request::new(request.encode_to_vec()),
-                PathAndQuery::from_static(method),
-                RawCodec,
-            )
-            .await?
-            .into_inner();
-        let mut decoded = Vec::new();
-        while let Some(bytes) = messages.message().await? {
-            decoded.push(Resp::decode(bytes.as_slice()).expect("a tempopb message"));
-        }
-        Ok(decoded)
-    })
+    grpc_stream(&gw.query_url(), method, request)
 }
 
 /// Recorded `search_tag_values_v2_status.json`: Tempo answers it without reading data.
