@@ -1,4 +1,5 @@
-//! The traces and search responses recorded from a real Tempo (tests/fixtures/tempo):
+//! The traces and search responses recorded from a real Tempo (the repository's
+//! `tests/fixtures/tempo-responses/`):
 //! evaluating the same queries over the same traces must give the same response fields.
 
 use std::collections::BTreeMap;
@@ -12,7 +13,10 @@ use serde_json::{Value as Json, json};
 use spangate_traceql::{SearchOptions, TraceResult, parse};
 
 fn fixture(name: &str) -> Json {
-    let path = format!("{}/tests/fixtures/tempo/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/fixtures/tempo-responses/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

@@ -1,5 +1,5 @@
 //! The messages' JSON against real Tempo answers recorded in
-//! `shared/reference/tempo-responses/`, and their protobuf field numbers.
+//! `tests/fixtures/tempo-responses/` (copies of `shared/reference/tempo-responses/`), and their protobuf field numbers.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use crate::query::search_api::{
 fn recorded(file: &str) -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/tempo-responses/"
+        "/../tests/fixtures/tempo-responses/"
     )
     .to_owned()
         + file;
