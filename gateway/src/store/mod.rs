@@ -438,7 +438,7 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     summary_options.set_block_based_table_factory(&summary_table);
     summary_options.set_merge_operator_associative("trace_summary", index::merge_summaries);
 
-    let column_families = vec![
+    let mut column_families = vec![
         ColumnFamilyDescriptor::new(CF_SPANS, spans_options),
         ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
         ColumnFamilyDescriptor::new(CF_PENDING, pending_options),
@@ -448,6 +448,18 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
         ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
         ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, index_options),
     ];
+    // RocksDB refuses to open a database without naming every family it holds: open
+    // families this version does not use (left by another version) as they are.
+    let known: Vec<String> = column_families
+        .iter()
+        .map(|cf| cf.name().to_owned())
+        .collect();
+    for name in DB::list_cf(&db_options, path).unwrap_or_default() {
+        if name != "default" && !known.contains(&name) {
+            tracing::info!(family = %name, "opening a column family this version does not use");
+            column_families.push(ColumnFamilyDescriptor::new(name, Options::default()));
+        }
+    }
     Ok(DB::open_cf_descriptors(&db_options, path, column_families)?)
 }
 

@@ -360,3 +360,23 @@ fn a_data_dir_from_before_the_pending_family_opens() {
     let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
     assert!(store.pending_markers(tenant).unwrap().is_empty());
 }
+
+#[test]
+fn a_data_dir_with_a_family_this_version_does_not_know_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let db = DB::open_cf(&options, dir.path(), ["spans", "from_another_version"]).unwrap();
+        drop(db);
+    }
+    let store = open(dir.path());
+    write(&store, &request(service("api"), vec![span(1, 1, 100)]));
+    assert!(
+        store
+            .get_trace(SINGLE_TENANT, &TraceId([1; 16]), None)
+            .unwrap()
+            .is_some()
+    );
+}
