@@ -16,6 +16,7 @@ mod codec;
 pub mod index;
 mod keys;
 mod pending;
+mod reindex;
 mod tenants;
 
 use std::path::Path;
@@ -104,7 +105,7 @@ impl TraceStore {
         let tenants = TenantRegistry::load(&db)?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(config.fsync == FsyncPolicy::Always);
-        Ok(TraceStore {
+        let store = TraceStore {
             db,
             tenants,
             write_options,
@@ -117,7 +118,9 @@ impl TraceStore {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64),
             ),
-        })
+        };
+        store.reindex_if_needed()?;
+        Ok(store)
     }
 
     /// The id of a tenant that has written something, if any.
@@ -164,7 +167,19 @@ impl TraceStore {
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
     ) -> (usize, Vec<u128>) {
-        let registered = index::add_index_entries(
+        let registered = self.put_index_entries(batch, tenant, request);
+        (self.put_spans_unindexed(batch, tenant, request), registered)
+    }
+
+    /// Adds the index entries of `request` to `batch`; returns the registry entries to
+    /// remember once the batch is committed.
+    fn put_index_entries(
+        &self,
+        batch: &mut WriteBatch,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+    ) -> Vec<u128> {
+        index::add_index_entries(
             batch,
             &index::IndexFamilies {
                 postings: self.cf(index::CF_POSTINGS),
@@ -178,8 +193,7 @@ impl TraceStore {
             &self.index,
             &self.known_index_keys,
             self.next_write_id.fetch_add(1, Ordering::Relaxed),
-        );
-        (self.put_spans_unindexed(batch, tenant, request), registered)
+        )
     }
 
     /// `put_spans` without index entries: for spans rewritten in place (tail

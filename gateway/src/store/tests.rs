@@ -380,3 +380,44 @@ fn a_data_dir_with_a_family_this_version_does_not_know_opens() {
             .is_some()
     );
 }
+
+/// A data directory written before the indexes existed (simulated by removing every
+/// index entry) gets indexed at open, and its traces are found through the indexes.
+#[test]
+fn spans_stored_without_indexes_are_indexed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        write(
+            &store,
+            &request(service("api"), vec![span(1, 1, 100), span(2, 1, 200)]),
+        );
+        write(&store, &request(service("db"), vec![span(1, 2, 150)]));
+        for family in [index::CF_POSTINGS, index::CF_WRITES, index::CF_VALUES] {
+            store
+                .db
+                .delete_range_cf(store.cf(family), &[0u8][..], &[0xffu8; 64][..])
+                .unwrap();
+        }
+    }
+    let store = open(dir.path());
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
+    let api = store
+        .resources_with(tenant, "service.name", index::ValueRef::Str("api"), 10)
+        .unwrap();
+    assert_eq!(api.len(), 1, "the value registry was rebuilt");
+    let mut cursor = store.posting_cursor(tenant, index::resource_posting(api[0]), TimeWindow::ALL);
+    let mut traces = Vec::new();
+    use index::Cursor as _;
+    while let Some(write) = cursor.current() {
+        let record = store.write_record(tenant, write).unwrap().unwrap();
+        traces.extend(record.traces_matching(&[vec![index::resource_posting(api[0])]]));
+        cursor.advance();
+    }
+    traces.sort();
+    assert_eq!(traces, [TraceId([1; 16]), TraceId([2; 16])]);
+    // Once indexed, opening again does not index again.
+    drop(cursor);
+    drop(store);
+    assert_eq!(open(dir.path()).reindex_if_needed().unwrap(), 0);
+}
