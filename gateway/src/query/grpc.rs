@@ -26,7 +26,7 @@ use tower::ServiceExt as _;
 
 use super::error::QueryError;
 use super::params;
-use super::search::{TENANT_HEADER, tenant_or_default};
+use super::search::request_tenant;
 use super::search_api::{SearchApi, fetch_tag_names, fetch_tag_values};
 use super::tempopb::{self, SearchResponse};
 
@@ -117,7 +117,7 @@ where
         let rpc = tower::service_fn(move |request: tonic::Request<Req>| {
             let api = api.clone();
             async move {
-                let tenant = tenant(request.metadata());
+                let tenant = request_tenant();
                 let message = request.into_inner();
                 let messages =
                     tokio::task::spawn_blocking(move || answer(api.as_ref(), &tenant, message))
@@ -249,15 +249,6 @@ fn split_by_size(response: SearchResponse, max_bytes: usize) -> Vec<SearchRespon
         metrics,
     });
     messages
-}
-
-/// The `x-scope-orgid` metadata, read as the HTTP header is.
-fn tenant(metadata: &tonic::metadata::MetadataMap) -> String {
-    tenant_or_default(
-        metadata
-            .get(TENANT_HEADER)
-            .and_then(|value| value.to_str().ok()),
-    )
 }
 
 fn status(error: QueryError) -> Status {

@@ -41,7 +41,7 @@ async fn search(
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
     let query = params::search(&QueryParams::new(pairs))?;
-    let tenant = tenant(&headers);
+    let tenant = request_tenant();
     let response = blocking(move || {
         let response = api.search(&tenant, &query)?;
         Ok(tempopb::search_answer(&query, response))
@@ -55,7 +55,7 @@ async fn tag_names_v1(
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
-    let (query, names) = tag_names(api, &headers, pairs).await?;
+    let (query, names) = tag_names(api, pairs).await?;
     Format::of(&headers).respond(&tempopb::tag_names_v1(&names, query.scope, query.limit))
 }
 
@@ -64,17 +64,16 @@ async fn tag_names_v2(
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
-    let (query, names) = tag_names(api, &headers, pairs).await?;
+    let (query, names) = tag_names(api, pairs).await?;
     Format::of(&headers).respond(&tempopb::tag_names_v2(&names, query.scope, query.limit))
 }
 
 async fn tag_names(
     api: Api,
-    headers: &HeaderMap,
     pairs: Vec<(String, String)>,
 ) -> Result<(TagNamesQuery, TagNames), QueryError> {
     let query = params::tag_names(&QueryParams::new(pairs))?;
-    let tenant = tenant(headers);
+    let tenant = request_tenant();
     let asked = query.clone();
     let names = blocking(move || fetch_tag_names(api.as_ref(), &tenant, &asked)).await?;
     Ok((query, names))
@@ -87,7 +86,7 @@ async fn tag_values_v1(
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
     let query = params::tag_values(&name, false, &QueryParams::new(pairs))?;
-    let values = tag_values(api, &headers, &query).await?;
+    let values = tag_values(api, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v1(&values, query.limit))
 }
 
@@ -98,16 +97,12 @@ async fn tag_values_v2(
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
     let query = params::tag_values(&name, true, &QueryParams::new(pairs))?;
-    let values = tag_values(api, &headers, &query).await?;
+    let values = tag_values(api, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v2(&values, query.limit))
 }
 
-async fn tag_values(
-    api: Api,
-    headers: &HeaderMap,
-    query: &TagValuesQuery,
-) -> Result<Vec<TypedTagValue>, QueryError> {
-    let tenant = tenant(headers);
+async fn tag_values(api: Api, query: &TagValuesQuery) -> Result<Vec<TypedTagValue>, QueryError> {
+    let tenant = request_tenant();
     let query = query.clone();
     blocking(move || fetch_tag_values(api.as_ref(), &tenant, &query)).await
 }
@@ -118,7 +113,7 @@ async fn metrics_range(
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
     let query = params::metrics_range(&QueryParams::new(pairs), now_nanos())?;
-    let tenant = tenant(&headers);
+    let tenant = request_tenant();
     let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
     Format::of(&headers).respond(&tempopb::range_answer(response))
 }
@@ -129,26 +124,15 @@ async fn metrics_instant(
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
     let query = params::metrics_instant(&QueryParams::new(pairs), now_nanos())?;
-    let tenant = tenant(&headers);
+    let tenant = request_tenant();
     let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
     Format::of(&headers).respond(&tempopb::instant_from_range(response))
 }
 
-/// The tenant header (gRPC: metadata) Grafana sends when configured.
-pub const TENANT_HEADER: &str = "x-scope-orgid";
-
-fn tenant(headers: &HeaderMap) -> String {
-    tenant_or_default(
-        headers
-            .get(TENANT_HEADER)
-            .and_then(|value| value.to_str().ok()),
-    )
-}
-
-/// The tenant a request reads. `X-Scope-OrgID` is accepted and ignored, as by
-/// trace-by-id and ingest, until multi-tenancy exists: everything is stored under the
-/// single tenant, so honouring the header would only hide data.
-pub fn tenant_or_default(_header: Option<&str>) -> String {
+/// The tenant every search reads (HTTP and gRPC). `X-Scope-OrgID` is accepted and
+/// ignored, as by trace-by-id and ingest, until multi-tenancy exists: everything is
+/// stored under the single tenant, so honouring the header would only hide data.
+pub fn request_tenant() -> String {
     SINGLE_TENANT.to_owned()
 }
 

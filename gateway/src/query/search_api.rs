@@ -206,6 +206,19 @@ pub struct TypedTagValue {
     pub value: String,
 }
 
+/// Sorted by type name, then value (Tempo's answers are unordered; sorted is stabler).
+impl Ord for TypedTagValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.kind.as_str(), &self.value).cmp(&(other.kind.as_str(), &other.value))
+    }
+}
+
+impl PartialOrd for TypedTagValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// A TraceQL metrics query (`/api/metrics/query_range`, `/api/metrics/query`, gRPC
 /// `MetricsQueryRange`, `MetricsQueryInstant`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -111,15 +111,7 @@ impl SearchApi for SearchEngine {
             TagName::Attribute(key) => format!(".{key}"),
             TagName::Identifier(identifier) => identifier.clone(),
         };
-        let values = SearchEngine::tag_values(self, tenant, &tag, request.query.as_deref())
-            .map_err(internal)?;
-        Ok(values
-            .into_iter()
-            .map(|value| TypedTagValue {
-                kind: value.kind,
-                value: value.value,
-            })
-            .collect())
+        SearchEngine::tag_values(self, tenant, &tag, request.query.as_deref()).map_err(internal)
     }
 
     fn metrics_query(

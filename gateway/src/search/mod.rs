@@ -24,7 +24,6 @@ use crate::query::tempopb;
 use crate::store::{StoreError, TimeWindow, TraceStore};
 
 pub use metrics::{MetricsRequest, MetricsResult};
-pub use tags::TagValue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

@@ -12,7 +12,7 @@ use spangate_traceql::{SpanLocation, parse_lenient};
 
 use super::{SearchEngine, SearchError};
 use crate::model::{KeyValue, ResourceSpans, Span, TraceId, any_value};
-use crate::query::search_api::{TagScope, TagValueKind};
+use crate::query::search_api::{TagScope, TagValueKind, TypedTagValue};
 use crate::store::index::{Field, IndexValue, TagScope as IndexScope};
 use crate::store::{TenantId, TimeWindow};
 
@@ -28,75 +28,52 @@ fn index_scope(scope: TagScope) -> Option<IndexScope> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TagValue {
-    pub kind: TagValueKind,
-    pub value: String,
-}
-
-/// Sorted by type name, then value (Tempo's answers are unordered; sorted is stabler).
-impl Ord for TagValue {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.kind.as_str(), &self.value).cmp(&(other.kind.as_str(), &other.value))
-    }
-}
-
-impl PartialOrd for TagValue {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl TagValue {
-    fn new(kind: TagValueKind, value: impl Into<String>) -> TagValue {
-        TagValue {
+/// Constructors of the values the tag endpoints answer with.
+impl TypedTagValue {
+    fn new(kind: TagValueKind, value: impl Into<String>) -> TypedTagValue {
+        TypedTagValue {
             kind,
             value: value.into(),
         }
     }
 
-    fn of_index(value: IndexValue) -> TagValue {
+    fn of_index(value: IndexValue) -> TypedTagValue {
         match value {
-            IndexValue::Str(text) => TagValue::new(TagValueKind::String, text),
-            IndexValue::Int(int) => TagValue::new(TagValueKind::Int, int.to_string()),
-            IndexValue::Double(double) => TagValue::new(TagValueKind::Float, double.to_string()),
-            IndexValue::Bool(boolean) => TagValue::new(TagValueKind::Bool, boolean.to_string()),
+            IndexValue::Str(text) => TypedTagValue::new(TagValueKind::String, text),
+            IndexValue::Int(int) => TypedTagValue::new(TagValueKind::Int, int.to_string()),
+            IndexValue::Double(double) => {
+                TypedTagValue::new(TagValueKind::Float, double.to_string())
+            }
+            IndexValue::Bool(boolean) => {
+                TypedTagValue::new(TagValueKind::Bool, boolean.to_string())
+            }
         }
     }
 
-    fn of_attribute(value: Option<&any_value::Value>) -> Option<TagValue> {
+    fn of_attribute(value: Option<&any_value::Value>) -> Option<TypedTagValue> {
         Some(match value? {
             any_value::Value::StringValue(text) => {
-                TagValue::new(TagValueKind::String, text.clone())
+                TypedTagValue::new(TagValueKind::String, text.clone())
             }
-            any_value::Value::IntValue(int) => TagValue::new(TagValueKind::Int, int.to_string()),
+            any_value::Value::IntValue(int) => {
+                TypedTagValue::new(TagValueKind::Int, int.to_string())
+            }
             any_value::Value::DoubleValue(double) => {
-                TagValue::new(TagValueKind::Float, double.to_string())
+                TypedTagValue::new(TagValueKind::Float, double.to_string())
             }
             any_value::Value::BoolValue(boolean) => {
-                TagValue::new(TagValueKind::Bool, boolean.to_string())
+                TypedTagValue::new(TagValueKind::Bool, boolean.to_string())
             }
             _ => return None,
         })
     }
 }
 
-const STATUSES: [&str; 3] = ["error", "ok", "unset"];
-const KINDS: [&str; 6] = [
-    "unspecified",
-    "internal",
-    "server",
-    "client",
-    "producer",
-    "consumer",
-];
-
-/// What a tag name (`resource.service.name`, `.http.method`, `name`, `span:status`, or a
-/// v1 bare `http.method`) reads.
+/// What a tag name (`resource.service.name`, `.http.method`, `name`, `span:name`, or a
+/// v1 bare `http.method`) reads. `status` and `kind` never get here: the query layer
+/// answers their fixed keyword lists itself (`tempopb::virtual_tag_values`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tag {
-    Status,
-    Kind,
     SpanName,
     StatusMessage,
     RootName,
@@ -109,8 +86,6 @@ enum Tag {
 
 fn parse_tag(tag: &str) -> Tag {
     match tag {
-        "status" | "span:status" => return Tag::Status,
-        "kind" | "span:kind" => return Tag::Kind,
         "name" | "span:name" => return Tag::SpanName,
         "statusMessage" | "span:statusMessage" => return Tag::StatusMessage,
         "rootName" | "trace:rootName" => return Tag::RootName,
@@ -145,7 +120,7 @@ fn span_values(
     resource: &ResourceSpans,
     scope_index: usize,
     span: &Span,
-    out: &mut BTreeSet<TagValue>,
+    out: &mut BTreeSet<TypedTagValue>,
 ) {
     let resource_attributes = resource
         .resource
@@ -155,7 +130,7 @@ fn span_values(
         .scope_spans
         .get(scope_index)
         .and_then(|s| s.scope.as_ref());
-    let mut add = |value: Option<TagValue>| {
+    let mut add = |value: Option<TypedTagValue>| {
         if let Some(value) = value {
             out.insert(value);
         }
@@ -165,53 +140,66 @@ fn span_values(
             if let Some(status) = &span.status
                 && !status.message.is_empty()
             {
-                add(Some(TagValue::new(
+                add(Some(TypedTagValue::new(
                     TagValueKind::String,
                     status.message.clone(),
                 )));
             }
         }
-        Tag::SpanName => add(Some(TagValue::new(TagValueKind::String, span.name.clone()))),
+        Tag::SpanName => add(Some(TypedTagValue::new(
+            TagValueKind::String,
+            span.name.clone(),
+        ))),
         Tag::EventName => {
             for event in &span.events {
-                add(Some(TagValue::new(
+                add(Some(TypedTagValue::new(
                     TagValueKind::String,
                     event.name.clone(),
                 )));
             }
         }
         Tag::InstrumentationName => {
-            add(scope.map(|s| TagValue::new(TagValueKind::String, s.name.clone())));
+            add(scope.map(|s| TypedTagValue::new(TagValueKind::String, s.name.clone())));
         }
         Tag::InstrumentationVersion => {
-            add(scope.map(|s| TagValue::new(TagValueKind::String, s.version.clone())));
+            add(scope.map(|s| TypedTagValue::new(TagValueKind::String, s.version.clone())));
         }
         Tag::Attribute(scope_name, key) => match scope_name {
-            Some(TagScope::Resource) => {
-                add(TagValue::of_attribute(attribute(resource_attributes, key)))
-            }
-            Some(TagScope::Span) => add(TagValue::of_attribute(attribute(&span.attributes, key))),
+            Some(TagScope::Resource) => add(TypedTagValue::of_attribute(attribute(
+                resource_attributes,
+                key,
+            ))),
+            Some(TagScope::Span) => add(TypedTagValue::of_attribute(attribute(
+                &span.attributes,
+                key,
+            ))),
             Some(TagScope::Event) => {
                 for event in &span.events {
-                    add(TagValue::of_attribute(attribute(&event.attributes, key)));
+                    add(TypedTagValue::of_attribute(attribute(
+                        &event.attributes,
+                        key,
+                    )));
                 }
             }
             Some(TagScope::Link) => {
                 for link in &span.links {
-                    add(TagValue::of_attribute(attribute(&link.attributes, key)));
+                    add(TypedTagValue::of_attribute(attribute(
+                        &link.attributes,
+                        key,
+                    )));
                 }
             }
             Some(TagScope::Instrumentation) => {
-                add(scope.and_then(|s| TagValue::of_attribute(attribute(&s.attributes, key))));
+                add(scope.and_then(|s| TypedTagValue::of_attribute(attribute(&s.attributes, key))));
             }
             // `parse_tag` never yields an intrinsic "scope" for an attribute.
             Some(TagScope::Intrinsic) => {}
-            None => add(TagValue::of_attribute(
+            None => add(TypedTagValue::of_attribute(
                 attribute(&span.attributes, key).or_else(|| attribute(resource_attributes, key)),
             )),
         },
         // Read from the whole trace by the caller.
-        Tag::Status | Tag::Kind | Tag::RootName | Tag::RootServiceName => {}
+        Tag::RootName | Tag::RootServiceName => {}
     }
 }
 
@@ -248,13 +236,8 @@ impl SearchEngine {
         tenant: &str,
         tag: &str,
         filter: Option<&str>,
-    ) -> Result<Vec<TagValue>, SearchError> {
+    ) -> Result<Vec<TypedTagValue>, SearchError> {
         let tag = parse_tag(tag);
-        match tag {
-            Tag::Status => return Ok(keywords(&STATUSES)),
-            Tag::Kind => return Ok(keywords(&KINDS)),
-            _ => {}
-        }
         let Some(tenant) = self.store.tenant(tenant) else {
             return Ok(Vec::new());
         };
@@ -269,7 +252,7 @@ impl SearchEngine {
         {
             return Ok(values);
         }
-        let mut values: BTreeSet<TagValue> = BTreeSet::new();
+        let mut values: BTreeSet<TypedTagValue> = BTreeSet::new();
         let mut candidates = super::plan::candidates(
             &self.store,
             tenant,
@@ -305,7 +288,7 @@ impl SearchEngine {
                         } else {
                             summary.root_service_name
                         };
-                        values.insert(TagValue::new(TagValueKind::String, value));
+                        values.insert(TypedTagValue::new(TagValueKind::String, value));
                     }
                 }
                 _ => {
@@ -326,7 +309,7 @@ impl SearchEngine {
         tenant: TenantId,
         tag: &Tag,
         limit: usize,
-    ) -> Result<Option<Vec<TagValue>>, SearchError> {
+    ) -> Result<Option<Vec<TypedTagValue>>, SearchError> {
         let places: Vec<(Field, &str)> = match tag {
             Tag::SpanName => vec![(Field::Name, "")],
             Tag::Attribute(Some(TagScope::Resource), key) => vec![(Field::ResourceAttribute, key)],
@@ -340,21 +323,14 @@ impl SearchEngine {
             }
             _ => return Ok(None),
         };
-        let mut values: BTreeSet<TagValue> = BTreeSet::new();
+        let mut values: BTreeSet<TypedTagValue> = BTreeSet::new();
         for (field, key) in places {
             for value in self.store.indexed_values(tenant, field, key, limit)? {
-                values.insert(TagValue::of_index(value));
+                values.insert(TypedTagValue::of_index(value));
             }
         }
         Ok(Some(values.into_iter().take(limit).collect()))
     }
-}
-
-fn keywords(words: &[&str]) -> Vec<TagValue> {
-    words
-        .iter()
-        .map(|word| TagValue::new(TagValueKind::Keyword, *word))
-        .collect()
 }
 
 fn all_locations(trace: &[ResourceSpans]) -> Vec<SpanLocation> {
@@ -379,7 +355,7 @@ mod tests {
 
     #[test]
     fn tag_names_are_read_like_tempo_reads_them() {
-        assert_eq!(parse_tag("span:status"), Tag::Status);
+        assert_eq!(parse_tag("span:name"), Tag::SpanName);
         assert_eq!(parse_tag("name"), Tag::SpanName);
         assert_eq!(
             parse_tag("resource.service.name"),
