@@ -10,7 +10,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::config::IngestConfig;
-use crate::model::{ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN};
+use crate::model::{
+    ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN, count_spans,
+};
 use crate::pipeline::PipelineHandle;
 use crate::store::{StoreError, TraceStore};
 use crate::tail::TailSampler;
@@ -93,7 +95,7 @@ impl Ingest {
         mut request: ExportTraceServiceRequest,
     ) -> Result<IngestOutcome, IngestError> {
         let rejection = retain_valid_spans(&mut request);
-        let accepted_spans = count_spans(&request);
+        let accepted_spans = count_spans(&request.resource_spans);
         if accepted_spans > 0 {
             let permit =
                 tokio::time::timeout(self.queue_timeout, self.write_slots.clone().acquire_owned())
@@ -218,15 +220,6 @@ fn span_problem(span: &Span) -> Option<String> {
     None
 }
 
-fn count_spans(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,7 +322,7 @@ mod tests {
             rejection.message,
             "3 spans rejected; first: span 1 of scope 0 of resource 0: invalid trace_id: expected 16 bytes, got 5"
         );
-        assert_eq!(count_spans(&request), 2);
+        assert_eq!(count_spans(&request.resource_spans), 2);
     }
 
     #[test]

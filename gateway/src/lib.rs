@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod exposition;
+mod fx_hash;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;

@@ -71,6 +71,15 @@ pub enum TraceIdError {
     TooLong,
 }
 
+/// The number of spans in `resource_spans`.
+pub fn count_spans(resource_spans: &[ResourceSpans]) -> usize {
+    resource_spans
+        .iter()
+        .flat_map(|resource_spans| &resource_spans.scope_spans)
+        .map(|scope_spans| scope_spans.spans.len())
+        .sum()
+}
+
 /// The resource attribute naming a span's service.
 pub const SERVICE_NAME_KEY: &str = "service.name";
 

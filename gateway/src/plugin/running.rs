@@ -17,7 +17,7 @@ use super::{
     FailureCounts, FailureKind, MetricPoint, OnError, PluginError, PluginInfo, PluginKind,
     PluginLimits, PluginSpec, PluginStats, StageOutcome, TailOutcome, TailSettings, TailVerdict,
 };
-use crate::model::ExportTraceServiceRequest;
+use crate::model::{ExportTraceServiceRequest, count_spans};
 
 /// A running plugin, shared by the ingest workers (`Arc<Plugin>`). Calls block the
 /// calling thread for the guest's work (run them on a blocking pool); a processor's
@@ -371,7 +371,7 @@ impl Plugin {
         if !self.expect_kind(kind, call) {
             return None;
         }
-        let spans_in = count_spans(request);
+        let spans_in = count_spans(&request.resource_spans);
         if spans_in == 0 {
             return None;
         }
@@ -527,15 +527,6 @@ fn check_limits(plugin: &str, limits: &PluginLimits) -> Result<(), PluginError> 
         }),
         None => Ok(()),
     }
-}
-
-pub(super) fn count_spans(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|resource_spans| &resource_spans.scope_spans)
-        .map(|scope_spans| scope_spans.spans.len())
-        .sum()
 }
 
 /// Distinct trace ids in order of first appearance, with their span counts.

@@ -8,6 +8,7 @@ use spangate_traceql::{MetricsEvaluator, Query, Series};
 
 use super::plan;
 use super::{SearchEngine, SearchError};
+use crate::model::count_spans;
 use crate::store::TimeWindow;
 
 pub struct MetricsRequest<'q> {
@@ -75,13 +76,7 @@ impl SearchEngine {
                 continue;
             };
             result.inspected_bytes += stored.inspected_bytes;
-            result.inspected_spans += stored
-                .data
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len() as u64)
-                .sum::<u64>();
+            result.inspected_spans += count_spans(&stored.data.resource_spans) as u64;
             evaluator.observe_trace(&stored.data.resource_spans);
         }
         result.series = evaluator.finish();

@@ -10,7 +10,6 @@
 //! there.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use rocksdb::{ColumnFamily, WriteBatch};
@@ -19,6 +18,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 use super::keys::{self, Field, TagScope, ValueRef};
 use super::record::WriteRecord;
 use super::summary::TraceSummary;
+use crate::fx_hash::FastHash;
 use crate::model::{ExportTraceServiceRequest, KeyValue, TraceId, any_value, service_name};
 use crate::store::keys::TenantId;
 
@@ -26,7 +26,7 @@ use crate::store::keys::TenantId;
 #[derive(Debug, Clone, Default)]
 pub struct IndexConfig {
     /// Looked up for every span attribute of every write: a cheap hasher.
-    pub span_attributes: HashSet<String, BuildHasherDefault<IdHasher>>,
+    pub(crate) span_attributes: HashSet<String, FastHash>,
 }
 
 pub(in crate::store) struct IndexFamilies<'a> {
@@ -37,36 +37,7 @@ pub(in crate::store) struct IndexFamilies<'a> {
     pub tag_keys: &'a ColumnFamily,
 }
 
-/// Posting ids and registry hashes are already hashes: used as they are. Other keys
-/// (trace ids, attribute keys) are mixed the Fx way, eight bytes at a time.
-#[derive(Default)]
-pub struct IdHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(FX_SEED);
-        }
-    }
-    fn write_u8(&mut self, value: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(value)).wrapping_mul(FX_SEED);
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64 ^ (value >> 64) as u64;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type IdSet<T> = HashSet<T, BuildHasherDefault<IdHasher>>;
+type IdSet<T> = HashSet<T, FastHash>;
 
 /// Registry entries (indexed values, tag keys) this process has written, by 128-bit
 /// hash of their key: put once, not with every write. Bounded: past `MAX_KNOWN` it
@@ -162,11 +133,10 @@ pub(in crate::store) fn add_index_entries(
     known: &KnownKeys,
     write_id: u64,
 ) -> Vec<u128> {
-    let mut traces: HashMap<TraceId, (IdSet<u64>, TraceSummary), BuildHasherDefault<IdHasher>> =
-        HashMap::default();
+    let mut traces: HashMap<TraceId, (IdSet<u64>, TraceSummary), FastHash> = HashMap::default();
     let mut registry = Registry::default();
     // Attribute keys seen in this write, offered to the registry once each.
-    let mut tag_keys: HashSet<(TagScope, &str), BuildHasherDefault<IdHasher>> = HashSet::default();
+    let mut tag_keys: HashSet<(TagScope, &str), FastHash> = HashSet::default();
     let mut newest = 0u64;
     // Posting ids whose registry entry was offered in this write already.
     let mut offered: IdSet<u64> = IdSet::default();
