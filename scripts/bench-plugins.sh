@@ -3,10 +3,14 @@
 # redaction, sampling keeping everything), end to end over OTLP/gRPC with the load
 # generator, in alternating rounds so both see the same machine load. Prints each run
 # and the ratio of the medians (BENCHMARKS.md, "Plugins").
-# Usage: scripts/bench-plugins.sh [spans_per_run] [rounds]   (after `make release`)
+# With the built-ins it also prints each plugin's time per span in the gateway, read
+# from `spangate_plugin_call_seconds_total` / `spangate_plugin_spans_total` at the end.
+# Usage: scripts/bench-plugins.sh [spans_per_run] [rounds] [spans_per_request]
+# (after `make release`; 100 spans per request unless given — SDKs send up to 512)
 set -euo pipefail
 spans=${1:-500000}
 rounds=${2:-3}
+batch=${3:-100}
 bin=${CARGO_TARGET_DIR:-$HOME/.cache/spangate/target}/release
 work=$(mktemp -d /tmp/spangate-bench-plugins.XXXXXX)
 gateway=
@@ -47,14 +51,24 @@ run_once() { # $1 = none|builtins; prints "spans_per_second cpu_us_per_span"
   done
   "$bin/spangate-loadgen" ingest --endpoint http://127.0.0.1:24317 \
     --total-spans "$spans" --duration 300s --concurrency 4 --pid "$gateway" \
-    --seed 42 --progress 0s --json > "$dir/report.json"
+    --batch-spans "$batch" --seed 42 --progress 0s --json > "$dir/report.json"
+  curl -sf http://127.0.0.1:23200/metrics > "$dir/metrics.txt"
   kill "$gateway"; wait "$gateway" 2>/dev/null || true
   gateway=
-  python3 - "$dir/report.json" <<'PY'
-import json, sys
+  python3 - "$dir/report.json" "$dir/metrics.txt" <<'PY'
+import json, re, sys
 r = json.load(open(sys.argv[1]))
 assert r["requests_failed_total"] == 0, r["requests_failed"]
-print(f'{r["accepted_spans_per_second"]:.0f} {r["gateway"]["cpu_us_per_span"]}')
+totals = {}
+for line in open(sys.argv[2]):
+    m = re.match(r'spangate_plugin_(call_seconds|spans)_total\{plugin="([^"]+)"[^}]*\} (\S+)', line)
+    if m:
+        totals.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
+per_plugin = " ".join(
+    f'{name}={t["call_seconds"] / t["spans"] * 1e9:.0f}'
+    for name, t in totals.items() if t.get("spans")
+)
+print(f'{r["accepted_spans_per_second"]:.0f} {r["gateway"]["cpu_us_per_span"]} {per_plugin}')
 PY
   rm -rf "$dir"
 }
@@ -62,8 +76,8 @@ PY
 none=(); builtins=()
 for round in $(seq 1 "$rounds"); do
   for mode in none builtins; do
-    read -r rate cpu < <(run_once "$mode")
-    echo "round $round, $mode: $rate spans/s, gateway $cpu CPU-us/span"
+    read -r rate cpu plugins < <(run_once "$mode")
+    echo "round $round, $mode: $rate spans/s, gateway $cpu CPU-us/span${plugins:+; ns/span in plugins (wall): $plugins}"
     if [ "$mode" = none ]; then none+=("$rate"); else builtins+=("$rate"); fi
   done
 done

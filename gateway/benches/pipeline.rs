@@ -6,8 +6,12 @@
 //! - the three together through `Pipeline::run`, and the store write of the same batch
 //!   without plugins as the baseline of the ratio.
 //!
+//! Every run gets a fresh copy of the batch with new trace and span ids, made just
+//! before it and not timed.
+//!
 //! Usage: `cargo bench -p spangate --bench pipeline -- [--reps N] [--iterations N]
-//! [--only PLUGIN [--wasm FILE]]`: `--only` measures one built-in and nothing else (for
+//! [--traces N] [--only PLUGIN [--wasm FILE]]`: `--traces` sets the batch to N traces of 8
+//! spans (default 64: 512 spans); `--only` measures one built-in and nothing else (for
 //! profiling); `--wasm` runs FILE with that built-in's bench config instead of the
 //! embedded component (e.g. a build with symbols, or a changed plugin).
 
@@ -24,7 +28,7 @@ use spangate::plugin::{
     OnError, Plugin, PluginKind, PluginLimits, PluginRuntime, PluginSpec, RuntimeSettings,
 };
 use spangate::store::TraceStore;
-use spangate_loadgen::generate::benchmark_request;
+use spangate_loadgen::generate::benchmark_request_of;
 
 /// The configs of the built-ins as benchmarked: realistic work, nothing sampled out
 /// (so the store baseline and the pipeline write the same spans).
@@ -54,6 +58,8 @@ struct Options {
     iterations: usize,
     only: Option<String>,
     wasm: Option<std::path::PathBuf>,
+    /// Traces of 8 spans per batch (64 → the 512-span batch of the figures).
+    traces: usize,
 }
 
 fn options() -> Options {
@@ -62,6 +68,7 @@ fn options() -> Options {
         iterations: 200,
         only: None,
         wasm: None,
+        traces: 64,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -72,6 +79,7 @@ fn options() -> Options {
             }
             "--only" => options.only = args.next(),
             "--wasm" => options.wasm = args.next().map(Into::into),
+            "--traces" => options.traces = args.next().and_then(|v| v.parse().ok()).unwrap_or(64),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -102,11 +110,14 @@ fn ns_per_span(
     mut work: impl FnMut(&mut ExportTraceServiceRequest),
 ) -> f64 {
     let spans = span_count(batch) as f64;
+    let mut copies = 0u64;
     let runs: Vec<f64> = (0..options.reps)
         .map(|_| {
             let mut timed = Duration::ZERO;
             for _ in 0..options.iterations {
                 let mut copy = batch.clone();
+                copies += 1;
+                stamp_fresh_ids(&mut copy, copies);
                 let started = Instant::now();
                 work(&mut copy);
                 timed += started.elapsed();
@@ -115,6 +126,30 @@ fn ns_per_span(
         })
         .collect();
     median(runs)
+}
+
+/// Makes every trace and span id of `request` new (the same change everywhere, so
+/// parent links hold), as the load generator does for each request it sends: plugins
+/// that pair spans by id (span-metrics' service graph) would otherwise find each
+/// batch's half edges already waiting from the previous copy.
+fn stamp_fresh_ids(request: &mut ExportTraceServiceRequest, copy: u64) {
+    let stamp = copy.to_le_bytes();
+    let restamp = |id: &mut Vec<u8>| {
+        for (byte, mask) in id.iter_mut().zip(stamp) {
+            *byte ^= mask;
+        }
+    };
+    for resource_spans in &mut request.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            for span in &mut scope_spans.spans {
+                restamp(&mut span.trace_id);
+                restamp(&mut span.span_id);
+                if !span.parent_span_id.is_empty() {
+                    restamp(&mut span.parent_span_id);
+                }
+            }
+        }
+    }
 }
 
 fn start(
@@ -166,7 +201,7 @@ fn main() {
         ..RuntimeSettings::default()
     })
     .expect("plugin runtime");
-    let batch = benchmark_request();
+    let batch = benchmark_request_of(options.traces);
     println!(
         "batch: {} spans in {} resources; {} reps x {} batches, medians\n",
         span_count(&batch),

@@ -190,6 +190,10 @@ fn fault_is_contained(mode: &str, reason: &str, kills_instance: bool) {
             2.0,
             "{context}"
         );
+        assert!(
+            plugin_counter(&samples, "spangate_plugin_call_seconds_total") > 0.0,
+            "{context}: call time"
+        );
         assert_eq!(failures(&samples, reason), 1.0, "{context}");
         assert_eq!(
             plugin_counter(&samples, "spangate_plugin_circuit_open"),

@@ -422,6 +422,7 @@ fn the_circuit_opens_after_consecutive_failures_and_closes_after_a_good_trial() 
     assert_eq!(names(&trial), vec!["fine!"]);
     let stats = plugin.stats();
     assert_eq!(stats.calls, 7);
+    assert!(stats.call_time > Duration::ZERO, "call time is counted");
     assert_eq!(stats.failures.get(FailureKind::Trap), 4);
     assert_eq!(stats.failures.get(FailureKind::CircuitOpen), 2);
     assert_eq!(stats.restarts, 4);

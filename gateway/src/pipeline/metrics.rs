@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::pipeline::Pipeline;
-use crate::plugin::{MetricPoint, PluginKind};
+use crate::plugin::{MetricPoint, MetricValue, PluginKind};
 use crate::tail::TailStats;
 use crate::telemetry::{counter_point, gauge_point};
 
@@ -45,6 +45,15 @@ pub fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
                 count,
             ));
         }
+        points.push(MetricPoint {
+            value: MetricValue::Counter(stats.call_time.as_secs_f64()),
+            ..counter_point(
+                "spangate_plugin_call_seconds_total",
+                "Wall-clock time spent in a plugin's calls (waiting for a free instance, building its columns, the guest's work, applying its answer).",
+                labels(),
+                0,
+            )
+        });
         points.push(counter_point(
             "spangate_plugin_restarts_total",
             "Plugin instances re-created after a trap, timeout or memory overrun.",

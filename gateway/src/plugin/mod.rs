@@ -308,6 +308,10 @@ pub struct PluginStats {
     pub failures: FailureCounts,
     /// Instances re-created after a trap, timeout, memory overrun or failed re-init.
     pub restarts: u64,
+    /// Wall-clock time spent in calls (batches and `collect`): waiting for a free
+    /// instance, building the columns, the guest's work, checking and applying its
+    /// answer. Divided by `spans_in`, what the plugin costs per span.
+    pub call_time: std::time::Duration,
     /// Times the circuit breaker opened (a failed half-open trial re-opens it: counted).
     pub circuit_opened: u64,
     /// Whether the circuit is open (or half-open, waiting on its trial call) now.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::bindings::wit;
 use super::circuit::{Admission, Circuit};
@@ -47,6 +47,7 @@ struct Counters {
     failures: [AtomicU64; 7],
     restarts: AtomicU64,
     circuit_opened: AtomicU64,
+    call_nanos: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, amount: usize) {
@@ -347,6 +348,7 @@ impl Plugin {
             spans_dropped: load(&counters.spans_dropped),
             failures: FailureCounts(failures),
             restarts: load(&counters.restarts),
+            call_time: Duration::from_nanos(load(&counters.call_nanos)),
             circuit_opened: load(&counters.circuit_opened),
             circuit_open: self.circuit().is_open(),
         }
@@ -424,10 +426,16 @@ impl Plugin {
             tracing::debug!(plugin = %self.name, on_error = self.on_error.as_str(), "plugin circuit open; call skipped");
             return Err(FailureKind::CircuitOpen);
         }
+        let started = Instant::now();
         let result = {
             let mut slot = self.pool.acquire();
             self.run_in_slot(&mut slot, operation)
         };
+        let elapsed = started.elapsed().as_nanos();
+        self.counters.call_nanos.fetch_add(
+            u64::try_from(elapsed).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         match result {
             Ok(value) => {
                 self.circuit().record_success();

@@ -173,12 +173,18 @@ fn services(count: usize) -> Vec<Service> {
 /// `benches/pipeline.rs` and the plugins' bench examples): 64 traces of 8 spans over 15
 /// services, same seed and clock every time, so every bench sees the same spans.
 pub fn benchmark_request() -> ExportTraceServiceRequest {
+    benchmark_request_of(64)
+}
+
+/// [`benchmark_request`] with `traces` traces of 8 spans instead of 64 (batch-size
+/// comparisons).
+pub fn benchmark_request_of(traces: usize) -> ExportTraceServiceRequest {
     use rand::SeedableRng;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
     let shape = Shape {
         services: 15,
         spans_per_trace: 8,
-        traces_per_request: 64,
+        traces_per_request: traces,
     };
     build_request(&mut rng, &shape, 1_764_000_000_000_000_000)
 }
