@@ -1,8 +1,8 @@
 //! Search over the store: TraceQL queries, tag names and values, TraceQL metrics.
 //!
 //! A query is planned into candidate traces from the indexes (`plan.rs`), newest
-//! first; each candidate's summary is checked against the query's trace-level bounds,
-//! then the trace is read and evaluated by the TraceQL engine (`spangate-traceql`).
+//! first; each candidate's summary is checked against the query's trace-level bounds
+//! and span-duration floors (`span_floors.rs`), then the trace is read and evaluated by the TraceQL engine (`spangate-traceql`).
 //! Results are exact: the indexes only narrow, the evaluator decides. What is bounded
 //! is the work: at most `max_traces_inspected` traces are read per request, and a
 //! response that hit the bound says so (`complete: false`).
@@ -10,6 +10,7 @@
 mod api;
 mod metrics;
 mod plan;
+mod span_floors;
 mod tags;
 
 use std::cmp::Reverse;
@@ -150,6 +151,7 @@ impl SearchEngine {
         if hints.trace.unsatisfiable || request.limit == 0 {
             return Ok(outcome);
         }
+        let floors = span_floors::span_floors(&hints);
         let mut candidates = plan::candidates(&self.store, tenant, &hints, request.window)?;
         let options = SearchOptions {
             spans_per_spanset: request.spans_per_spanset,
@@ -179,6 +181,7 @@ impl SearchEngine {
                     && summary.end_unix_nano >= request.window.start_unix_nano;
                 let root = summary.root.as_ref();
                 if !overlaps
+                    || !span_floors::admits(&summary, &floors)
                     || !hints.trace.admits(
                         summary.duration_nanos(),
                         root.map(|r| r.service_name.as_str()),

@@ -11,11 +11,28 @@ use std::collections::BTreeMap;
 
 use rocksdb::MergeOperands;
 
-/// Span and error counts of one service in a trace (Tempo's `serviceStats`).
+/// Span and error counts of one service in a trace (Tempo's `serviceStats`), and its
+/// longest span, so a span-duration condition (`duration > 100ms`) rules a trace out
+/// without reading it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceStats {
     pub span_count: u32,
     pub error_count: u32,
+    /// Longest span duration (end − start, 0 if end < start); [`UNKNOWN_SPAN_NANOS`]
+    /// for summaries written before it was recorded.
+    pub max_span_nanos: u64,
+}
+
+/// `max_span_nanos` of a summary written before the field existed: rules nothing out.
+pub const UNKNOWN_SPAN_NANOS: u64 = u64::MAX;
+
+/// The longest of two span maxima, unknown if either is.
+fn longest(a: u64, b: u64) -> u64 {
+    if a == UNKNOWN_SPAN_NANOS || b == UNKNOWN_SPAN_NANOS {
+        UNKNOWN_SPAN_NANOS
+    } else {
+        a.max(b)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +78,7 @@ impl TraceSummary {
         };
         stats.span_count = stats.span_count.saturating_add(1);
         stats.error_count = stats.error_count.saturating_add(u32::from(is_error));
+        stats.max_span_nanos = longest(stats.max_span_nanos, end - start);
     }
 
     fn is_empty(&self) -> bool {
@@ -116,11 +134,24 @@ impl TraceSummary {
             let entry = self.services.entry(service.clone()).or_default();
             entry.span_count = entry.span_count.saturating_add(stats.span_count);
             entry.error_count = entry.error_count.saturating_add(stats.error_count);
+            entry.max_span_nanos = longest(entry.max_span_nanos, stats.max_span_nanos);
+        }
+    }
+
+    /// Whether some span — of `service` if given — may last at least `min_nanos`.
+    /// Never a false "no": a summary written before span maxima were recorded says yes.
+    pub fn may_have_span_of_at_least(&self, service: Option<&str>, min_nanos: u64) -> bool {
+        let reaches = |stats: &ServiceStats| stats.max_span_nanos >= min_nanos;
+        match service {
+            Some(service) => self.services.get(service).is_some_and(reaches),
+            None => self.services.values().any(reaches),
         }
     }
 
     /// `start:u64 | end:u64 | root flag:u8 [| root service | root name] | n:u32 |
-    /// n × (service | spans:u32 | errors:u32)`, strings as `len:u32 | bytes`, all BE.
+    /// n × (service | spans:u32 | errors:u32) | n × longest span:u64`, strings as
+    /// `len:u32 | bytes`, all BE. Summaries written before the longest spans were
+    /// recorded end after the services; they decode with the maxima unknown.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(&self.start_unix_nano.to_be_bytes());
@@ -138,6 +169,9 @@ impl TraceSummary {
             put_str(&mut out, service);
             out.extend_from_slice(&stats.span_count.to_be_bytes());
             out.extend_from_slice(&stats.error_count.to_be_bytes());
+        }
+        for stats in self.services.values() {
+            out.extend_from_slice(&stats.max_span_nanos.to_be_bytes());
         }
         out
     }
@@ -161,8 +195,14 @@ impl TraceSummary {
             let stats = ServiceStats {
                 span_count: reader.u32()?,
                 error_count: reader.u32()?,
+                max_span_nanos: UNKNOWN_SPAN_NANOS,
             };
             services.insert(service, stats);
+        }
+        if !reader.0.is_empty() {
+            for stats in services.values_mut() {
+                stats.max_span_nanos = reader.u64()?;
+            }
         }
         reader.0.is_empty().then_some(TraceSummary {
             start_unix_nano,
@@ -293,5 +333,39 @@ mod tests {
         assert_eq!(summary.services["db"].error_count, 1);
         assert!(summary.has_error());
         assert_eq!(summary.duration_nanos(), 260);
+    }
+
+    #[test]
+    fn longest_spans_are_kept_per_service() {
+        let mut summary = of_span("api", "GET", false, false, 100, 200);
+        summary.merge(&of_span("db", "SELECT", false, false, 50, 120));
+        summary.merge(&of_span("api", "root", true, false, 40, 300));
+        // An end before the start counts as 0 long, as the evaluator reads it.
+        summary.merge(&of_span("cache", "get", false, false, 90, 80));
+        assert_eq!(summary.services["api"].max_span_nanos, 260);
+        assert_eq!(summary.services["db"].max_span_nanos, 70);
+        assert_eq!(summary.services["cache"].max_span_nanos, 0);
+        assert!(summary.may_have_span_of_at_least(Some("db"), 70));
+        assert!(!summary.may_have_span_of_at_least(Some("db"), 71));
+        assert!(!summary.may_have_span_of_at_least(Some("other"), 0));
+        assert!(summary.may_have_span_of_at_least(None, 260));
+        assert!(!summary.may_have_span_of_at_least(None, 261));
+    }
+
+    #[test]
+    fn summaries_written_before_longest_spans_decode_as_unknown() {
+        let mut summary = of_span("api", "GET", true, false, 100, 200);
+        summary.merge(&of_span("db", "SELECT", false, false, 120, 130));
+        let current = summary.encode();
+        // The earlier layout: the same without the trailing maxima.
+        let earlier = &current[..current.len() - 2 * 8];
+        let decoded = TraceSummary::decode(earlier).unwrap();
+        assert_eq!(decoded.services["db"].span_count, 1);
+        assert_eq!(decoded.services["db"].max_span_nanos, UNKNOWN_SPAN_NANOS);
+        assert!(decoded.may_have_span_of_at_least(Some("db"), 1_000_000));
+        // Unknown stays unknown when newer parts are merged in.
+        let mut merged = decoded;
+        merged.merge(&of_span("db", "SELECT", false, false, 0, 5));
+        assert_eq!(merged.services["db"].max_span_nanos, UNKNOWN_SPAN_NANOS);
     }
 }

@@ -215,14 +215,16 @@ fn summaries_merge_over_writes() {
         summary.services["worker"],
         ServiceStats {
             span_count: 1,
-            error_count: 1
+            error_count: 1,
+            max_span_nanos: 10,
         }
     );
     assert_eq!(
         summary.services["front"],
         ServiceStats {
             span_count: 1,
-            error_count: 0
+            error_count: 0,
+            max_span_nanos: 10,
         }
     );
     assert_eq!(
