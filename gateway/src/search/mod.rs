@@ -225,3 +225,6 @@ impl SearchEngine {
         Ok(outcome)
     }
 }
+
+#[cfg(test)]
+mod tests;
