@@ -2,7 +2,8 @@
 //!
 //! A query is planned into candidate traces from the indexes (`plan.rs`), newest
 //! first; each candidate's summary is checked against the query's trace-level bounds
-//! and span-duration floors (`span_floors.rs`), then the trace is read and evaluated by the TraceQL engine (`spangate-traceql`).
+//! and span-duration floors (`span_floors.rs`), then the trace is read and evaluated
+//! by the TraceQL engine (`spangate-traceql`).
 //! Results are exact: the indexes only narrow, the evaluator decides. What is bounded
 //! is the work: at most `max_traces_inspected` traces are read per request, and a
 //! response that hit the bound says so (`complete: false`).

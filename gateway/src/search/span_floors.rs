@@ -5,7 +5,8 @@
 //! span of `api` lasting over 100 ms. The indexes find the traces with a span of `api`,
 //! but most of those spans are short; the summary keeps each service's longest span, so
 //! a trace whose `api` spans are all shorter is skipped without reading it. A floor
-//! only ever rules out traces that cannot match (see `TraceSummary::may_have_span_of_at_least`).
+//! only ever rules out traces that cannot match (see
+//! `TraceSummary::may_have_span_of_at_least`).
 
 use spangate_traceql::ast::{AttributeScope, CompareOp, Field, Intrinsic};
 use spangate_traceql::{Condition, ConditionOp, IndexHints, Literal};
@@ -91,11 +92,11 @@ fn service_equal(condition: &Condition) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-    use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use proptest::prelude::*;
     use spangate_traceql::SearchOptions;
+
+    use crate::search::tests::service_resource;
 
     fn floors(query: &str) -> Vec<SpanFloor> {
         span_floors(
@@ -151,16 +152,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(index, name)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![KeyValue {
-                        key: "service.name".into(),
-                        value: Some(AnyValue {
-                            value: Some(any_value::Value::StringValue((*name).into())),
-                        }),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
+                resource: Some(service_resource(name)),
                 scope_spans: vec![ScopeSpans {
                     spans: spans
                         .iter()

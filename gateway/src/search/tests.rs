@@ -14,6 +14,20 @@ use crate::model::{
 const SERVICES: [&str; 3] = ["api", "db", "web"];
 const NAMES: [&str; 2] = ["GET", "POST"];
 
+/// A resource named by `service.name` only (also the span-floor tests' resources).
+pub(super) fn service_resource(service: &str) -> Resource {
+    Resource {
+        attributes: vec![KeyValue {
+            key: "service.name".into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(service.into())),
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// One span: (trace, service, name, start, length), all small so that starts tie.
 type SpanSpec = (u8, usize, usize, u64, u64);
 
@@ -24,18 +38,7 @@ fn request(spans: &[SpanSpec]) -> ExportTraceServiceRequest {
             .enumerate()
             .map(
                 |(index, &(trace, service, name, start, length))| ResourceSpans {
-                    resource: Some(Resource {
-                        attributes: vec![KeyValue {
-                            key: "service.name".into(),
-                            value: Some(AnyValue {
-                                value: Some(any_value::Value::StringValue(
-                                    SERVICES[service].into(),
-                                )),
-                            }),
-                            ..Default::default()
-                        }],
-                        ..Default::default()
-                    }),
+                    resource: Some(service_resource(SERVICES[service])),
                     scope_spans: vec![ScopeSpans {
                         spans: vec![Span {
                             trace_id: vec![trace + 1; 16],
