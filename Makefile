@@ -27,17 +27,24 @@ release: setup
 run: release
 	$(CARGO_TARGET_DIR)/release/spangate $(if $(CONFIG),--config $(CONFIG))
 
+# Lint, build and test select the same packages (the whole workspace, tests and benches
+# included) so cargo resolves the same dependency features each time and builds RocksDB's
+# C++ and wasmtime once: a narrower selection (`-p spangate`) activates other features in
+# shared build-dependencies and rebuilds both from scratch.
+WORKSPACE := --workspace --all-targets
+
 lint: setup
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(WORKSPACE) -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
 
 ## Everything CI checks: formatting, lints, unit, property and end-to-end tests.
+## `cargo test --workspace` also builds the `spangate` binary the end-to-end tests start
+## (SPANGATE_BIN), with the features of this same selection.
 test: setup venv lint
-	$(CARGO) build -p spangate
-	$(CARGO) test --workspace --no-fail-fast
+	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate $(CARGO) test --workspace --no-fail-fast
 
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
 bench: release
