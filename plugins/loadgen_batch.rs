@@ -9,7 +9,7 @@ use spangate_plugin_sdk::testing::{TestEvent, TestLink, TestSpan, TestValue};
 use spangate_plugin_sdk::{SpanKind, StatusCode};
 
 /// 512 spans in resource order, as the host sees the request.
-pub fn loadgen_batch() -> Vec<TestSpan> {
+pub(crate) fn loadgen_batch() -> Vec<TestSpan> {
     let request = benchmark_request();
     let mut spans = Vec::new();
     for resource_spans in &request.resource_spans {

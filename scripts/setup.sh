@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Spangate needs and is missing on a Debian machine
 # that has rustup's stable Rust: Debian packages for the RocksDB build (clang/libclang
-# for bindgen) and the wasm32-wasip2 target for plugins. Safe to run repeatedly.
+# for bindgen), protoc for the `tempopb` messages generated from gateway/proto/
+# (protobuf-compiler), and the wasm32-wasip2 target for plugins. Safe to run repeatedly.
 set -euo pipefail
 
-packages=(clang libclang-dev make)
+packages=(clang libclang-dev make protobuf-compiler)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -19,7 +19,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use spangate::config::{Compression, FsyncPolicy, StorageConfig};
 use spangate::model::ExportTraceServiceRequest;
 use spangate::pipeline::Pipeline;
 use spangate::pipeline::builtin;
@@ -28,6 +27,7 @@ use spangate::plugin::{
     OnError, Plugin, PluginKind, PluginLimits, PluginRuntime, PluginSpec, RuntimeSettings,
 };
 use spangate::store::TraceStore;
+use spangate::store::{Compression, FsyncPolicy, StorageConfig};
 use spangate_loadgen::generate::benchmark_request_of;
 
 /// The configs of the built-ins as benchmarked: realistic work, nothing sampled out

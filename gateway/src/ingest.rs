@@ -7,15 +7,56 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-use crate::config::IngestConfig;
 use crate::model::{
     ExportTraceServiceRequest, SINGLE_TENANT, SPAN_ID_LEN, Span, TRACE_ID_LEN, count_spans,
 };
 use crate::pipeline::PipelineHandle;
 use crate::store::{StoreError, TraceStore};
 use crate::tail::TailSampler;
+
+/// `ingest:` in the config: how many writes run at once and how long a request
+/// waits for one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Export requests being committed to the store at once; further requests wait. Default 64.
+    pub max_inflight_writes: usize,
+    /// How long a request waits for a write slot before it is refused as overloaded
+    /// (gRPC UNAVAILABLE / HTTP 503 with Retry-After, both retried by OTLP exporters). Default 2s.
+    #[serde(with = "humantime_serde")]
+    pub queue_timeout: Duration,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_inflight_writes: 64,
+            queue_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl IngestConfig {
+    /// Checks what serde cannot; the error names the dotted key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.max_inflight_writes == 0 {
+            return Err((
+                "ingest.max_inflight_writes".to_owned(),
+                "must be at least 1".to_owned(),
+            ));
+        }
+        if self.queue_timeout.is_zero() {
+            return Err((
+                "ingest.queue_timeout".to_owned(),
+                "must be greater than zero".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// What happened to an accepted request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -223,8 +264,8 @@ fn span_problem(span: &Span) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use crate::model::{ResourceSpans, ScopeSpans, TraceId};
+    use crate::store::StorageConfig;
 
     fn one_span_request(id: u8) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {

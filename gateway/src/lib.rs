@@ -2,25 +2,29 @@
 //! read back through a Tempo-compatible API.
 //!
 //! `run` wires the modules together and owns the server tasks; it holds no logic.
-//! Module imports point one way: receiver / query → ingest → store → model.
+//! Which module may import which is the table in ARCHITECTURE.md ("Modules"), checked
+//! by the `layering` test: imports point one way, from the edges (receivers, the query
+//! API, metrics) down through ingest, the pipeline, search and the store to `model`.
 
 pub mod config;
-pub mod exposition;
 mod fx_hash;
 pub mod ingest;
+#[cfg(test)]
+mod layering;
+pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod plugin;
 pub mod plugin_tool;
 pub mod query;
 pub mod receiver;
-pub mod remote_write;
 pub mod search;
 pub mod store;
 pub mod tail;
-pub mod telemetry;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::serve::ListenerExt;
@@ -29,12 +33,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::metrics::remote_write::{RemoteWriteError, RemoteWriter};
 use crate::pipeline::{CurrentTailSampler, Pipeline, PipelineError, PipelineHandle};
 use crate::plugin::{PluginError, PluginRuntime, RuntimeSettings};
-use crate::remote_write::{RemoteWriteError, RemoteWriter};
+use crate::receiver::ReceiverStats;
 use crate::store::{StoreError, TraceStore};
-use crate::tail::{TailSampler, TailSettings};
-use crate::telemetry::Telemetry;
+use crate::tail::TailSampler;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -112,16 +116,16 @@ pub async fn run(
         ..RuntimeSettings::default()
     })?;
     let pipeline = Pipeline::build(&runtime, &config.pipeline, &config.base_dir)?;
-    let pipelines = Arc::new(PipelineHandle::new(
-        runtime,
-        pipeline,
-        config.source.clone(),
-    ));
+    let pipelines = Arc::new(PipelineHandle::new(runtime, pipeline));
     let tail = start_tail_sampling(&store, &pipelines, &shutdown)?;
     let ingest =
         Ingest::new(store.clone(), &config.ingest).with_pipeline(pipelines.clone(), tail.clone());
-    let telemetry = Arc::new(Telemetry::default());
-    tokio::spawn(reload_on_sighup(pipelines.clone(), shutdown.clone()));
+    let receiver_stats = Arc::new(ReceiverStats::default());
+    tokio::spawn(reload_on_sighup(
+        pipelines.clone(),
+        config.source.clone(),
+        shutdown.clone(),
+    ));
     // Stopped after ingest has drained (not with `shutdown`), so its final push
     // counts every acknowledged span.
     let remote_write_stop = CancellationToken::new();
@@ -138,11 +142,11 @@ pub async fn run(
     let mut servers = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.otlp_grpc {
         let ingest = ingest.clone();
-        let telemetry = telemetry.clone();
+        let stats = receiver_stats.clone();
         let max = config.receivers.otlp_grpc.max_message_bytes;
         let stop = shutdown.clone().cancelled_owned();
         servers.spawn(async move {
-            receiver::grpc::serve(listener, ingest, telemetry, max, stop)
+            receiver::grpc::serve(listener, ingest, stats, max, stop)
                 .await
                 .map_err(|error| server_error("otlp grpc", error))
         });
@@ -150,7 +154,7 @@ pub async fn run(
     if let Some(listener) = listeners.otlp_http {
         let router = receiver::http::router(
             ingest.clone(),
-            telemetry.clone(),
+            receiver_stats.clone(),
             config.receivers.otlp_http.max_body_bytes,
         );
         servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
@@ -160,17 +164,21 @@ pub async fn run(
     servers.spawn(serve_http(
         "query",
         listeners.query,
-        query::router(query::QueryState {
-            store: store.clone(),
-            telemetry: telemetry.clone(),
-            pipelines: pipelines.clone(),
-            tail: tail.clone(),
-            remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
-            search: Arc::new(search::SearchEngine::new(
-                store.clone(),
-                config.query.search.clone(),
-            )),
-        }),
+        query::router(
+            query::QueryState {
+                store: store.clone(),
+                search: Arc::new(search::SearchEngine::new(
+                    store.clone(),
+                    config.query.search.clone(),
+                )),
+            },
+            metrics::router(metrics::MetricsSources {
+                receivers: receiver_stats,
+                pipelines: pipelines.clone(),
+                tail: tail.clone(),
+                remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
+            }),
+        ),
         shutdown.clone(),
     ));
 
@@ -209,9 +217,9 @@ fn start_tail_sampling(
     let Some(sampler) = pipeline.tail_sampler() else {
         return Ok(None);
     };
-    let settings = sampler
-        .tail_settings()
-        .expect("tail_sampler() returns a sampler with tail settings");
+    let Some(settings) = sampler.tail_settings() else {
+        return Ok(None);
+    };
     let decider = Arc::new(CurrentTailSampler::new(
         pipelines.clone(),
         sampler.name().to_owned(),
@@ -221,12 +229,8 @@ fn start_tail_sampling(
         store.clone(),
         tenant,
         decider,
-        TailSettings {
-            decision_wait: settings.decision_wait,
-            max_traces: settings.max_traces,
-            max_spans_per_trace: settings.max_spans_per_trace,
-            decision_cache_size: TAIL_DECISION_CACHE,
-        },
+        settings,
+        tail::DEFAULT_DECISION_CACHE_SIZE,
     ));
     let recovered = tail.recover()?;
     tracing::info!(
@@ -239,12 +243,14 @@ fn start_tail_sampling(
     Ok(Some(tail))
 }
 
-/// Decisions remembered so late spans of a decided trace follow it.
-const TAIL_DECISION_CACHE: usize = 100_000;
-
-/// `SIGHUP` reloads the pipeline from the config file; a failed reload keeps the
+/// `SIGHUP` re-reads the config file and swaps in its pipeline; other sections of the
+/// file are validated but only take effect on restart. A failed reload keeps the
 /// running pipeline and logs why.
-async fn reload_on_sighup(pipelines: Arc<PipelineHandle>, shutdown: CancellationToken) {
+async fn reload_on_sighup(
+    pipelines: Arc<PipelineHandle>,
+    config_file: Option<PathBuf>,
+    shutdown: CancellationToken,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangup) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot install the SIGHUP handler; plugins reload only on restart");
@@ -255,8 +261,21 @@ async fn reload_on_sighup(pipelines: Arc<PipelineHandle>, shutdown: Cancellation
             _ = shutdown.cancelled() => return,
             received = hangup.recv() => if received.is_none() { return },
         }
+        let Some(path) = config_file.clone() else {
+            tracing::error!(
+                "reload failed; the running pipeline stays: no --config file to reload from \
+                 (running on the embedded default)"
+            );
+            continue;
+        };
         let handle = pipelines.clone();
-        match tokio::task::spawn_blocking(move || handle.reload()).await {
+        let reload = move || -> Result<usize, RunError> {
+            let config = Config::from_file(&path)?;
+            let plugins = handle.reload(&config.pipeline, &config.base_dir)?;
+            tracing::info!(config = %path.display(), "configuration re-read");
+            Ok(plugins)
+        };
+        match tokio::task::spawn_blocking(reload).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::error!(%error, "reload failed; the running pipeline stays"),
             Err(error) => tracing::error!(%error, "reload task failed"),

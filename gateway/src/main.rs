@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use spangate::config::{Config, LogFormat};
+use spangate::config::Config;
 use tokio_util::sync::CancellationToken;
 
 /// Decoding OTLP allocates many small strings and vectors per span; mimalloc spends
@@ -118,7 +118,7 @@ fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         Some(path) => Config::from_file(path)?,
         None => Config::embedded_default(),
     };
-    init_logging(&config);
+    spangate::logging::init(&config.log);
     match &config_path {
         Some(path) => tracing::info!(config = %path.display(), "configuration loaded"),
         None => tracing::info!("no --config given; running on the embedded default"),
@@ -151,16 +151,4 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutdown requested");
     shutdown.cancel();
-}
-
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }

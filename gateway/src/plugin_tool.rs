@@ -6,11 +6,11 @@ use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::exposition::{self, Format};
-use crate::model::{ExportTraceServiceRequest, decode_otlp_json};
+use crate::metrics::exposition::{self, Format};
+use crate::model::{ExportTraceServiceRequest, TailVerdict, decode_otlp_json};
 use crate::plugin::{
     OnError, Plugin, PluginError, PluginKind, PluginLimits, PluginRuntime, PluginSpec,
-    RuntimeSettings, TailVerdict,
+    RuntimeSettings,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The newcomer path of `examples/rust-plugin/README.md` (issue 3): build the example
+//! The newcomer path of `examples/rust-plugin/README.md`: build the example
 //! plugin for wasm32-wasip2, `plugin check` and `plugin run` it with the README's own
 //! commands, run a gateway with the README's pipeline config, send the README's span and
 //! read it back changed. The commands, config and span are taken from the README, so

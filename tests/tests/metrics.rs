@@ -1,6 +1,8 @@
 //! `GET /metrics`: the gateway counts what it accepted, rejected span by span, and
 //! refused whole, per transport and reason.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use spangate_integration_tests::clients::post_otlp;
 use spangate_integration_tests::fixtures::{
     chain_of_spans, simple_request, spans_with_invalid_ids,

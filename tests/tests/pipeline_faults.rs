@@ -1,4 +1,4 @@
-//! Misbehaving plugins through the real binary (issue 3): every fault is contained —
+//! Misbehaving plugins through the real binary: every fault is contained —
 //! the gateway keeps serving, the batch follows `on_error`, the failure is counted by
 //! reason on `/metrics`, a killed instance is re-created and the next batch is
 //! processed — plus the circuit breaker, start-up refusals, and reloads (`SIGHUP`)
@@ -6,6 +6,8 @@
 //!
 //! The `misbehaving` fixture appends "!" to every span name of a normal batch and
 //! misbehaves (per its `mode`) on a batch holding a span named `boom`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,7 @@
-//! `spangate plugin check` and `spangate plugin run`, the plugin author's tools (issue
-//! 3, item 7), on the built-in components and on files that are not plugins.
+//! `spangate plugin check` and `spangate plugin run`, the plugin author's tools, on the
+//! built-in components and on files that are not plugins.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,17 +1,19 @@
 //! The plugin host (`spangate::plugin`) driven directly with fixture components
 //! (`tests/fixtures/plugins/*`, raw wit-bindgen guests that can misbehave on demand).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use spangate::model::{
-    AnyValue, ExportTraceServiceRequest, KeyValue, Resource, ResourceSpans, ScopeSpans, Span,
-    Status, any_value, span,
+    AnyValue, ExportTraceServiceRequest, KeyValue, MetricValue, Resource, ResourceSpans,
+    ScopeSpans, Span, Status, TailSettings, TailVerdict, any_value, span,
 };
 use spangate::plugin::{
-    CompiledPlugin, FailureKind, MetricValue, OnError, Plugin, PluginError, PluginKind,
-    PluginLimits, PluginRuntime, PluginSpec, RuntimeSettings, TailSettings, TailVerdict,
+    CompiledPlugin, FailureKind, OnError, Plugin, PluginError, PluginKind, PluginLimits,
+    PluginRuntime, PluginSpec, RuntimeSettings,
 };
 use spangate_integration_tests::plugins::fixture_bytes;
 

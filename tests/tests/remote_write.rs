@@ -4,6 +4,8 @@
 //! configured headers and external labels, a retry after a 500, and a final push on
 //! graceful shutdown.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::thread::sleep;

@@ -1,6 +1,8 @@
 //! Search, tags, tag values and TraceQL metrics through the real binary, replaying what
-//! Grafana's Tempo datasource sends (`../shared/reference/tempo-api.md` §3.2–3.5), over
+//! Grafana's Tempo datasource sends (search, tags, tag values, metrics), over
 //! four traces of three services written through OTLP/gRPC.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

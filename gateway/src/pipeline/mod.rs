@@ -8,7 +8,6 @@
 
 pub mod builtin;
 pub mod config;
-pub mod metrics;
 mod reload;
 mod tail;
 

@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::model::ExportTraceServiceRequest;
+use crate::model::{ExportTraceServiceRequest, TailVerdict};
 use crate::pipeline::PipelineHandle;
-use crate::plugin::TailVerdict;
-use crate::tail::{TailDecider, Verdict};
+use crate::tail::TailDecider;
 
 pub struct CurrentTailSampler {
     pipelines: Arc<PipelineHandle>,
@@ -25,7 +24,7 @@ impl TailDecider for CurrentTailSampler {
         &self.name
     }
 
-    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], Verdict)> {
+    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], TailVerdict)> {
         let pipeline = self.pipelines.current();
         let Some(sampler) = pipeline.tail_sampler() else {
             // Reloaded without a tail sampler: nothing decides to drop, so keep.
@@ -35,25 +34,14 @@ impl TailDecider for CurrentTailSampler {
                 .map(|id| {
                     (
                         id,
-                        Verdict::Keep {
+                        TailVerdict::Keep {
                             policy: String::new(),
                         },
                     )
                 })
                 .collect();
         };
-        sampler
-            .sample_tail(traces)
-            .verdicts
-            .into_iter()
-            .map(|(id, verdict)| {
-                let verdict = match verdict {
-                    TailVerdict::Keep { policy } => Verdict::Keep { policy },
-                    TailVerdict::Drop => Verdict::Drop,
-                };
-                (id, verdict)
-            })
-            .collect()
+        sampler.sample_tail(traces).verdicts
     }
 }
 

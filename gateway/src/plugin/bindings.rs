@@ -4,7 +4,7 @@
 //! and metrics worlds through `with`: one `SpanBatch` type is built for every kind of
 //! plugin, and the `host` imports are linked once for all three.
 
-pub mod processor {
+pub(super) mod processor {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "processor-plugin",
@@ -13,7 +13,7 @@ pub mod processor {
     });
 }
 
-pub mod sampler {
+pub(super) mod sampler {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "sampler-plugin",
@@ -24,7 +24,7 @@ pub mod sampler {
     });
 }
 
-pub mod metrics {
+pub(super) mod metrics {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "metrics-plugin",
@@ -35,10 +35,10 @@ pub mod metrics {
     });
 }
 
-pub use processor::spangate::plugin::host;
-pub use processor::spangate::plugin::types as wit;
+pub(super) use processor::spangate::plugin::host;
+pub(super) use processor::spangate::plugin::types as wit;
 
 /// Export names the host recognises, one per plugin kind.
-pub const PROCESSOR_EXPORT: &str = "spangate:plugin/processor@0.1.0";
-pub const SAMPLER_EXPORT: &str = "spangate:plugin/sampler@0.1.0";
-pub const METRICS_EXPORT: &str = "spangate:plugin/metrics@0.1.0";
+pub(super) const PROCESSOR_EXPORT: &str = "spangate:plugin/processor@0.1.0";
+pub(super) const SAMPLER_EXPORT: &str = "spangate:plugin/sampler@0.1.0";
+pub(super) const METRICS_EXPORT: &str = "spangate:plugin/metrics@0.1.0";

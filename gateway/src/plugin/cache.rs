@@ -89,6 +89,7 @@ pub(super) fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
 }
 
 /// A cached component, or `None` (missing, corrupt or incompatible: logged unless missing).
+#[allow(unsafe_code)] // loads native code wasmtime compiled earlier; see SAFETY below
 fn read_artifact(engine: &Engine, path: &Path) -> Option<(Component, usize)> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::PluginInfo;
 use super::bindings::wit;
-use super::{Exemplar, MetricPoint, MetricValue, PluginInfo, TailSettings};
+use crate::model::{
+    Exemplar, MetricPoint, MetricValue, TailSettings, is_label_name, is_metric_name,
+};
 
 /// What a plugin reads, as the host uses it on every batch.
 #[derive(Debug)]
@@ -264,22 +267,6 @@ fn check_metric_point(point: &wit::MetricPoint) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_' || first == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ mod convert;
 mod edits;
 mod error;
 mod instance;
+#[cfg(test)]
+mod layout_agreement;
 mod running;
 mod runtime;
 
@@ -33,6 +35,8 @@ use std::time::Duration;
 pub use error::PluginError;
 pub use running::Plugin;
 pub use runtime::{CompiledPlugin, LoadInfo, PluginRuntime, RuntimeSettings};
+
+use crate::model::TailVerdict;
 
 /// What a plugin does, from the interface its component exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +102,7 @@ pub struct PluginLimits {
 }
 
 /// 250 ms: a 512-span batch costs ~2 ms through a Rust plugin and ~30 ms through a
-/// Python one (componentize-py, ../shared/reference/wasm-plugins.md), so this leaves a
+/// Python one (componentize-py, measured on a 2-core machine), so this leaves a
 /// wide margin and still stops a looping plugin quickly.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -135,17 +139,6 @@ pub struct PluginInfo {
     /// What it reads, for humans: e.g. `fields: name, service-name; span attributes:
     /// keys [http.url]; resource attributes: none; ...`.
     pub needs: String,
-}
-
-/// A tail sampler's settings (from its `init`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TailSettings {
-    /// How long the host holds a trace after its first span before deciding it.
-    pub decision_wait: Duration,
-    /// Pending traces held at most; past it the oldest is decided early.
-    pub max_traces: usize,
-    /// Spans held per pending trace at most; past it the trace is decided early.
-    pub max_spans_per_trace: usize,
 }
 
 /// Why a plugin call did not produce an applied answer.
@@ -231,46 +224,6 @@ pub struct TailOutcome {
     /// Set when the call failed or was skipped: every verdict then follows `on_error`
     /// (`pass` → keep with policy "", `drop` → drop).
     pub failure: Option<FailureKind>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TailVerdict {
-    /// Keep the trace; `policy` names the sampler policy that kept it.
-    Keep {
-        policy: String,
-    },
-    Drop,
-}
-
-/// One series reported by a metrics plugin.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricPoint {
-    pub name: String,
-    pub help: String,
-    pub labels: Vec<(String, String)>,
-    pub value: MetricValue,
-    pub exemplar: Option<Exemplar>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum MetricValue {
-    Counter(f64),
-    Gauge(f64),
-    Histogram {
-        upper_bounds: Vec<f64>,
-        /// Cumulative: `bucket_counts[i]` spans were `<= upper_bounds[i]`.
-        bucket_counts: Vec<u64>,
-        sum: f64,
-        count: u64,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Exemplar {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub value: f64,
-    pub time_unix_nanos: u64,
 }
 
 /// Failures counted by kind.

@@ -14,10 +14,12 @@ use super::edits::{EditScratch, apply_decisions, apply_edits};
 use super::instance::{CreateError, Exports, Failure, Instance, Pool, Recipe, Slot};
 use super::runtime::{CompiledPlugin, PluginRuntime};
 use super::{
-    FailureCounts, FailureKind, MetricPoint, OnError, PluginError, PluginInfo, PluginKind,
-    PluginLimits, PluginSpec, PluginStats, StageOutcome, TailOutcome, TailSettings, TailVerdict,
+    FailureCounts, FailureKind, OnError, PluginError, PluginInfo, PluginKind, PluginLimits,
+    PluginSpec, PluginStats, StageOutcome, TailOutcome,
 };
-use crate::model::{ExportTraceServiceRequest, count_spans};
+use crate::model::{
+    ExportTraceServiceRequest, MetricPoint, TailSettings, TailVerdict, count_spans,
+};
 
 /// A running plugin, shared by the ingest workers (`Arc<Plugin>`). Calls block the
 /// calling thread for the guest's work (run them on a blocking pool); a processor's

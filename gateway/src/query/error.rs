@@ -5,12 +5,25 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::search::SearchError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error("{0}")]
     BadRequest(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The engine's errors: the client's fault is a 400 with the engine's words, a store
+/// failure a 500.
+impl From<SearchError> for QueryError {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::Invalid(message) => QueryError::BadRequest(message),
+            SearchError::Store(error) => QueryError::Internal(error.to_string()),
+        }
+    }
 }
 
 impl IntoResponse for QueryError {
@@ -32,7 +45,7 @@ impl IntoResponse for QueryError {
 }
 
 /// A body written the way Go's `http.Error` writes one.
-pub fn go_text(status: StatusCode, message: &str) -> Response {
+pub(super) fn go_text(status: StatusCode, message: &str) -> Response {
     (
         status,
         [
@@ -44,6 +57,6 @@ pub fn go_text(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-pub async fn not_found() -> Response {
+pub(super) async fn not_found() -> Response {
     go_text(StatusCode::NOT_FOUND, "404 page not found")
 }

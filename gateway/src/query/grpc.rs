@@ -26,12 +26,12 @@ use tower::ServiceExt as _;
 
 use super::error::QueryError;
 use super::params;
-use super::search::request_tenant;
-use super::search_api::{SearchApi, fetch_tag_names, fetch_tag_values};
+use super::search::{fetch_tag_names, fetch_tag_values, request_tenant};
 use super::tempopb::{self, SearchResponse};
+use crate::search::SearchApi;
 
 /// The HTTP routes plus the gRPC service, as one service for the query listener.
-pub fn with_streaming_querier(http: Router, api: Arc<dyn SearchApi>) -> Router {
+pub(super) fn with_streaming_querier(http: Router, api: Arc<dyn SearchApi>) -> Router {
     let grpc = tonic::service::Routes::new(StreamingQuerier { api })
         .prepare()
         .into_axum_router();
@@ -56,7 +56,7 @@ fn is_grpc(request: &Request) -> bool {
 
 /// `tempopb.StreamingQuerier`, written the way `tonic-build` would generate it.
 #[derive(Clone)]
-pub struct StreamingQuerier {
+pub(super) struct StreamingQuerier {
     api: Arc<dyn SearchApi>,
 }
 
@@ -144,9 +144,9 @@ fn search(
     request: tempopb::SearchRequest,
 ) -> Result<Vec<SearchResponse>, QueryError> {
     let query = params::search_from_grpc(&request)?;
-    let response = api.search(tenant, &query)?;
+    let outcome = api.search(tenant, &query)?;
     Ok(split_by_size(
-        tempopb::search_answer(&query, response),
+        tempopb::search_answer(&query, outcome),
         MAX_MESSAGE_BYTES,
     ))
 }
@@ -205,8 +205,8 @@ fn metrics_query_range(
     request: tempopb::QueryRangeRequest,
 ) -> Result<Vec<tempopb::QueryRangeResponse>, QueryError> {
     let query = params::metrics_range_from_grpc(&request)?;
-    let response = api.metrics_query(tenant, &query)?;
-    Ok(vec![tempopb::range_answer(response)])
+    let result = api.metrics_query(tenant, &query)?;
+    Ok(vec![tempopb::range_answer(result)])
 }
 
 fn metrics_query_instant(
@@ -215,8 +215,10 @@ fn metrics_query_instant(
     request: tempopb::QueryInstantRequest,
 ) -> Result<Vec<tempopb::QueryInstantResponse>, QueryError> {
     let query = params::metrics_instant_from_grpc(&request)?;
-    let response = api.metrics_query(tenant, &query)?;
-    Ok(vec![tempopb::instant_from_range(response)])
+    let result = api.metrics_query(tenant, &query)?;
+    Ok(vec![tempopb::instant_from_range(tempopb::range_answer(
+        result,
+    ))])
 }
 
 /// Tempo's default `max_grpc_streaming_packet_size`; also well under gRPC-Go's 4 MiB

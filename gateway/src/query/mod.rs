@@ -1,12 +1,12 @@
-//! The Tempo-compatible query API read by Grafana's Tempo datasource
-//! (see `../shared/reference/tempo-api.md` §2). One route table; handlers live
+//! The Tempo-compatible query API read by Grafana's Tempo datasource (the endpoints
+//! of Tempo's query frontend, with its parameters and answers). One route table; handlers live
 //! beside it by topic. The same port also serves gRPC `tempopb.StreamingQuerier`.
 
+mod config;
 mod error;
 mod grpc;
 mod params;
 mod search;
-pub mod search_api;
 mod status;
 mod tempo_json;
 mod tempo_proto;
@@ -18,40 +18,32 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{any, get};
 
-use crate::pipeline::PipelineHandle;
-use crate::remote_write::RemoteWriteStats;
+use crate::search::SearchApi;
 use crate::store::TraceStore;
-use crate::tail::TailSampler;
-use crate::telemetry::Telemetry;
+pub use config::QueryConfig;
 pub use error::QueryError;
-use search_api::SearchApi;
 
 #[derive(Clone)]
 pub struct QueryState {
     pub store: Arc<TraceStore>,
-    pub telemetry: Arc<Telemetry>,
-    /// Read on `/metrics`: plugin counters and the series of metrics plugins.
-    pub pipelines: Arc<PipelineHandle>,
-    pub tail: Option<Arc<TailSampler>>,
-    /// Outcome counters of `metrics.remote_write`, when it is on.
-    pub remote_write: Option<Arc<RemoteWriteStats>>,
     /// Trace search, tag lookup and TraceQL metrics, over HTTP and gRPC.
     pub search: Arc<dyn SearchApi>,
 }
 
-/// Every route Grafana needs from Tempo, plus our own `/metrics`, and gRPC
-/// `tempopb.StreamingQuerier` for HTTP/2 gRPC requests. Query routes accept any method,
-/// as Tempo's do; unknown paths answer Go's `404 page not found`.
-pub fn router(state: QueryState) -> Router {
+/// Every route Grafana needs from Tempo, plus `extra` routes served on the same port
+/// (the gateway's `/metrics`), and gRPC `tempopb.StreamingQuerier` for HTTP/2 gRPC
+/// requests. Query routes accept any method, as Tempo's do; unknown paths answer Go's
+/// `404 page not found`.
+pub fn router(state: QueryState, extra: Router) -> Router {
     let search = state.search.clone();
     let routes = Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
         .route("/api/status/buildinfo", get(status::buildinfo))
-        .route("/metrics", get(status::metrics))
         .route("/api/traces/{trace_id}", any(traces::trace_by_id_v1))
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
-        .with_state(state);
+        .with_state(state)
+        .merge(extra);
     serve_with_search(routes, search)
 }
 

@@ -1,6 +1,6 @@
 //! Parameters of the search, tag and metrics endpoints, parsed and checked as Tempo's
 //! `pkg/api` parsers and query-frontend handlers do (same defaults, same checks, same
-//! 400 texts), into the requests of [`super::search_api`]. gRPC requests go through the
+//! 400 texts), into the requests of the search engine ([`crate::search::SearchApi`]). gRPC requests go through the
 //! same checks, as Tempo turns them into HTTP requests and parses those.
 //!
 //! Deliberate differences: timestamps that do not parse are a 400 on the metrics
@@ -14,18 +14,16 @@ mod timestamp;
 
 use std::collections::{BTreeMap, HashSet};
 
-pub use legacy::tags_to_traceql;
+pub(super) use legacy::tags_to_traceql;
 
 use super::error::QueryError;
-use super::search_api::{
-    MetricsQuery, SearchQuery, TagName, TagNamesQuery, TagScope, TagValuesQuery,
-};
 use super::tempopb;
+use crate::search::{MetricsQuery, SearchQuery, TagName, TagNamesQuery, TagScope, TagValuesQuery};
 
 /// Traces per search when `limit` is absent (Tempo's `default_limit`).
-pub const DEFAULT_LIMIT: u32 = 20;
+pub(super) const DEFAULT_LIMIT: u32 = 20;
 /// Spans per spanset when `spss` is absent or 0.
-pub const DEFAULT_SPANS_PER_SPANSET: u32 = 3;
+pub(super) const DEFAULT_SPANS_PER_SPANSET: u32 = 3;
 /// Metrics window when neither `start` nor `since` is given.
 const DEFAULT_SINCE_NANOS: u64 = 3600 * 1_000_000_000;
 /// Tempo's `query_frontend.metrics.max_intervals` default.
@@ -34,16 +32,16 @@ const MAX_INTERVALS: u64 = 10_000;
 /// Query-string parameters as Go reads them: `Get` returns a name's first value, and
 /// Tempo treats an empty value as absent.
 #[derive(Clone, Debug, Default)]
-pub struct QueryParams {
+pub(super) struct QueryParams {
     pairs: Vec<(String, String)>,
 }
 
 impl QueryParams {
-    pub fn new(pairs: Vec<(String, String)>) -> QueryParams {
+    pub(super) fn new(pairs: Vec<(String, String)>) -> QueryParams {
         QueryParams { pairs }
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
@@ -82,7 +80,7 @@ const RESERVED_SEARCH_PARAMS: [&str; 8] = [
 ];
 
 /// `GET /api/search` (Tempo's `ParseSearchRequest`, checks in its order).
-pub fn search(params: &QueryParams) -> Result<SearchQuery, QueryError> {
+pub(super) fn search(params: &QueryParams) -> Result<SearchQuery, QueryError> {
     let start = optional(params, "start", go::parse_uint32)?.unwrap_or(0);
     let end = optional(params, "end", go::parse_uint32)?.unwrap_or(0);
     let query = params.get("q");
@@ -129,7 +127,9 @@ pub fn search(params: &QueryParams) -> Result<SearchQuery, QueryError> {
 }
 
 /// gRPC `Search`. Grafana leaves `spans_per_span_set` at 0: that is the default, 3.
-pub fn search_from_grpc(request: &tempopb::SearchRequest) -> Result<SearchQuery, QueryError> {
+pub(super) fn search_from_grpc(
+    request: &tempopb::SearchRequest,
+) -> Result<SearchQuery, QueryError> {
     let query = Some(request.query.as_str()).filter(|query| !query.is_empty());
     if query.is_some() && !request.tags.is_empty() {
         return Err(bad_request(
@@ -249,7 +249,7 @@ fn optional<T, E: std::fmt::Display>(
 
 /// `GET /api/search/tags` and `/api/v2/search/tags` (Tempo's `ParseSearchTagsRequest`;
 /// `limit` as the query-frontend reads it: anything unparsable means no limit).
-pub fn tag_names(params: &QueryParams) -> Result<TagNamesQuery, QueryError> {
+pub(super) fn tag_names(params: &QueryParams) -> Result<TagNamesQuery, QueryError> {
     let scope = parse_scope(params.get("scope").unwrap_or(""))?;
     let (start, end) = tag_window(params)?;
     Ok(TagNamesQuery {
@@ -262,7 +262,7 @@ pub fn tag_names(params: &QueryParams) -> Result<TagNamesQuery, QueryError> {
 }
 
 /// gRPC `SearchTags` and `SearchTagsV2`.
-pub fn tag_names_from_grpc(
+pub(super) fn tag_names_from_grpc(
     request: &tempopb::SearchTagsRequest,
 ) -> Result<TagNamesQuery, QueryError> {
     Ok(TagNamesQuery {
@@ -275,7 +275,7 @@ pub fn tag_names_from_grpc(
 }
 
 /// `scope`: an attribute scope, `intrinsic`, or `none`/empty for every scope.
-pub fn parse_scope(scope: &str) -> Result<Option<TagScope>, QueryError> {
+pub(super) fn parse_scope(scope: &str) -> Result<Option<TagScope>, QueryError> {
     Ok(Some(match scope {
         "" | "none" => return Ok(None),
         "resource" => TagScope::Resource,
@@ -290,7 +290,7 @@ pub fn parse_scope(scope: &str) -> Result<Option<TagScope>, QueryError> {
 
 /// `GET /api/search/tag/{name}/values` (`v2` false) and `/api/v2/...` (`v2` true).
 /// `raw_name` is the path segment after the HTTP layer's own percent-decoding.
-pub fn tag_values(
+pub(super) fn tag_values(
     raw_name: &str,
     v2: bool,
     params: &QueryParams,
@@ -308,7 +308,7 @@ pub fn tag_values(
 }
 
 /// gRPC `SearchTagValues` (`v2` false) and `SearchTagValuesV2` (`v2` true).
-pub fn tag_values_from_grpc(
+pub(super) fn tag_values_from_grpc(
     request: &tempopb::SearchTagValuesRequest,
     v2: bool,
 ) -> Result<TagValuesQuery, QueryError> {
@@ -428,7 +428,10 @@ fn non_empty(text: &str) -> Option<String> {
 
 /// `GET /api/metrics/query_range` (Tempo's `ParseQueryRangeRequest` and the
 /// query-frontend's checks). `now_nanos` is the default end.
-pub fn metrics_range(params: &QueryParams, now_nanos: u64) -> Result<MetricsQuery, QueryError> {
+pub(super) fn metrics_range(
+    params: &QueryParams,
+    now_nanos: u64,
+) -> Result<MetricsQuery, QueryError> {
     let (start, end) = metrics_window(params, now_nanos)?;
     let step = match params.get("step") {
         None => default_step(start, end),
@@ -444,7 +447,10 @@ pub fn metrics_range(params: &QueryParams, now_nanos: u64) -> Result<MetricsQuer
 }
 
 /// `GET /api/metrics/query`: one step over the whole window.
-pub fn metrics_instant(params: &QueryParams, now_nanos: u64) -> Result<MetricsQuery, QueryError> {
+pub(super) fn metrics_instant(
+    params: &QueryParams,
+    now_nanos: u64,
+) -> Result<MetricsQuery, QueryError> {
     let (start, end) = metrics_window(params, now_nanos)?;
     metrics_query(
         metrics_text(params),
@@ -456,7 +462,7 @@ pub fn metrics_instant(params: &QueryParams, now_nanos: u64) -> Result<MetricsQu
 }
 
 /// gRPC `MetricsQueryRange`; a step of 0 gets the default step.
-pub fn metrics_range_from_grpc(
+pub(super) fn metrics_range_from_grpc(
     request: &tempopb::QueryRangeRequest,
 ) -> Result<MetricsQuery, QueryError> {
     let (start, end) = (request.start, request.end);
@@ -474,7 +480,7 @@ pub fn metrics_range_from_grpc(
 }
 
 /// gRPC `MetricsQueryInstant`.
-pub fn metrics_instant_from_grpc(
+pub(super) fn metrics_instant_from_grpc(
     request: &tempopb::QueryInstantRequest,
 ) -> Result<MetricsQuery, QueryError> {
     let (start, end) = (request.start, request.end);
@@ -573,7 +579,7 @@ fn seconds_or_duration(text: &str) -> Result<i128, QueryError> {
 
 /// Tempo's `DefaultQueryRangeStep`: about 240 points, rounded down to 5s, else to 1s,
 /// and at least 1s.
-pub fn default_step(start_nanos: u64, end_nanos: u64) -> i128 {
+pub(super) fn default_step(start_nanos: u64, end_nanos: u64) -> i128 {
     const SECOND: u64 = 1_000_000_000;
     let baseline = end_nanos.saturating_sub(start_nanos) / 240;
     let mut interval = baseline / (5 * SECOND) * (5 * SECOND);

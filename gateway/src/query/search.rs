@@ -13,17 +13,14 @@ use axum::routing::any;
 
 use super::error::QueryError;
 use super::params::{self, QueryParams};
-use super::search_api::{
-    SearchApi, TagNames, TagNamesQuery, TagValuesQuery, TypedTagValue, fetch_tag_names,
-    fetch_tag_values,
-};
 use super::tempopb;
 use crate::model::SINGLE_TENANT;
+use crate::search::{SearchApi, TagNames, TagNamesQuery, TagScope, TagValuesQuery, TypedTagValue};
 
 type Api = Arc<dyn SearchApi>;
 type Pairs = Query<Vec<(String, String)>>;
 
-pub fn routes(api: Api) -> Router {
+pub(super) fn routes(api: Api) -> Router {
     Router::new()
         .route("/api/search", any(search))
         .route("/api/search/tags", any(tag_names_v1))
@@ -43,8 +40,8 @@ async fn search(
     let query = params::search(&QueryParams::new(pairs))?;
     let tenant = request_tenant();
     let response = blocking(move || {
-        let response = api.search(&tenant, &query)?;
-        Ok(tempopb::search_answer(&query, response))
+        let outcome = api.search(&tenant, &query)?;
+        Ok(tempopb::search_answer(&query, outcome))
     })
     .await?;
     Format::of(&headers).respond(&response)
@@ -114,8 +111,8 @@ async fn metrics_range(
 ) -> Result<Response, QueryError> {
     let query = params::metrics_range(&QueryParams::new(pairs), now_nanos())?;
     let tenant = request_tenant();
-    let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
-    Format::of(&headers).respond(&tempopb::range_answer(response))
+    let result = blocking(move || Ok(api.metrics_query(&tenant, &query)?)).await?;
+    Format::of(&headers).respond(&tempopb::range_answer(result))
 }
 
 async fn metrics_instant(
@@ -125,14 +122,40 @@ async fn metrics_instant(
 ) -> Result<Response, QueryError> {
     let query = params::metrics_instant(&QueryParams::new(pairs), now_nanos())?;
     let tenant = request_tenant();
-    let response = blocking(move || api.metrics_query(&tenant, &query)).await?;
-    Format::of(&headers).respond(&tempopb::instant_from_range(response))
+    let result = blocking(move || Ok(api.metrics_query(&tenant, &query)?)).await?;
+    Format::of(&headers).respond(&tempopb::instant_from_range(tempopb::range_answer(result)))
+}
+
+/// Asks the engine for tag names, except for scope `intrinsic`, whose names are the
+/// fixed list the query layer adds itself.
+pub(super) fn fetch_tag_names(
+    api: &dyn SearchApi,
+    tenant: &str,
+    request: &TagNamesQuery,
+) -> Result<TagNames, QueryError> {
+    if request.scope == Some(TagScope::Intrinsic) {
+        return Ok(TagNames::default());
+    }
+    Ok(api.tag_names(tenant, request)?)
+}
+
+/// Asks the engine for a tag's values, except for the tags whose values Tempo knows
+/// without looking (status and kind keywords, durations).
+pub(super) fn fetch_tag_values(
+    api: &dyn SearchApi,
+    tenant: &str,
+    request: &TagValuesQuery,
+) -> Result<Vec<TypedTagValue>, QueryError> {
+    match tempopb::virtual_tag_values(&request.tag) {
+        Some(values) => Ok(values),
+        None => Ok(api.tag_values(tenant, request)?),
+    }
 }
 
 /// The tenant every search reads (HTTP and gRPC). `X-Scope-OrgID` is accepted and
 /// ignored, as by trace-by-id and ingest, until multi-tenancy exists: everything is
 /// stored under the single tenant, so honouring the header would only hide data.
-pub fn request_tenant() -> String {
+pub(super) fn request_tenant() -> String {
     SINGLE_TENANT.to_owned()
 }
 

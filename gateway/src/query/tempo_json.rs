@@ -14,7 +14,7 @@ use crate::model::{
 };
 
 /// `{"batches": [...]}` (v1) or `{"resourceSpans": [...]}` (inside v2's `trace`).
-pub struct TraceJson<'a> {
+pub(super) struct TraceJson<'a> {
     pub data: &'a TracesData,
     pub resource_spans_key: &'static str,
 }

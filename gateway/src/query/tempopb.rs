@@ -1,6 +1,7 @@
-//! Tempo's `tempopb` messages for search, tags and TraceQL metrics: protobuf through
-//! prost (field numbers from Tempo's `pkg/tempopb/tempo.proto`), Tempo's JSON through
-//! serde, and the answers built from what [`super::search_api::SearchApi`] returns.
+//! Tempo's `tempopb` messages for trace by id, search, tags and TraceQL metrics,
+//! generated at build time from `gateway/proto/tempopb.proto` (Tempo's field names and
+//! numbers): protobuf through prost, Tempo's JSON through a derived serde `Serialize`;
+//! and the answers built from what [`crate::search::SearchApi`] returns.
 
 mod answers;
 mod json;

@@ -11,13 +11,18 @@ use prost::Message as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use super::search_api::{
-    MetricsQuery, SearchApi, SearchQuery, TagName, TagNames, TagNamesQuery, TagScope, TagValueKind,
-    TagValuesQuery, TypedTagValue, Unavailable,
-};
+use spangate_traceql::metrics::Sample;
+use spangate_traceql::{AttrValue, Series};
+
+use super::serve_with_search;
 use super::tempopb::{self, SearchResponse};
-use super::{QueryError, serve_with_search};
 use crate::model::{AnyValue, KeyValue, SINGLE_TENANT, any_value};
+use crate::search::{
+    MetricsQuery, MetricsResult, SearchApi, SearchError, SearchOutcome, SearchQuery, ServiceCounts,
+    SpanMatch, SpanSetMatch, TagName, TagNames, TagNamesQuery, TagScope, TagValueKind,
+    TagValuesQuery, TraceMatch, TypedTagValue,
+};
+use crate::store::StoreError;
 
 /// What the fake engine was asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,27 +53,29 @@ impl FakeSearch {
     }
 }
 
-fn fail_on(text: &str) -> Result<(), QueryError> {
+fn fail_on(text: &str) -> Result<(), SearchError> {
     if text.contains("bad") {
-        return Err(QueryError::BadRequest(
+        return Err(SearchError::Invalid(
             "invalid TraceQL query: parse error at line 1, col 3: syntax error: unexpected IDENTIFIER"
                 .to_owned(),
         ));
     }
     if text.contains("boom") {
-        return Err(QueryError::Internal("disk on fire".to_owned()));
+        return Err(SearchError::Store(StoreError::CorruptMarker(
+            "disk on fire".to_owned(),
+        )));
     }
     Ok(())
 }
 
 impl SearchApi for FakeSearch {
-    fn search(&self, tenant: &str, request: &SearchQuery) -> Result<SearchResponse, QueryError> {
+    fn search(&self, tenant: &str, request: &SearchQuery) -> Result<SearchOutcome, SearchError> {
         self.record(tenant, Call::Search(request.clone()));
         fail_on(&request.traceql)?;
-        Ok(sample_search())
+        Ok(sample_outcome())
     }
 
-    fn tag_names(&self, tenant: &str, request: &TagNamesQuery) -> Result<TagNames, QueryError> {
+    fn tag_names(&self, tenant: &str, request: &TagNamesQuery) -> Result<TagNames, SearchError> {
         self.record(tenant, Call::TagNames(request.clone()));
         Ok(TagNames {
             resource: vec!["service.name".to_owned()],
@@ -83,7 +90,7 @@ impl SearchApi for FakeSearch {
         &self,
         tenant: &str,
         request: &TagValuesQuery,
-    ) -> Result<Vec<TypedTagValue>, QueryError> {
+    ) -> Result<Vec<TypedTagValue>, SearchError> {
         self.record(tenant, Call::TagValues(request.clone()));
         let value = |kind, value: &str| TypedTagValue {
             kind,
@@ -100,26 +107,57 @@ impl SearchApi for FakeSearch {
         &self,
         tenant: &str,
         request: &MetricsQuery,
-    ) -> Result<tempopb::QueryRangeResponse, QueryError> {
+    ) -> Result<MetricsResult, SearchError> {
         self.record(tenant, Call::Metrics(request.clone()));
         fail_on(&request.query)?;
-        Ok(tempopb::QueryRangeResponse {
-            series: vec![tempopb::TimeSeries {
-                labels: vec![string_attribute("__name__", "rate")],
+        Ok(MetricsResult {
+            series: vec![Series {
+                labels: vec![("__name__".to_owned(), AttrValue::Str("rate".to_owned()))],
                 samples: vec![
-                    tempopb::Sample {
+                    Sample {
                         timestamp_ms: 1_700_000_000_000,
                         value: 0.5,
                     },
-                    tempopb::Sample {
+                    Sample {
                         timestamp_ms: 1_700_000_060_000,
                         value: 2.0,
                     },
                 ],
                 exemplars: Vec::new(),
             }],
-            ..tempopb::QueryRangeResponse::default()
+            inspected_traces: 0,
+            inspected_bytes: 0,
+            inspected_spans: 0,
+            jobs: 0,
+            complete: true,
         })
+    }
+}
+
+/// An engine that refuses everything, to show what the query layer answers alone.
+struct Unavailable;
+
+fn unavailable<T>() -> Result<T, SearchError> {
+    Err(SearchError::Invalid(
+        "search is not available yet".to_owned(),
+    ))
+}
+
+impl SearchApi for Unavailable {
+    fn search(&self, _: &str, _: &SearchQuery) -> Result<SearchOutcome, SearchError> {
+        unavailable()
+    }
+
+    fn tag_names(&self, _: &str, _: &TagNamesQuery) -> Result<TagNames, SearchError> {
+        unavailable()
+    }
+
+    fn tag_values(&self, _: &str, _: &TagValuesQuery) -> Result<Vec<TypedTagValue>, SearchError> {
+        unavailable()
+    }
+
+    fn metrics_query(&self, _: &str, _: &MetricsQuery) -> Result<MetricsResult, SearchError> {
+        unavailable()
     }
 }
 
@@ -133,6 +171,43 @@ fn string_attribute(key: &str, value: &str) -> KeyValue {
     }
 }
 
+/// What the fake engine finds: one trace with one spanset (what [`sample_search`]
+/// shows in Tempo's message).
+fn sample_outcome() -> SearchOutcome {
+    SearchOutcome {
+        traces: vec![TraceMatch {
+            trace_id: "4b9f66904f83c8a995b86d6e9a0aca03".to_owned(),
+            root_service_name: "oracle-http-svc".to_owned(),
+            root_trace_name: "POST /login".to_owned(),
+            start_time_unix_nano: 1_795_461_516_200_232_070,
+            duration_ms: 31,
+            span_sets: vec![SpanSetMatch {
+                spans: vec![SpanMatch {
+                    span_id: "331aa79786a79023".to_owned(),
+                    name: String::new(),
+                    start_time_unix_nano: 1_795_461_516_200_232_070,
+                    duration_nanos: 31_136_615,
+                    attributes: vec![string_attribute("kind", "server")],
+                }],
+                matched: 1,
+                attributes: Vec::new(),
+            }],
+            service_stats: BTreeMap::from([(
+                "oracle-http-svc".to_owned(),
+                ServiceCounts {
+                    span_count: 2,
+                    error_count: 0,
+                },
+            )]),
+        }],
+        inspected_traces: 0,
+        inspected_bytes: 0,
+        jobs: 0,
+        complete: true,
+    }
+}
+
+/// The fake engine's search as Tempo's message, without `metrics`.
 pub(super) fn sample_search() -> SearchResponse {
     let spanset = tempopb::SpanSet {
         spans: vec![tempopb::Span {

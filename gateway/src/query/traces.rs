@@ -18,7 +18,7 @@ use crate::store::{StoredTrace, TimeWindow};
 const PROTOBUF: &str = "application/protobuf";
 const JSON: &str = "application/json";
 
-pub async fn trace_by_id_v1(
+pub(super) async fn trace_by_id_v1(
     state: State<QueryState>,
     path: Path<String>,
     query: Query<HashMap<String, String>>,
@@ -39,7 +39,7 @@ pub async fn trace_by_id_v1(
     json_response(&json)
 }
 
-pub async fn trace_by_id_v2(
+pub(super) async fn trace_by_id_v2(
     state: State<QueryState>,
     path: Path<String>,
     query: Query<HashMap<String, String>>,

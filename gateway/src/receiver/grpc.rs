@@ -13,14 +13,14 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Request, Response, Status};
 
+use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use crate::telemetry::{Refusal, Telemetry, Transport};
 
 pub struct OtlpGrpcReceiver {
     ingest: Ingest,
-    telemetry: Arc<Telemetry>,
+    stats: Arc<ReceiverStats>,
 }
 
 #[tonic::async_trait]
@@ -31,7 +31,7 @@ impl TraceService for OtlpGrpcReceiver {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         match self.ingest.export(request.into_inner()).await {
             Ok(outcome) => {
-                self.telemetry.record_export(
+                self.stats.record_export(
                     Transport::Grpc,
                     outcome.accepted_spans,
                     outcome.rejected_spans,
@@ -40,7 +40,7 @@ impl TraceService for OtlpGrpcReceiver {
             }
             Err(error) => {
                 tracing::warn!(%error, "otlp grpc export refused");
-                self.telemetry
+                self.stats
                     .record_refusal(Transport::Grpc, status::refusal(&error));
                 Err(status::grpc_status(&error))
             }
@@ -52,13 +52,13 @@ impl TraceService for OtlpGrpcReceiver {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ingest: Ingest,
-    telemetry: Arc<Telemetry>,
+    stats: Arc<ReceiverStats>,
     max_message_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let service = TraceServiceServer::new(OtlpGrpcReceiver {
         ingest,
-        telemetry: telemetry.clone(),
+        stats: stats.clone(),
     })
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip)
@@ -67,7 +67,7 @@ pub async fn serve(
     tracing::info!(address = ?local, "otlp grpc receiver listening");
     tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(move |response| {
-            correct_tonic_status(response, &telemetry)
+            correct_tonic_status(response, &stats)
         }))
         .add_service(service)
         .serve_with_incoming_shutdown(
@@ -90,26 +90,24 @@ pub async fn serve(
 /// Each corrected refusal is counted, since our handler never saw the request.
 fn correct_tonic_status(
     response: http::Response<Body>,
-    telemetry: &Arc<Telemetry>,
+    stats: &Arc<ReceiverStats>,
 ) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
-    count_corrected(telemetry, correct_status_in(&mut parts.headers));
-    let telemetry = telemetry.clone();
+    count_corrected(stats, correct_status_in(&mut parts.headers));
+    let stats = stats.clone();
     let body = body.map_frame(move |mut frame| {
         if let Some(trailers) = frame.trailers_mut() {
-            count_corrected(&telemetry, correct_status_in(trailers));
+            count_corrected(&stats, correct_status_in(trailers));
         }
         frame
     });
     http::Response::from_parts(parts, Body::new(body))
 }
 
-fn count_corrected(telemetry: &Telemetry, corrected: Option<Code>) {
+fn count_corrected(stats: &ReceiverStats, corrected: Option<Code>) {
     match corrected {
-        Some(Code::ResourceExhausted) => {
-            telemetry.record_refusal(Transport::Grpc, Refusal::TooLarge)
-        }
-        Some(_) => telemetry.record_refusal(Transport::Grpc, Refusal::Malformed),
+        Some(Code::ResourceExhausted) => stats.record_refusal(Transport::Grpc, Refusal::TooLarge),
+        Some(_) => stats.record_refusal(Transport::Grpc, Refusal::Malformed),
         None => {}
     }
 }

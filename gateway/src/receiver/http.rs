@@ -14,10 +14,10 @@ use axum::routing::post;
 use http_body_util::{BodyExt, Limited};
 use prost::Message;
 
+use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use crate::telemetry::{Refusal, Telemetry, Transport};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -25,18 +25,18 @@ const JSON: &str = "application/json";
 #[derive(Clone)]
 struct ReceiverState {
     ingest: Ingest,
-    telemetry: Arc<Telemetry>,
+    stats: Arc<ReceiverStats>,
     max_body_bytes: usize,
 }
 
 /// The OTLP/HTTP router; unknown paths get 404, other methods on `/v1/traces` 405.
-pub fn router(ingest: Ingest, telemetry: Arc<Telemetry>, max_body_bytes: usize) -> Router {
+pub fn router(ingest: Ingest, stats: Arc<ReceiverStats>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/traces", post(export_traces))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
         .with_state(ReceiverState {
             ingest,
-            telemetry,
+            stats,
             max_body_bytes,
         })
 }
@@ -157,9 +157,7 @@ async fn export_traces(
 ) -> Result<Response, HttpError> {
     let result = export_counted(&state, &headers, body).await;
     if let Err(error) = &result {
-        state
-            .telemetry
-            .record_refusal(Transport::Http, error.refusal);
+        state.stats.record_refusal(Transport::Http, error.refusal);
     }
     result
 }
@@ -172,13 +170,26 @@ async fn export_counted(
     let encoding = Encoding::from_headers(headers)?;
     let compressed = is_gzip(headers, encoding)?;
     let raw = read_limited(body, state.max_body_bytes, encoding).await?;
-    let payload = if compressed {
-        Bytes::from(gunzip_limited(&raw, state.max_body_bytes, encoding)?)
-    } else {
-        raw
-    };
-    let request = decode_request(&payload, encoding)
-        .map_err(|message| HttpError::encoded(StatusCode::BAD_REQUEST, message, encoding))?;
+    let max_body_bytes = state.max_body_bytes;
+    // Gunzip and decode of up to `max_body_bytes` take milliseconds of CPU: off the
+    // async workers, which keep accepting and reading other requests meanwhile.
+    let request = tokio::task::spawn_blocking(move || {
+        let payload = if compressed {
+            Bytes::from(gunzip_limited(&raw, max_body_bytes, encoding)?)
+        } else {
+            raw
+        };
+        decode_request(&payload, encoding)
+            .map_err(|message| HttpError::encoded(StatusCode::BAD_REQUEST, message, encoding))
+    })
+    .await
+    .map_err(|error| {
+        HttpError::encoded(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("decoding the request failed: {error}"),
+            encoding,
+        )
+    })??;
 
     let outcome = state.ingest.export(request).await.map_err(|error| {
         tracing::warn!(%error, "otlp http export refused");
@@ -188,7 +199,7 @@ async fn export_counted(
             ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
         }
     })?;
-    state.telemetry.record_export(
+    state.stats.record_export(
         Transport::Http,
         outcome.accepted_spans,
         outcome.rejected_spans,

@@ -1,9 +1,14 @@
 //! OTLP receivers. Each unpacks its transport, hands an `ExportTraceServiceRequest`
 //! to `Ingest`, and translates the outcome once, in `status.rs`.
 
+mod config;
 pub mod grpc;
 pub mod http;
+mod stats;
 mod status;
+
+pub use config::{GrpcReceiverConfig, HttpReceiverConfig, ReceiversConfig};
+pub use stats::{ReceiverStats, Refusal, Transport};
 
 use crate::ingest::IngestOutcome;
 use crate::model::{ExportTracePartialSuccess, ExportTraceServiceResponse};

@@ -6,11 +6,11 @@ use http::StatusCode;
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
+use super::stats::Refusal;
 use crate::ingest::IngestError;
-use crate::telemetry::Refusal;
 
 /// gRPC status for an ingest failure.
-pub fn grpc_status(error: &IngestError) -> tonic::Status {
+pub(super) fn grpc_status(error: &IngestError) -> tonic::Status {
     match error {
         // RESOURCE_EXHAUSTED is retried by OTLP exporters only when it carries RetryInfo.
         IngestError::Overloaded(_) => tonic::Status::with_error_details(
@@ -25,7 +25,7 @@ pub fn grpc_status(error: &IngestError) -> tonic::Status {
 }
 
 /// HTTP status for an ingest failure; all are retryable (503 + Retry-After).
-pub fn http_status(error: &IngestError) -> StatusCode {
+pub(super) fn http_status(error: &IngestError) -> StatusCode {
     match error {
         IngestError::Overloaded(_) | IngestError::Storage(_) | IngestError::ShuttingDown => {
             StatusCode::SERVICE_UNAVAILABLE
@@ -34,7 +34,7 @@ pub fn http_status(error: &IngestError) -> StatusCode {
 }
 
 /// The refusal counted for an ingest failure.
-pub fn refusal(error: &IngestError) -> Refusal {
+pub(super) fn refusal(error: &IngestError) -> Refusal {
     match error {
         IngestError::Overloaded(_) => Refusal::Overloaded,
         IngestError::Storage(_) | IngestError::ShuttingDown => Refusal::Unavailable,

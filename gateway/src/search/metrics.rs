@@ -28,6 +28,8 @@ pub struct MetricsResult {
     pub inspected_traces: u64,
     pub inspected_bytes: u64,
     pub inspected_spans: u64,
+    /// Units of work run for the request, as in [`super::SearchOutcome::jobs`].
+    pub jobs: u32,
     /// False when `max_traces_inspected` stopped the evaluation early.
     pub complete: bool,
 }
@@ -43,13 +45,14 @@ impl SearchEngine {
             None => MetricsEvaluator::instant(request.query, request.start, request.end),
         };
         let mut evaluator = evaluator
-            .map_err(|error| SearchError::Metrics(error.to_string()))?
+            .map_err(|error| SearchError::Invalid(error.to_string()))?
             .with_exemplars(request.exemplars);
         let mut result = MetricsResult {
             series: Vec::new(),
             inspected_traces: 0,
             inspected_bytes: 0,
             inspected_spans: 0,
+            jobs: 1,
             complete: true,
         };
         let Some(tenant) = self.store.tenant(tenant) else {

@@ -11,28 +11,34 @@
 mod api;
 mod metrics;
 mod plan;
+mod settings;
 mod span_floors;
 mod tags;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use spangate_traceql::{Query, SearchOptions, SpansetResult, TraceResult};
 
-pub use crate::config::SearchSettings;
-use crate::model::{AnyValue, KeyValue};
-use crate::query::tempopb;
-use crate::store::{StoreError, TimeWindow, TraceStore};
-
+pub use api::{
+    MetricsQuery, SearchApi, SearchQuery, TagName, TagNames, TagNamesQuery, TagScope, TagValueKind,
+    TagValuesQuery, TypedTagValue,
+};
 pub use metrics::{MetricsRequest, MetricsResult};
+pub use settings::SearchSettings;
+
+use crate::model::{AnyValue, KeyValue};
+use crate::store::{StoreError, TimeWindow, TraceStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    /// The request cannot be answered as asked (a TraceQL parse error, a metrics query
+    /// the evaluator refuses): the message is for the client.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Metrics(String),
 }
 
 /// One search request, already parsed.
@@ -47,14 +53,57 @@ pub struct SearchRequest<'q> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOutcome {
-    /// Newest first, as Tempo's search response carries them (`spanSet` and
-    /// `spanSets` both filled).
-    pub traces: Vec<tempopb::TraceSearchMetadata>,
+    /// Newest first.
+    pub traces: Vec<TraceMatch>,
     pub inspected_traces: u64,
     pub inspected_bytes: u64,
+    /// Units of work run for the request (one scan of the store today; 0 when nothing
+    /// was run); reported as Tempo's completed and total jobs.
+    pub jobs: u32,
     /// False when `max_traces_inspected` stopped the search before the candidates ran
     /// out: older matches may exist.
     pub complete: bool,
+}
+
+/// One matching trace: its summary and the spansets that matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceMatch {
+    /// Hex, leading zeros stripped: see `spangate_traceql::trace_id_hex`.
+    pub trace_id: String,
+    /// `<root span not yet received>` when the root span is missing.
+    pub root_service_name: String,
+    pub root_trace_name: String,
+    pub start_time_unix_nano: u64,
+    pub duration_ms: u32,
+    pub span_sets: Vec<SpanSetMatch>,
+    /// Spans and errors per service name, sorted by name.
+    pub service_stats: BTreeMap<String, ServiceCounts>,
+}
+
+/// A spanset of a matching trace: up to `spans_per_spanset` of its spans, how many
+/// matched in all, and the attributes a pipeline (`select`, `by`, aggregates) adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanSetMatch {
+    pub spans: Vec<SpanMatch>,
+    pub matched: u32,
+    pub attributes: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanMatch {
+    /// Hex.
+    pub span_id: String,
+    pub name: String,
+    pub start_time_unix_nano: u64,
+    pub duration_nanos: u64,
+    /// The attributes the query selected or filtered on.
+    pub attributes: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceCounts {
+    pub span_count: u32,
+    pub error_count: u32,
 }
 
 pub struct SearchEngine {
@@ -70,12 +119,12 @@ fn key_value(key: String, value: AnyValue) -> KeyValue {
     }
 }
 
-fn span_set(spanset: SpansetResult<'_>) -> tempopb::SpanSet {
-    tempopb::SpanSet {
+fn span_set(spanset: SpansetResult<'_>) -> SpanSetMatch {
+    SpanSetMatch {
         spans: spanset
             .spans
             .iter()
-            .map(|span| tempopb::Span {
+            .map(|span| SpanMatch {
                 span_id: span.span_id_hex(),
                 name: span.name.map(str::to_owned).unwrap_or_default(),
                 start_time_unix_nano: span.start_time_unix_nano(),
@@ -96,25 +145,22 @@ fn span_set(spanset: SpansetResult<'_>) -> tempopb::SpanSet {
     }
 }
 
-fn trace_metadata(result: TraceResult<'_>) -> tempopb::TraceSearchMetadata {
+fn trace_match(result: TraceResult<'_>) -> TraceMatch {
     let summary = result.summary;
-    let span_sets: Vec<tempopb::SpanSet> = result.spansets.into_iter().map(span_set).collect();
-    tempopb::TraceSearchMetadata {
+    TraceMatch {
         trace_id: summary.trace_id_hex(),
         root_service_name: summary.root_service_name.clone(),
         root_trace_name: summary.root_span_name.clone(),
         start_time_unix_nano: summary.start_time_unix_nano,
         duration_ms: summary.duration_ms(),
-        // Tempo fills the deprecated `spanSet` with the first spanset too.
-        span_set: span_sets.first().cloned(),
-        span_sets,
+        span_sets: result.spansets.into_iter().map(span_set).collect(),
         service_stats: summary
             .service_stats
             .iter()
             .map(|(service, stats)| {
                 (
                     service.clone(),
-                    tempopb::ServiceStats {
+                    ServiceCounts {
                         span_count: stats.span_count,
                         error_count: stats.error_count,
                     },
@@ -143,6 +189,7 @@ impl SearchEngine {
             traces: Vec::new(),
             inspected_traces: 0,
             inspected_bytes: 0,
+            jobs: 1,
             complete: true,
         };
         let Some(tenant) = self.store.tenant(tenant) else {
@@ -203,7 +250,7 @@ impl SearchEngine {
             else {
                 continue;
             };
-            let found = trace_metadata(result);
+            let found = trace_match(result);
             newest_starts.push(Reverse(found.start_time_unix_nano));
             if newest_starts.len() > request.limit {
                 newest_starts.pop();

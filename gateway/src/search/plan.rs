@@ -167,7 +167,7 @@ enum Source<'s> {
 
 /// The candidate traces of a query, newest first: `(newest span start of the write
 /// that holds the match, trace id)`; a trace may come more than once.
-pub struct Candidates<'s> {
+pub(super) struct Candidates<'s> {
     store: &'s TraceStore,
     tenant: TenantId,
     source: Source<'s>,
@@ -177,7 +177,7 @@ pub struct Candidates<'s> {
 }
 
 impl Candidates<'_> {
-    pub fn next_entry(&mut self) -> Result<Option<(u64, TraceId)>, StoreError> {
+    pub(super) fn next_entry(&mut self) -> Result<Option<(u64, TraceId)>, StoreError> {
         loop {
             if let Some(entry) = self.queued.pop_front() {
                 return Ok(Some(entry));
@@ -217,13 +217,13 @@ impl Candidates<'_> {
     }
 
     /// For logs: how many posting lists narrow the search (0: none, a full scan).
-    pub fn posting_lists(&self) -> usize {
+    pub(super) fn posting_lists(&self) -> usize {
         self.conditions.len()
     }
 }
 
 /// Plans the candidates of a query with `hints` in `window`.
-pub fn candidates<'s>(
+pub(super) fn candidates<'s>(
     store: &'s TraceStore,
     tenant: TenantId,
     hints: &IndexHints,

@@ -10,23 +10,11 @@ use std::collections::BTreeSet;
 
 use spangate_traceql::{SpanLocation, parse_lenient};
 
+use super::api::{TagValueKind, TypedTagValue};
 use super::{SearchEngine, SearchError};
-use crate::model::{KeyValue, ResourceSpans, Span, TraceId, any_value};
-use crate::query::search_api::{TagScope, TagValueKind, TypedTagValue};
-use crate::store::index::{Field, IndexValue, TagScope as IndexScope};
+use crate::model::{KeyValue, ResourceSpans, Span, TagScope, TraceId, any_value};
+use crate::store::index::{Field, IndexValue};
 use crate::store::{TenantId, TimeWindow};
-
-/// The index's name for an attribute scope (`None` for intrinsics, which have no keys).
-fn index_scope(scope: TagScope) -> Option<IndexScope> {
-    Some(match scope {
-        TagScope::Resource => IndexScope::Resource,
-        TagScope::Span => IndexScope::Span,
-        TagScope::Event => IndexScope::Event,
-        TagScope::Link => IndexScope::Link,
-        TagScope::Instrumentation => IndexScope::Instrumentation,
-        TagScope::Intrinsic => return None,
-    })
-}
 
 /// Constructors of the values the tag endpoints answer with.
 impl TypedTagValue {
@@ -71,7 +59,7 @@ impl TypedTagValue {
 
 /// What a tag name (`resource.service.name`, `.http.method`, `name`, `span:name`, or a
 /// v1 bare `http.method`) reads. `status` and `kind` never get here: the query layer
-/// answers their fixed keyword lists itself (`tempopb::virtual_tag_values`).
+/// answers their fixed keyword lists itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tag {
     SpanName,
@@ -219,10 +207,10 @@ impl SearchEngine {
         };
         let mut names = Vec::new();
         for scope in scopes {
-            if let Some(index_scope) = index_scope(scope) {
+            if scope != TagScope::Intrinsic {
                 let keys = self
                     .store
-                    .tag_keys(tenant, index_scope, self.settings.max_tag_names)?;
+                    .tag_keys(tenant, scope, self.settings.max_tag_names)?;
                 names.push((scope, keys));
             }
         }

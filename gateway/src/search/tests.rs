@@ -5,11 +5,11 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::StorageConfig;
 use crate::model::{
     ExportTraceServiceRequest, Resource, ResourceSpans, SINGLE_TENANT, ScopeSpans, Span, TraceId,
     any_value,
 };
+use crate::store::StorageConfig;
 
 const SERVICES: [&str; 3] = ["api", "db", "web"];
 const NAMES: [&str; 2] = ["GET", "POST"];
@@ -67,7 +67,7 @@ fn reference(store: &TraceStore, traces: &[u8], query: &Query, limit: usize) -> 
             let stored = store.tenant_trace(tenant, &id, None).unwrap()?;
             let result =
                 query.evaluate_with(&stored.data.resource_spans, &SearchOptions::default())?;
-            let metadata = trace_metadata(result);
+            let metadata = trace_match(result);
             Some((metadata.start_time_unix_nano, metadata.trace_id))
         })
         .collect();

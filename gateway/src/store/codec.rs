@@ -9,7 +9,7 @@ use prost::Message;
 
 use crate::model::{ResourceSpans, ScopeSpans, Span};
 
-pub const SPAN_VALUE_VERSION: u8 = 1;
+pub(super) const SPAN_VALUE_VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + 8 + 8;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum CodecError {
 /// The resource part of a `ResourceSpans` (no scopes), encoded, with its hash. Written
 /// field by field rather than by encoding a trimmed clone: this runs for every resource
 /// of every request, and the bytes are the same (fields 1 and 3, in tag order).
-pub fn encode_resource_entry(resource_spans: &ResourceSpans) -> (u64, Vec<u8>) {
+pub(super) fn encode_resource_entry(resource_spans: &ResourceSpans) -> (u64, Vec<u8>) {
     hashed(encode_entry(
         resource_spans.resource.as_ref(),
         &resource_spans.schema_url,
@@ -34,7 +34,7 @@ pub fn encode_resource_entry(resource_spans: &ResourceSpans) -> (u64, Vec<u8>) {
 
 /// The scope part of a `ScopeSpans` (no spans), encoded, with its hash; see
 /// `encode_resource_entry`.
-pub fn encode_scope_entry(scope_spans: &ScopeSpans) -> (u64, Vec<u8>) {
+pub(super) fn encode_scope_entry(scope_spans: &ScopeSpans) -> (u64, Vec<u8>) {
     hashed(encode_entry(
         scope_spans.scope.as_ref(),
         &scope_spans.schema_url,
@@ -61,16 +61,21 @@ fn hashed(bytes: Vec<u8>) -> (u64, Vec<u8>) {
     (xxhash_rust::xxh3::xxh3_64(&bytes), bytes)
 }
 
-pub fn decode_resource_entry(bytes: &[u8]) -> Result<ResourceSpans, CodecError> {
+pub(super) fn decode_resource_entry(bytes: &[u8]) -> Result<ResourceSpans, CodecError> {
     Ok(ResourceSpans::decode(bytes)?)
 }
 
-pub fn decode_scope_entry(bytes: &[u8]) -> Result<ScopeSpans, CodecError> {
+pub(super) fn decode_scope_entry(bytes: &[u8]) -> Result<ScopeSpans, CodecError> {
     Ok(ScopeSpans::decode(bytes)?)
 }
 
 /// Appends the value of one span to `out` (cleared first), reusing its allocation.
-pub fn encode_span_value(resource_hash: u64, scope_hash: u64, span: &Span, out: &mut Vec<u8>) {
+pub(super) fn encode_span_value(
+    resource_hash: u64,
+    scope_hash: u64,
+    span: &Span,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     out.reserve(HEADER_LEN + span.encoded_len());
     out.push(SPAN_VALUE_VERSION);
@@ -81,13 +86,13 @@ pub fn encode_span_value(resource_hash: u64, scope_hash: u64, span: &Span, out: 
 
 /// A decoded span value: which resource and scope it belongs to, and the span.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpanValue {
+pub(super) struct SpanValue {
     pub resource_hash: u64,
     pub scope_hash: u64,
     pub span: Span,
 }
 
-pub fn decode_span_value(bytes: &[u8]) -> Result<SpanValue, CodecError> {
+pub(super) fn decode_span_value(bytes: &[u8]) -> Result<SpanValue, CodecError> {
     if bytes.len() < HEADER_LEN {
         return Err(CodecError::Truncated(bytes.len()));
     }
@@ -113,7 +118,7 @@ pub(crate) mod tests {
     };
     use proptest::prelude::*;
 
-    pub fn any_value_strategy() -> impl Strategy<Value = AnyValue> {
+    pub(crate) fn any_value_strategy() -> impl Strategy<Value = AnyValue> {
         let leaf = prop_oneof![
             ".{0,8}".prop_map(Value::StringValue),
             any::<bool>().prop_map(Value::BoolValue),
@@ -150,7 +155,7 @@ pub(crate) mod tests {
         proptest::option::of(value).prop_map(|value| AnyValue { value })
     }
 
-    pub fn attributes_strategy() -> impl Strategy<Value = Vec<KeyValue>> {
+    pub(crate) fn attributes_strategy() -> impl Strategy<Value = Vec<KeyValue>> {
         proptest::collection::vec(
             ("[a-z.]{1,10}", any_value_strategy()).prop_map(|(key, value)| KeyValue {
                 key,
@@ -161,7 +166,7 @@ pub(crate) mod tests {
         )
     }
 
-    pub fn span_strategy() -> impl Strategy<Value = Span> {
+    pub(crate) fn span_strategy() -> impl Strategy<Value = Span> {
         (
             (
                 proptest::array::uniform16(1u8..),

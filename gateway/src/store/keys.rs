@@ -10,22 +10,22 @@
 
 use crate::model::{SPAN_ID_LEN, TRACE_ID_LEN, TraceId};
 
-pub const TENANT_ID_LEN: usize = 4;
-pub const TRACE_KEY_LEN: usize = TENANT_ID_LEN + TRACE_ID_LEN;
-pub const SPAN_KEY_LEN: usize = TRACE_KEY_LEN + SPAN_ID_LEN;
+pub(super) const TENANT_ID_LEN: usize = 4;
+pub(super) const TRACE_KEY_LEN: usize = TENANT_ID_LEN + TRACE_ID_LEN;
+pub(super) const SPAN_KEY_LEN: usize = TRACE_KEY_LEN + SPAN_ID_LEN;
 
 /// A tenant's compact numeric id, assigned once and persisted (see `tenants.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TenantId(pub u32);
 
-pub fn trace_key(tenant: TenantId, trace_id: &TraceId) -> [u8; TRACE_KEY_LEN] {
+pub(super) fn trace_key(tenant: TenantId, trace_id: &TraceId) -> [u8; TRACE_KEY_LEN] {
     let mut key = [0u8; TRACE_KEY_LEN];
     key[..TENANT_ID_LEN].copy_from_slice(&tenant.0.to_be_bytes());
     key[TENANT_ID_LEN..].copy_from_slice(&trace_id.0);
     key
 }
 
-pub fn span_key(
+pub(super) fn span_key(
     tenant: TenantId,
     trace_id: &TraceId,
     span_id: &[u8; SPAN_ID_LEN],
@@ -39,7 +39,7 @@ pub fn span_key(
 /// Splits a span key back into its parts; `None` if it is not one. Used by tests now,
 /// by index maintenance later.
 #[cfg(test)]
-pub fn parse_span_key(key: &[u8]) -> Option<(TenantId, TraceId, [u8; SPAN_ID_LEN])> {
+pub(super) fn parse_span_key(key: &[u8]) -> Option<(TenantId, TraceId, [u8; SPAN_ID_LEN])> {
     if key.len() != SPAN_KEY_LEN {
         return None;
     }
@@ -51,7 +51,7 @@ pub fn parse_span_key(key: &[u8]) -> Option<(TenantId, TraceId, [u8; SPAN_ID_LEN
 
 /// Key of a resource or scope entry in the `dictionary` column family:
 /// `tenant_id:u32 BE | kind:u8 | xxh3-64 of the encoded entry`.
-pub fn dictionary_key(tenant: TenantId, kind: DictionaryKind, hash: u64) -> [u8; 13] {
+pub(super) fn dictionary_key(tenant: TenantId, kind: DictionaryKind, hash: u64) -> [u8; 13] {
     let mut key = [0u8; 13];
     key[..TENANT_ID_LEN].copy_from_slice(&tenant.0.to_be_bytes());
     key[TENANT_ID_LEN] = kind as u8;
@@ -61,7 +61,7 @@ pub fn dictionary_key(tenant: TenantId, kind: DictionaryKind, hash: u64) -> [u8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum DictionaryKind {
+pub(super) enum DictionaryKind {
     Resource = 1,
     Scope = 2,
 }

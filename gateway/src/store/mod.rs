@@ -13,6 +13,7 @@
 //! entries they point at and their index entries become durable together, or not at all.
 
 mod codec;
+mod config;
 pub mod index;
 mod keys;
 mod pending;
@@ -27,8 +28,8 @@ use rocksdb::{
     IteratorMode, Options, ReadOptions, SliceTransform, WriteBatch, WriteOptions,
 };
 
-use crate::config::{Compression, FsyncPolicy, StorageConfig};
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, Span, TraceId, TracesData};
+pub use config::{Compression, DEFAULT_INDEXED_SPAN_ATTRIBUTES, FsyncPolicy, StorageConfig};
 pub use keys::TenantId;
 pub use pending::{DecisionWrite, PendingMarker};
 use tenants::TenantRegistry;

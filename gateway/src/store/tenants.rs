@@ -11,14 +11,14 @@ use super::keys::TenantId;
 
 const KEY_PREFIX: &[u8] = b"tenant/";
 
-pub struct TenantRegistry {
+pub(super) struct TenantRegistry {
     ids: RwLock<HashMap<String, TenantId>>,
     /// Serialises registrations so two requests cannot assign the same id.
     registering: Mutex<()>,
 }
 
 impl TenantRegistry {
-    pub fn load(db: &DB) -> Result<TenantRegistry, StoreError> {
+    pub(super) fn load(db: &DB) -> Result<TenantRegistry, StoreError> {
         let mut ids = HashMap::new();
         for item in db.prefix_iterator(KEY_PREFIX) {
             let (key, value) = item?;
@@ -39,7 +39,7 @@ impl TenantRegistry {
         })
     }
 
-    pub fn get(&self, name: &str) -> Option<TenantId> {
+    pub(super) fn get(&self, name: &str) -> Option<TenantId> {
         self.ids
             .read()
             .expect("tenant lock poisoned")
@@ -47,7 +47,7 @@ impl TenantRegistry {
             .copied()
     }
 
-    pub fn get_or_create(&self, db: &DB, name: &str) -> Result<TenantId, StoreError> {
+    pub(super) fn get_or_create(&self, db: &DB, name: &str) -> Result<TenantId, StoreError> {
         if let Some(id) = self.get(name) {
             return Ok(id);
         }

@@ -27,7 +27,7 @@ pub(super) struct BufferedSpan {
 }
 
 impl BufferedSpan {
-    pub fn span_id(&self) -> [u8; SPAN_ID_LEN] {
+    pub(super) fn span_id(&self) -> [u8; SPAN_ID_LEN] {
         <[u8; SPAN_ID_LEN]>::try_from(self.span.span_id.as_slice()).unwrap_or_default()
     }
 }
@@ -170,7 +170,7 @@ pub(super) struct PendingBuffer {
 }
 
 impl PendingBuffer {
-    pub fn new(max_traces: usize, max_spans_per_trace: usize) -> PendingBuffer {
+    pub(super) fn new(max_traces: usize, max_spans_per_trace: usize) -> PendingBuffer {
         PendingBuffer {
             traces: HashMap::new(),
             order: BTreeMap::new(),
@@ -182,19 +182,19 @@ impl PendingBuffer {
         }
     }
 
-    pub fn trace_count(&self) -> usize {
+    pub(super) fn trace_count(&self) -> usize {
         self.traces.len()
     }
 
-    pub fn span_count(&self) -> usize {
+    pub(super) fn span_count(&self) -> usize {
         self.span_count
     }
 
-    pub fn contains(&self, trace_id: &TraceId) -> bool {
+    pub(super) fn contains(&self, trace_id: &TraceId) -> bool {
         self.traces.contains_key(trace_id)
     }
 
-    pub fn first_seen_unix_millis(&self, trace_id: &TraceId) -> Option<u64> {
+    pub(super) fn first_seen_unix_millis(&self, trace_id: &TraceId) -> Option<u64> {
         self.traces
             .get(trace_id)
             .map(|trace| trace.first_seen_unix_millis)
@@ -202,7 +202,7 @@ impl PendingBuffer {
 
     /// Adds spans to a pending trace, creating it first-seen at `first_seen` if new.
     /// Returns whether a bound forced some trace to be decided early.
-    pub fn insert(
+    pub(super) fn insert(
         &mut self,
         trace_id: TraceId,
         first_seen: Instant,
@@ -262,7 +262,7 @@ impl PendingBuffer {
     /// Takes the traces to decide now: forced ones, those first seen `decision_wait`
     /// or longer before `now`, or all of them with `take_all`. Forced ones first, then
     /// oldest first.
-    pub fn take_due(
+    pub(super) fn take_due(
         &mut self,
         now: Instant,
         decision_wait: Duration,

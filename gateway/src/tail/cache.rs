@@ -4,18 +4,18 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::Verdict;
+use crate::model::TailVerdict;
 use crate::model::TraceId;
 
 pub(super) struct DecisionCache {
     capacity: usize,
-    verdicts: HashMap<TraceId, Verdict>,
+    verdicts: HashMap<TraceId, TailVerdict>,
     /// Insertion order, for FIFO eviction; each id appears once.
     order: VecDeque<TraceId>,
 }
 
 impl DecisionCache {
-    pub fn new(capacity: usize) -> DecisionCache {
+    pub(super) fn new(capacity: usize) -> DecisionCache {
         DecisionCache {
             capacity,
             verdicts: HashMap::new(),
@@ -23,11 +23,11 @@ impl DecisionCache {
         }
     }
 
-    pub fn get(&self, trace_id: &TraceId) -> Option<&Verdict> {
+    pub(super) fn get(&self, trace_id: &TraceId) -> Option<&TailVerdict> {
         self.verdicts.get(trace_id)
     }
 
-    pub fn insert(&mut self, trace_id: TraceId, verdict: Verdict) {
+    pub(super) fn insert(&mut self, trace_id: TraceId, verdict: TailVerdict) {
         if self.capacity == 0 {
             return;
         }
@@ -44,7 +44,7 @@ impl DecisionCache {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.verdicts.len()
     }
 }
@@ -60,22 +60,22 @@ mod tests {
     #[test]
     fn forgets_the_oldest_decision_first() {
         let mut cache = DecisionCache::new(2);
-        cache.insert(id(1), Verdict::Drop);
-        cache.insert(id(2), Verdict::Drop);
+        cache.insert(id(1), TailVerdict::Drop);
+        cache.insert(id(2), TailVerdict::Drop);
         // Deciding a trace again updates it without making it younger or duplicating it.
-        cache.insert(id(1), Verdict::Keep { policy: "p".into() });
+        cache.insert(id(1), TailVerdict::Keep { policy: "p".into() });
         assert_eq!(cache.len(), 2);
-        cache.insert(id(3), Verdict::Drop);
+        cache.insert(id(3), TailVerdict::Drop);
         assert_eq!(cache.get(&id(1)), None);
-        assert_eq!(cache.get(&id(2)), Some(&Verdict::Drop));
-        assert_eq!(cache.get(&id(3)), Some(&Verdict::Drop));
+        assert_eq!(cache.get(&id(2)), Some(&TailVerdict::Drop));
+        assert_eq!(cache.get(&id(3)), Some(&TailVerdict::Drop));
         assert_eq!(cache.len(), 2);
     }
 
     #[test]
     fn zero_capacity_remembers_nothing() {
         let mut cache = DecisionCache::new(0);
-        cache.insert(id(1), Verdict::Drop);
+        cache.insert(id(1), TailVerdict::Drop);
         assert_eq!(cache.get(&id(1)), None);
         assert_eq!(cache.len(), 0);
     }

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use super::Verdict;
 use super::buffer::{BufferedSpan, append_trace};
+use crate::model::TailVerdict;
 use crate::model::TraceId;
 use crate::store::DecisionWrite;
 
 pub(super) struct Settlement {
-    pub verdict: Verdict,
+    pub verdict: TailVerdict,
     /// Stored spans the verdict is still to be applied to.
     pub spans: Vec<BufferedSpan>,
     /// A write is owed: spans were added, or the marker is not known to be gone.
@@ -23,7 +23,7 @@ pub(super) struct Settlement {
 /// One trace's share of a settling write.
 pub(super) struct SettlementWork {
     pub trace_id: TraceId,
-    pub verdict: Verdict,
+    pub verdict: TailVerdict,
     pub spans: Vec<BufferedSpan>,
 }
 
@@ -33,14 +33,19 @@ pub(super) struct Settlements {
 }
 
 impl Settlements {
-    pub fn verdict(&self, trace_id: &TraceId) -> Option<&Verdict> {
+    pub(super) fn verdict(&self, trace_id: &TraceId) -> Option<&TailVerdict> {
         self.traces
             .get(trace_id)
             .map(|settlement| &settlement.verdict)
     }
 
     /// Adds spans (possibly none) to apply `verdict` to.
-    pub fn add(&mut self, trace_id: TraceId, verdict: Verdict, spans: Vec<BufferedSpan>) {
+    pub(super) fn add(
+        &mut self,
+        trace_id: TraceId,
+        verdict: TailVerdict,
+        spans: Vec<BufferedSpan>,
+    ) {
         let settlement = self.traces.entry(trace_id).or_insert(Settlement {
             verdict,
             spans: Vec::new(),
@@ -51,7 +56,7 @@ impl Settlements {
     }
 
     /// Takes the owed work, of every trace or of `only` those.
-    pub fn take_owed(&mut self, only: Option<&[TraceId]>) -> Vec<SettlementWork> {
+    pub(super) fn take_owed(&mut self, only: Option<&[TraceId]>) -> Vec<SettlementWork> {
         let mut work = Vec::new();
         let mut take = |trace_id: &TraceId, settlement: &mut Settlement| {
             if settlement.owed {
@@ -82,7 +87,7 @@ impl Settlements {
 
     /// After a successful write: the trace's verdict if nothing more is owed (the trace
     /// is settled and leaves), `None` if spans arrived meanwhile.
-    pub fn finish(&mut self, trace_id: &TraceId) -> Option<Verdict> {
+    pub(super) fn finish(&mut self, trace_id: &TraceId) -> Option<TailVerdict> {
         if self.traces.get(trace_id)?.owed {
             return None;
         }
@@ -99,11 +104,11 @@ pub(super) fn decision_write(work: &[SettlementWork]) -> DecisionWrite {
     let mut write = DecisionWrite::default();
     for item in work {
         match &item.verdict {
-            Verdict::Keep { policy } if !policy.is_empty() => {
+            TailVerdict::Keep { policy } if !policy.is_empty() => {
                 append_trace(&mut write.rewrite, &item.spans, Some(policy));
             }
-            Verdict::Keep { .. } => {}
-            Verdict::Drop => write.delete.extend(
+            TailVerdict::Keep { .. } => {}
+            TailVerdict::Drop => write.delete.extend(
                 item.spans
                     .iter()
                     .map(|buffered| (item.trace_id, buffered.span_id())),

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{ExportTraceServiceRequest, TraceId};
+use crate::model::{ExportTraceServiceRequest, TailSettings, TailVerdict, TraceId};
 use crate::store::{DecisionWrite, PendingMarker, StoreError, TenantId, TraceStore};
 pub use buffer::POLICY_ATTRIBUTE;
 use buffer::{BufferedSpan, PendingBuffer, TakenTrace};
@@ -50,33 +50,12 @@ pub trait TailDecider: Send + Sync {
     /// One verdict per distinct trace id of `traces` (whole traces), in order of first
     /// appearance. Never fails: the implementation applies its on-error policy. Called
     /// from a blocking thread, one call at a time.
-    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], Verdict)>;
+    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], TailVerdict)>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Keep the trace; a non-empty policy is recorded on its spans as `sampling.policy`.
-    Keep {
-        policy: String,
-    },
-    Drop,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TailSettings {
-    /// How long after its first span a trace is decided.
-    pub decision_wait: Duration,
-    /// Pending traces held at most; a new one beyond it forces the oldest to be decided.
-    pub max_traces: usize,
-    /// Spans per pending trace held at most; reaching it forces the trace's decision.
-    pub max_spans_per_trace: usize,
-    /// Decisions remembered for late spans; a span of a forgotten trace starts it anew.
-    pub decision_cache_size: usize,
-}
-
-impl TailSettings {
-    pub const DEFAULT_DECISION_CACHE_SIZE: usize = 100_000;
-}
+/// Decisions remembered for late spans by default; a span of a forgotten trace starts
+/// its trace anew.
+pub const DEFAULT_DECISION_CACHE_SIZE: usize = 100_000;
 
 /// Counters, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,7 +129,7 @@ struct State {
 
 impl State {
     /// The decision spans of `trace_id` follow now, if any.
-    fn verdict(&self, trace_id: &TraceId) -> Option<&Verdict> {
+    fn verdict(&self, trace_id: &TraceId) -> Option<&TailVerdict> {
         self.settlements
             .verdict(trace_id)
             .or_else(|| self.decisions.get(trace_id))
@@ -175,6 +154,7 @@ impl TailSampler {
         tenant: TenantId,
         decider: Arc<dyn TailDecider>,
         settings: TailSettings,
+        decision_cache_size: usize,
     ) -> TailSampler {
         TailSampler {
             store,
@@ -185,7 +165,7 @@ impl TailSampler {
                 buffer: PendingBuffer::new(settings.max_traces, settings.max_spans_per_trace),
                 deciding: HashMap::new(),
                 settlements: Settlements::default(),
-                decisions: DecisionCache::new(settings.decision_cache_size),
+                decisions: DecisionCache::new(decision_cache_size),
                 stats: TailStats::default(),
             }),
             round: Mutex::new(()),
@@ -267,7 +247,7 @@ impl TailSampler {
         let state = self.lock();
         let mut admitted = Admitted::default();
         // Per trace of the request: its verdict, or its index in `admitted.pending`.
-        let mut seen: HashMap<TraceId, Result<Verdict, usize>> = HashMap::new();
+        let mut seen: HashMap<TraceId, Result<TailVerdict, usize>> = HashMap::new();
         for resource_spans in &mut request.resource_spans {
             for scope_spans in &mut resource_spans.scope_spans {
                 scope_spans.spans.retain_mut(|span| {
@@ -301,11 +281,11 @@ impl TailSampler {
                             admitted.pending[*index].spans += 1;
                             true
                         }
-                        Ok(Verdict::Drop) => {
+                        Ok(TailVerdict::Drop) => {
                             admitted.late_spans_dropped += 1;
                             false
                         }
-                        Ok(Verdict::Keep { policy }) => {
+                        Ok(TailVerdict::Keep { policy }) => {
                             if !policy.is_empty() {
                                 buffer::set_policy(span, policy);
                             }
@@ -371,8 +351,10 @@ impl TailSampler {
                     deciding.late_spans.extend(spans);
                 } else if let Some(verdict) = state.verdict(&trace.trace_id).cloned() {
                     match verdict {
-                        Verdict::Drop => state.stats.late_spans_dropped += spans.len() as u64,
-                        Verdict::Keep { .. } => state.stats.late_spans_kept += spans.len() as u64,
+                        TailVerdict::Drop => state.stats.late_spans_dropped += spans.len() as u64,
+                        TailVerdict::Keep { .. } => {
+                            state.stats.late_spans_kept += spans.len() as u64
+                        }
                     }
                     state.settlements.add(trace.trace_id, verdict, spans);
                     decided_meanwhile.push(trace.trace_id);
@@ -444,13 +426,13 @@ impl TailSampler {
 
     /// The decider's verdicts for `traces`. A missing verdict, or a panic, keeps the
     /// trace: losing spans is worse than storing some too many.
-    fn ask(&self, traces: &[TakenTrace]) -> HashMap<TraceId, Verdict> {
+    fn ask(&self, traces: &[TakenTrace]) -> HashMap<TraceId, TailVerdict> {
         let mut request = ExportTraceServiceRequest::default();
         for trace in traces {
             buffer::append_trace(&mut request, &trace.spans, None);
         }
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.decider.decide(&request)));
-        let verdicts: HashMap<TraceId, Verdict> = match answer {
+        let verdicts: HashMap<TraceId, TailVerdict> = match answer {
             Ok(verdicts) => verdicts
                 .into_iter()
                 .map(|(trace_id, verdict)| (TraceId(trace_id), verdict))
@@ -483,14 +465,16 @@ impl TailSampler {
     fn record(
         &self,
         traces: Vec<TakenTrace>,
-        mut verdicts: HashMap<TraceId, Verdict>,
+        mut verdicts: HashMap<TraceId, TailVerdict>,
         report: &mut DecideReport,
     ) {
         let mut state = self.lock();
         for trace in traces {
-            let verdict = verdicts.remove(&trace.trace_id).unwrap_or(Verdict::Keep {
-                policy: String::new(),
-            });
+            let verdict = verdicts
+                .remove(&trace.trace_id)
+                .unwrap_or(TailVerdict::Keep {
+                    policy: String::new(),
+                });
             let mut spans = trace.spans;
             if let Some(deciding) = state.deciding.remove(&trace.trace_id) {
                 spans.extend(deciding.late_spans);
@@ -504,11 +488,11 @@ impl TailSampler {
                 "tail decision"
             );
             match verdict {
-                Verdict::Drop => {
+                TailVerdict::Drop => {
                     report.traces_dropped += 1;
                     state.stats.traces_dropped += 1;
                 }
-                Verdict::Keep { .. } => {
+                TailVerdict::Keep { .. } => {
                     report.traces_kept += 1;
                     state.stats.traces_kept += 1;
                 }

@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::StorageConfig;
 use crate::model::{
     AnyValue, KeyValue, Resource, ResourceSpans, SINGLE_TENANT, ScopeSpans, Span, any_value,
 };
+use crate::store::StorageConfig;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -22,11 +22,11 @@ struct FakeDecider {
     panics: bool,
 }
 
-fn verdict_for(trace_id: &[u8; 16]) -> Verdict {
+fn verdict_for(trace_id: &[u8; 16]) -> TailVerdict {
     if trace_id[0] % 2 == 1 {
-        Verdict::Drop
+        TailVerdict::Drop
     } else {
-        Verdict::Keep {
+        TailVerdict::Keep {
             policy: "errors".into(),
         }
     }
@@ -37,7 +37,7 @@ impl TailDecider for FakeDecider {
         "fake"
     }
 
-    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], Verdict)> {
+    fn decide(&self, traces: &ExportTraceServiceRequest) -> Vec<([u8; 16], TailVerdict)> {
         if let Some(hook) = self.during_decide.get() {
             hook();
         }
@@ -64,9 +64,10 @@ fn settings() -> TailSettings {
         decision_wait: WAIT,
         max_traces: 100,
         max_spans_per_trace: 100,
-        decision_cache_size: 100,
     }
 }
+
+const DECISION_CACHE_SIZE: usize = 100;
 
 fn open_store(dir: &Path) -> Arc<TraceStore> {
     Arc::new(
@@ -83,8 +84,23 @@ fn sampler_with(
     decider: Arc<FakeDecider>,
     settings: TailSettings,
 ) -> TailSampler {
+    sampler_with_cache(store, decider, settings, DECISION_CACHE_SIZE)
+}
+
+fn sampler_with_cache(
+    store: &Arc<TraceStore>,
+    decider: Arc<FakeDecider>,
+    settings: TailSettings,
+    decision_cache_size: usize,
+) -> TailSampler {
     let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
-    TailSampler::new(store.clone(), tenant, decider, settings)
+    TailSampler::new(
+        store.clone(),
+        tenant,
+        decider,
+        settings,
+        decision_cache_size,
+    )
 }
 
 fn span(trace: u8, id: u8) -> Span {
@@ -283,11 +299,7 @@ fn late_spans_follow_the_cached_decision() {
 fn a_forgotten_decision_makes_the_trace_pending_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
-    let settings = TailSettings {
-        decision_cache_size: 1,
-        ..settings()
-    };
-    let sampler = sampler_with(&store, Arc::new(FakeDecider::default()), settings);
+    let sampler = sampler_with_cache(&store, Arc::new(FakeDecider::default()), settings(), 1);
     ingest(&sampler, vec![span(1, 1)]);
     sampler.decide_due(Instant::now() + WAIT, false).unwrap();
     ingest(&sampler, vec![span(3, 1)]);
@@ -554,10 +566,10 @@ proptest! {
         decision_cache_size in 0usize..3,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let settings = TailSettings { decision_wait: WAIT, max_traces, max_spans_per_trace, decision_cache_size };
+        let settings = TailSettings { decision_wait: WAIT, max_traces, max_spans_per_trace };
         let start = |recover: bool| {
             let store = open_store(dir.path());
-            let sampler = sampler_with(&store, Arc::new(FakeDecider::default()), settings);
+            let sampler = sampler_with_cache(&store, Arc::new(FakeDecider::default()), settings, decision_cache_size);
             if recover {
                 sampler.recover().unwrap();
             }

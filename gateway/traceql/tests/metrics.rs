@@ -1,5 +1,7 @@
 //! TraceQL metrics with exact expected numbers.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! Property tests: the parser never panics, generated trees survive display → parse, and
 //! evaluation never panics and agrees with the index hints.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 mod common;
 
 use common::*;

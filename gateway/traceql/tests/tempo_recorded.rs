@@ -2,6 +2,8 @@
 //! `tests/fixtures/tempo-responses/`):
 //! evaluating the same queries over the same traces must give the same response fields.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use std::collections::BTreeMap;
 
 use opentelemetry_proto::tonic::common::v1::{

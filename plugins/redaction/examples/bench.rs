@@ -10,6 +10,8 @@
 //! (strings, ints, a URL, a user agent, a SQL statement) plus a name and a status message, like
 //! typical HTTP/DB instrumentation.
 
+#![allow(clippy::unwrap_used)] // a benchmark: a failed unwrap fails it loudly, as it should
+
 #[path = "../../loadgen_batch.rs"]
 mod shapes;
 

@@ -171,6 +171,7 @@ impl PatternSet {
     /// (ASCII needs no further check), so the text is read once. Returns the text, or the
     /// error if the bytes are not UTF-8 (then nothing is searched).
     #[inline]
+    #[allow(unsafe_code)] // unchecked UTF-8 of ASCII-only bytes; see SAFETY below
     pub fn find_utf8<'t>(
         &self,
         bytes: &'t [u8],

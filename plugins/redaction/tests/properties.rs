@@ -1,6 +1,8 @@
 //! Property tests of the public API: no input panics, no generated secret survives, and
 //! redaction is idempotent.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use proptest::prelude::*;
 use spangate_plugin_redaction::{AttributeVerdict, Redactor, Span, Value};
 

@@ -6,6 +6,8 @@
 //!
 //! Prints numbers only; no timed assertions (the machine is shared, timings are noisy).
 
+#![allow(clippy::unwrap_used)] // a benchmark: a failed unwrap fails it loudly, as it should
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

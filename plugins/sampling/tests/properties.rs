@@ -1,6 +1,8 @@
 //! Property tests: no input (config text or spans) makes the sampler panic, and decisions are a
 //! deterministic function of (config, spans, times).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use proptest::prelude::*;
 use spangate_plugin_sampling::{
     Config, Decision, HeadDecision, HeadSampler, Span, StatusCode, TailDecider, TraceId, TraceView,

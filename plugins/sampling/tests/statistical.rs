@@ -4,6 +4,8 @@
 //! binomial, so a correct sampler fails with probability ~6e-5 per check for a *random* seed and
 //! never for this fixed one.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use spangate_plugin_sampling::policy::PolicySet;
 use spangate_plugin_sampling::{
     Config, HeadSampler, Span, TailDecider, Threshold, TraceId, TraceView,

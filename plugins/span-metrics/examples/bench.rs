@@ -6,6 +6,8 @@
 //!
 //! cargo run --release -p spangate-plugin-span-metrics --example span-metrics-bench
 
+#![allow(clippy::unwrap_used)] // a benchmark: a failed unwrap fails it loudly, as it should
+
 #[path = "../../loadgen_batch.rs"]
 mod shapes;
 

@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 #[derive(Default, Clone, Copy)]
-pub struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl FastHasher {
     #[inline]
@@ -63,8 +63,8 @@ impl Hasher for FastHasher {
     }
 }
 
-pub type FastBuild = BuildHasherDefault<FastHasher>;
-pub type FastMap<K, V> = std::collections::HashMap<K, V, FastBuild>;
+pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastBuild>;
 
 #[cfg(test)]
 mod tests {

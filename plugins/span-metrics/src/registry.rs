@@ -63,6 +63,7 @@ impl std::hash::Hash for KeyBytes {
 }
 
 impl KeyBytes {
+    #[allow(unsafe_code)] // a transparent-wrapper cast; see SAFETY below
     fn new(bytes: &[u8]) -> &KeyBytes {
         // SAFETY: `KeyBytes` is a `repr(transparent)` wrapper of `[u8]`, so the two references
         // have the same layout and metadata.
@@ -89,7 +90,7 @@ impl std::borrow::Borrow<KeyBytes> for SeriesKey {
     }
 }
 
-pub struct Entry<V> {
+pub(crate) struct Entry<V> {
     key: Box<[u8]>,
     cost: usize,
     pub labels: Vec<(String, String)>,
@@ -98,7 +99,7 @@ pub struct Entry<V> {
 }
 
 /// All series of one label layout (one processor's metric group).
-pub struct SeriesMap<V> {
+pub(crate) struct SeriesMap<V> {
     /// Label names in key order.
     names: Vec<String>,
     index: FastMap<SeriesKey, usize>,
@@ -106,7 +107,7 @@ pub struct SeriesMap<V> {
 }
 
 impl<V> SeriesMap<V> {
-    pub fn new(names: Vec<String>) -> Self {
+    pub(crate) fn new(names: Vec<String>) -> Self {
         Self {
             names,
             index: FastMap::default(),
@@ -114,14 +115,14 @@ impl<V> SeriesMap<V> {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// The series for `key`, created with `init` if the budget allows
     /// `cost` more Prometheus series; `None` when refused. Marks it updated
     /// at `now`.
-    pub fn get_or_create(
+    pub(crate) fn get_or_create(
         &mut self,
         key: &[u8],
         now: u64,
@@ -155,7 +156,7 @@ impl<V> SeriesMap<V> {
     }
 
     /// Remove series last updated before `cutoff`; returns how many.
-    pub fn remove_stale(&mut self, cutoff: u64, budget: &mut Budget) -> usize {
+    pub(crate) fn remove_stale(&mut self, cutoff: u64, budget: &mut Budget) -> usize {
         let mut removed = 0;
         let mut i = 0;
         while i < self.entries.len() {
@@ -174,7 +175,7 @@ impl<V> SeriesMap<V> {
         removed
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
         self.entries.iter()
     }
 }

@@ -1,6 +1,8 @@
 //! The rendered texts parse back (with a strict parser) to exactly the
 //! snapshot's values, for both formats, including hostile label values.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 mod common;
 
 use common::{Format, parse, samples};

@@ -1,6 +1,8 @@
 //! Property tests: arbitrary spans never panic the plugin or break the
 //! output, span counts are conserved, and service-graph halves are conserved.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 mod common;
 
 use common::{Format, parse};

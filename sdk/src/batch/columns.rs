@@ -24,6 +24,7 @@ pub(crate) struct Text<'a> {
 }
 
 impl<'a> Text<'a> {
+    #[allow(unsafe_code)] // unchecked UTF-8 of a checked column; see SAFETY below
     pub(crate) fn new(column: &'a StringColumn, checked: Checked) -> Self {
         let text = if checked.0 {
             // SAFETY: `checked` comes from `Checked::of` on this very column, which holds

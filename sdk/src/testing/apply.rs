@@ -8,7 +8,9 @@ use std::collections::HashSet;
 
 use super::encode::{Encoding, encode};
 use super::span::{TestSpan, TestValue};
-use crate::bindings::types::{AttributeSelection, AttributeValue, Edit, Needs, SpanFields};
+use crate::bindings::types::{
+    AttributeSelection, AttributeValue, Decision, Edit, Needs, SpanFields,
+};
 
 /// The spans after `edits`, with dropped spans removed; or the first bad edit, named by
 /// its position and content.
@@ -24,6 +26,35 @@ pub fn apply_edits(
             .map_err(|problem| format!("edit {position} ({}): {problem}", describe(edit)))?;
     }
     Ok(apply(&encoding, spans, edits))
+}
+
+/// The spans a head sampler's `decisions` keep, as the host applies them: one decision
+/// per span, in order, `drop` removes the span (a `keep` policy is not recorded for head
+/// decisions); an answer of another length is refused whole.
+///
+/// Hidden: sampler tests assert on the decisions themselves ([`SamplerHarness`]); this
+/// is the SDK's model of the host's head sampling, which a gateway test checks the host
+/// against.
+///
+/// [`SamplerHarness`]: super::SamplerHarness
+#[doc(hidden)]
+pub fn apply_decisions(
+    spans: &[TestSpan],
+    decisions: &[Decision],
+) -> Result<Vec<TestSpan>, String> {
+    if decisions.len() != spans.len() {
+        return Err(format!(
+            "{} decisions for a batch of {} spans",
+            decisions.len(),
+            spans.len()
+        ));
+    }
+    Ok(spans
+        .iter()
+        .zip(decisions)
+        .filter(|(_, decision)| !matches!(decision, Decision::Drop))
+        .map(|(span, _)| span.clone())
+        .collect())
 }
 
 /// The wit name of an edit and its index, as error messages show it.

@@ -148,7 +148,7 @@ fn encode_resources(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) 
     for (span_index, span) in spans.iter().enumerate() {
         let same = |other: &&TestSpan| {
             other.service_name == span.service_name
-                && other.resource_attributes == span.resource_attributes
+                && same_attributes(&other.resource_attributes, &span.resource_attributes)
         };
         let resource = match resources.iter().position(same) {
             Some(existing) => existing,
@@ -224,6 +224,21 @@ fn encode_links(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) {
     }
     encoding.batch.link_offsets = offsets;
     encoding.batch.link_attributes = builder.finish();
+}
+
+/// Whether two spans' resource attributes are the same list, doubles compared by their
+/// bits: with `==`, a NaN attribute differs from itself and would make each span of its
+/// resource a resource of its own (the host sends one per OTLP resource); 0.0 and -0.0
+/// stay two resources.
+fn same_attributes(a: &[(String, TestValue)], b: &[(String, TestValue)]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((a_key, a_value), (b_key, b_value))| {
+            a_key == b_key
+                && match (a_value, b_value) {
+                    (TestValue::Double(a), TestValue::Double(b)) => a.to_bits() == b.to_bits(),
+                    _ => a_value == b_value,
+                }
+        })
 }
 
 /// Distinct strings in first-appearance order, and each input's index among them.

@@ -29,6 +29,8 @@ mod encode;
 mod harness;
 mod span;
 
+#[doc(hidden)]
+pub use apply::apply_decisions;
 pub use apply::apply_edits;
 pub use encode::to_batch;
 pub use harness::{MetricsHarness, ProcessorHarness, SamplerHarness};

@@ -31,7 +31,7 @@ pub enum ClientKind {
 
 /// What one send carries. The generated client stamps a fresh message per attempt because tonic
 /// takes the message by value.
-pub enum Payload<'a> {
+pub(crate) enum Payload<'a> {
     Encoded(Bytes),
     Stamp {
         template: &'a Template,
@@ -40,13 +40,13 @@ pub enum Payload<'a> {
     },
 }
 
-pub enum ExportClient {
+pub(crate) enum ExportClient {
     Raw(tonic::client::Grpc<Channel>),
     Generated(TraceServiceClient<Channel>),
 }
 
 impl ExportClient {
-    pub fn new(kind: ClientKind, channel: Channel, gzip: bool) -> Self {
+    pub(crate) fn new(kind: ClientKind, channel: Channel, gzip: bool) -> Self {
         match kind {
             ClientKind::Raw => {
                 let mut grpc = tonic::client::Grpc::new(channel);
@@ -65,7 +65,7 @@ impl ExportClient {
         }
     }
 
-    pub async fn export(
+    pub(crate) async fn export(
         &mut self,
         payload: &Payload<'_>,
     ) -> Result<ExportTraceServiceResponse, Status> {
@@ -102,18 +102,18 @@ impl ExportClient {
 
 /// Whether a failed export should be retried (the OTLP exporter's retryable set as the brief
 /// asks: `RESOURCE_EXHAUSTED` and `UNAVAILABLE`).
-pub fn is_retryable(code: Code) -> bool {
+pub(crate) fn is_retryable(code: Code) -> bool {
     matches!(code, Code::ResourceExhausted | Code::Unavailable)
 }
 
 /// The server's requested back-off, if the status carries a `google.rpc.RetryInfo`.
-pub fn retry_delay(status: &Status) -> Option<std::time::Duration> {
+pub(crate) fn retry_delay(status: &Status) -> Option<std::time::Duration> {
     use tonic_types::StatusExt;
     status.get_details_retry_info()?.retry_delay
 }
 
 /// Short upper-snake name of a gRPC code for reports, e.g. `RESOURCE_EXHAUSTED`.
-pub fn code_name(code: Code) -> String {
+pub(crate) fn code_name(code: Code) -> String {
     format!("{code:?}")
         .chars()
         .enumerate()

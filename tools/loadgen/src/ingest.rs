@@ -33,7 +33,7 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_SERVER_DELAY: Duration = Duration::from_secs(5);
 
-pub fn run(args: &IngestArgs) -> Result<()> {
+pub(crate) fn run(args: &IngestArgs) -> Result<()> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let shape = Shape {
         services: args.services as usize,

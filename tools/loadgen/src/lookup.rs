@@ -54,7 +54,7 @@ struct WorkerStats {
     body_bytes: u64,
 }
 
-pub fn run(args: &LookupArgs) -> Result<()> {
+pub(crate) fn run(args: &LookupArgs) -> Result<()> {
     let text = fs::read_to_string(&args.ids)
         .with_context(|| format!("reading ids file {}", args.ids.display()))?;
     let all_ids = parse_ids(&text)?;

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 
 /// Which process to read: a pid, or this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Pid(u32),
     OwnProcess,
 }
@@ -33,14 +33,15 @@ impl Target {
 }
 
 /// Clock ticks per second as the kernel reports `utime`/`stime`.
-pub fn clock_ticks_per_second() -> u64 {
+#[allow(unsafe_code)] // a libc call; see SAFETY below
+pub(crate) fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf has no preconditions and only reads a constant.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks > 0 { ticks as u64 } else { 100 }
 }
 
 /// CPU seconds (user + system) the process has consumed so far.
-pub fn cpu_seconds(target: Target) -> Result<f64> {
+pub(crate) fn cpu_seconds(target: Target) -> Result<f64> {
     let path = target.path("stat");
     let stat = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     let ticks = parse_stat_cpu_ticks(&stat)?;
@@ -51,7 +52,7 @@ pub fn cpu_seconds(target: Target) -> Result<f64> {
 ///
 /// The second field, the command name, is in parentheses and may contain spaces and parentheses,
 /// so fields are counted from the last `)`.
-pub fn parse_stat_cpu_ticks(stat: &str) -> Result<u64> {
+pub(crate) fn parse_stat_cpu_ticks(stat: &str) -> Result<u64> {
     let after_name = stat
         .rfind(')')
         .map(|index| &stat[index + 1..])
@@ -68,19 +69,19 @@ pub fn parse_stat_cpu_ticks(stat: &str) -> Result<u64> {
 
 /// Memory figures from `/proc/PID/status`, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Memory {
+pub(crate) struct Memory {
     pub rss_bytes: u64,
     pub hwm_bytes: u64,
 }
 
-pub fn memory(target: Target) -> Result<Memory> {
+pub(crate) fn memory(target: Target) -> Result<Memory> {
     let path = target.path("status");
     let status = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     parse_status_memory(&status)
 }
 
 /// `VmRSS` and `VmHWM` from the text of `/proc/PID/status` (given there in kB).
-pub fn parse_status_memory(status: &str) -> Result<Memory> {
+pub(crate) fn parse_status_memory(status: &str) -> Result<Memory> {
     let mut memory = Memory::default();
     let mut found_rss = false;
     for line in status.lines() {
@@ -111,7 +112,7 @@ pub fn parse_status_memory(status: &str) -> Result<Memory> {
 
 /// What a [`ProcessSampler`] saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Samples {
+pub(crate) struct Samples {
     /// Largest `VmRSS` seen.
     pub peak_rss_bytes: u64,
     /// CPU seconds at the last successful sample (a lower bound if the process exited).
@@ -121,13 +122,13 @@ pub struct Samples {
 }
 
 /// Samples a process's RSS and CPU every `interval` on a background thread.
-pub struct ProcessSampler {
+pub(crate) struct ProcessSampler {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Samples>>,
 }
 
 impl ProcessSampler {
-    pub fn start(target: Target, interval: Duration) -> Self {
+    pub(crate) fn start(target: Target, interval: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -156,7 +157,7 @@ impl ProcessSampler {
     }
 
     /// Stops sampling and returns what was seen.
-    pub fn finish(mut self) -> Samples {
+    pub(crate) fn finish(mut self) -> Samples {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .take()
@@ -166,7 +167,7 @@ impl ProcessSampler {
 }
 
 /// Reads a pid from a file such as one written by `spangate --pid-file` or a shell `echo $!`.
-pub fn read_pid_file(path: &std::path::Path) -> Result<u32> {
+pub(crate) fn read_pid_file(path: &std::path::Path) -> Result<u32> {
     let text =
         fs::read_to_string(path).with_context(|| format!("reading pid file {}", path.display()))?;
     text.trim()

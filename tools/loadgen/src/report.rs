@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// Percentiles of a set of latencies (nearest-rank), in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct LatencySummary {
+pub(crate) struct LatencySummary {
     pub count: usize,
     pub mean_us: f64,
     pub p50_us: u64,
@@ -18,7 +18,7 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    pub fn from_micros(mut samples: Vec<u64>) -> Self {
+    pub(crate) fn from_micros(mut samples: Vec<u64>) -> Self {
         if samples.is_empty() {
             return LatencySummary::default();
         }
@@ -62,14 +62,14 @@ impl LatencySummary {
 
 /// The nearest-rank `quantile` (0..=1) of ascending `sorted` samples: the smallest sample with at
 /// least `quantile` of all samples at or below it. `sorted` must not be empty.
-pub fn nearest_rank(sorted: &[u64], quantile: f64) -> u64 {
+pub(crate) fn nearest_rank(sorted: &[u64], quantile: f64) -> u64 {
     let index = (quantile * sorted.len() as f64).ceil() as usize;
     sorted[index.clamp(1, sorted.len()) - 1]
 }
 
 /// CPU and memory of one process over the timed phase.
 #[derive(Clone, Debug, Default)]
-pub struct ProcessUsage {
+pub(crate) struct ProcessUsage {
     pub pid: Option<u32>,
     pub cpu_seconds: f64,
     /// CPU seconds including the `--settle` wait after the last send, when one was asked for.
@@ -152,7 +152,7 @@ impl ProcessUsage {
 
 /// Everything `ingest` measured.
 #[derive(Clone, Debug, Default)]
-pub struct IngestReport {
+pub(crate) struct IngestReport {
     pub endpoint: String,
     pub client: String,
     pub gzip: bool,
@@ -184,11 +184,11 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    pub fn accepted_spans_per_second(&self) -> f64 {
+    pub(crate) fn accepted_spans_per_second(&self) -> f64 {
         self.spans_accepted as f64 / self.elapsed_seconds.max(1e-9)
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "endpoint": self.endpoint,
             "client": self.client,
@@ -219,7 +219,7 @@ impl IngestReport {
         })
     }
 
-    pub fn human(&self) -> String {
+    pub(crate) fn human(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -288,7 +288,7 @@ impl IngestReport {
 
 /// Everything `lookup` measured.
 #[derive(Clone, Debug, Default)]
-pub struct LookupReport {
+pub(crate) struct LookupReport {
     pub query: String,
     pub accept: String,
     pub concurrency: usize,
@@ -313,11 +313,11 @@ pub struct LookupReport {
 }
 
 impl LookupReport {
-    pub fn failures(&self) -> u64 {
+    pub(crate) fn failures(&self) -> u64 {
         self.non_200.values().sum::<u64>() + self.empty + self.undecodable + self.transport_errors
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "query": self.query,
             "accept": self.accept,
@@ -339,7 +339,7 @@ impl LookupReport {
         })
     }
 
-    pub fn human(&self) -> String {
+    pub(crate) fn human(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -373,7 +373,7 @@ impl LookupReport {
 
 /// One case of `search`: the request and how its timed requests went.
 #[derive(Clone, Debug, Default)]
-pub struct SearchCaseReport {
+pub(crate) struct SearchCaseReport {
     pub name: String,
     /// The request as written, with `<svc>`, `<span name>`, `<now-…>`, `<now>` placeholders.
     pub request: String,
@@ -400,12 +400,12 @@ pub struct SearchCaseReport {
 
 impl SearchCaseReport {
     /// Non-200 answers plus transport failures.
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.non_200.values().sum::<u64>() + self.transport_errors
     }
 
     /// Results per answered request.
-    pub fn mean_results(&self) -> f64 {
+    pub(crate) fn mean_results(&self) -> f64 {
         self.results as f64 / self.answered.max(1) as f64
     }
 
@@ -431,7 +431,7 @@ impl SearchCaseReport {
 
 /// Everything `search` measured.
 #[derive(Clone, Debug, Default)]
-pub struct SearchReport {
+pub(crate) struct SearchReport {
     pub query: String,
     pub window_seconds: u64,
     pub concurrency: usize,
@@ -444,7 +444,7 @@ pub struct SearchReport {
 }
 
 impl SearchReport {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "query": self.query,
             "window_seconds": self.window_seconds,
@@ -458,7 +458,7 @@ impl SearchReport {
         })
     }
 
-    pub fn human(&self) -> String {
+    pub(crate) fn human(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,

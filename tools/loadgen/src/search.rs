@@ -65,7 +65,7 @@ const RATE_BY_SERVICE_QUERY: &str = "{} | rate() by (resource.service.name)";
 
 /// One request kind of the suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Case {
+pub(crate) enum Case {
     Builder,
     BuilderError,
     UnindexedRegex,
@@ -97,7 +97,7 @@ impl Unit {
 }
 
 impl Case {
-    pub const ALL: [Case; 8] = [
+    pub(crate) const ALL: [Case; 8] = [
         Case::Builder,
         Case::BuilderError,
         Case::UnindexedRegex,
@@ -108,7 +108,7 @@ impl Case {
         Case::RateByService,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Case::Builder => "a_builder",
             Case::BuilderError => "a_builder_error",
@@ -121,7 +121,7 @@ impl Case {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Case> {
+    pub(crate) fn from_name(name: &str) -> Option<Case> {
         Case::ALL.into_iter().find(|case| case.name() == name)
     }
 
@@ -299,7 +299,7 @@ struct Sample {
     latency_us: u64,
 }
 
-pub fn run(args: &SearchArgs) -> Result<()> {
+pub(crate) fn run(args: &SearchArgs) -> Result<()> {
     let cases = selected_cases(&args.only)?;
     let window_seconds = args.window.as_secs();
     ensure!(

@@ -21,7 +21,7 @@ struct SpanSlot {
 }
 
 /// A generated request plus everything needed to re-stamp it.
-pub struct Template {
+pub(crate) struct Template {
     /// The request as generated (used by the `generated` client, which encodes on every send).
     pub message: ExportTraceServiceRequest,
     /// The request's protobuf bytes with the template's own ids and times.
@@ -42,13 +42,13 @@ pub struct Template {
 
 /// Fresh ids for one send, indexed by the template's trace and span slots.
 #[derive(Default)]
-pub struct FreshIds {
+pub(crate) struct FreshIds {
     pub trace_ids: Vec<[u8; 16]>,
     pub span_ids: Vec<[u8; 8]>,
 }
 
 impl Template {
-    pub fn new(message: ExportTraceServiceRequest) -> Result<Self> {
+    pub(crate) fn new(message: ExportTraceServiceRequest) -> Result<Self> {
         let encoded = message.encode_to_vec();
         let mut trace_slots: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut span_slots: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -158,7 +158,7 @@ impl Template {
     }
 
     /// Copies the template into `out` and stamps fresh ids and shifted times into it.
-    pub fn stamp_bytes(&self, out: &mut Vec<u8>, ids: &FreshIds, time_shift_nanos: u64) {
+    pub(crate) fn stamp_bytes(&self, out: &mut Vec<u8>, ids: &FreshIds, time_shift_nanos: u64) {
         debug_assert!(ids.trace_ids.len() >= self.trace_count);
         debug_assert!(ids.span_ids.len() >= self.span_count);
         out.clear();
@@ -180,7 +180,7 @@ impl Template {
 
     /// Clones the message and stamps the same fresh ids and times into it (the slow path, as an
     /// SDK would pay it: allocation plus an encode inside tonic).
-    pub fn stamp_message(
+    pub(crate) fn stamp_message(
         &self,
         ids: &FreshIds,
         time_shift_nanos: u64,
@@ -221,7 +221,7 @@ fn all_spans(
 ///
 /// The high half of a trace id is a bijective mix of `(stream, counter)`, so no two trace ids of
 /// one generator, or of generators with different stream numbers, are equal.
-pub struct IdGenerator {
+pub(crate) struct IdGenerator {
     seed: u64,
     stream: u64,
     trace_counter: u64,
@@ -231,7 +231,7 @@ pub struct IdGenerator {
 impl IdGenerator {
     /// `stream` must differ between generators of one run (the sender task index); `seed` should be
     /// random per run so that runs do not repeat ids.
-    pub fn new(seed: u64, stream: u64) -> Self {
+    pub(crate) fn new(seed: u64, stream: u64) -> Self {
         IdGenerator {
             seed,
             stream,
@@ -240,7 +240,7 @@ impl IdGenerator {
         }
     }
 
-    pub fn fill(&mut self, ids: &mut FreshIds, trace_count: usize, span_count: usize) {
+    pub(crate) fn fill(&mut self, ids: &mut FreshIds, trace_count: usize, span_count: usize) {
         ids.trace_ids.clear();
         ids.span_ids.clear();
         for _ in 0..trace_count {

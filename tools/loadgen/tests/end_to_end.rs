@@ -2,6 +2,8 @@
 //! that pushes back now and then, and a `/api/v2/traces/{id}` endpoint serving what it received;
 //! and a fake search API for the `search` suite.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
+
 use std::{
     collections::{HashMap, HashSet},
     net::SocketAddr,

@@ -9,9 +9,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::*;
 use crate::model::SINGLE_TENANT;
-use crate::query::search_api::{SearchQuery, TagName, TagValuesQuery};
 use crate::query::tempopb::TraceSearchMetadata;
 use crate::query::tests::{Call, FakeSearch, sample_search, search_router};
+use crate::search::{SearchQuery, TagName, TagValuesQuery};
 
 /// Serves the query router over `api` on an ephemeral port, as `lib.rs` serves it.
 async fn serve(api: Arc<dyn SearchApi>) -> SocketAddr {

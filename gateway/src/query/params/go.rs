@@ -14,14 +14,14 @@ const NANOS_PER_DAY: u64 = 24 * NANOS_PER_HOUR;
 /// A `strconv` failure, displayed as Go's `*strconv.NumError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("strconv.{function}: parsing {}: {reason}", strconv_quote(.input))]
-pub struct NumError {
+pub(super) struct NumError {
     function: &'static str,
     input: String,
     reason: NumErrorReason,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NumErrorReason {
+pub(super) enum NumErrorReason {
     #[error("invalid syntax")]
     Syntax,
     #[error("value out of range")]
@@ -59,19 +59,19 @@ fn parse_digits(text: &str, max: u64) -> Result<u64, NumErrorReason> {
 }
 
 /// `strconv.ParseUint(text, 10, 32)`.
-pub fn parse_uint32(text: &str) -> Result<u32, NumError> {
+pub(super) fn parse_uint32(text: &str) -> Result<u32, NumError> {
     parse_digits(text, u64::from(u32::MAX))
         .map(|value| u32::try_from(value).unwrap_or(u32::MAX))
         .map_err(|reason| NumError::new("ParseUint", text, reason))
 }
 
 /// `strconv.ParseInt(text, 10, bits)` for `bits` of 32 or 64.
-pub fn parse_int(text: &str, bits: u32) -> Result<i64, NumError> {
+pub(super) fn parse_int(text: &str, bits: u32) -> Result<i64, NumError> {
     signed(text, bits).map_err(|reason| NumError::new("ParseInt", text, reason))
 }
 
 /// `strconv.Atoi(text)` (64-bit `int`).
-pub fn atoi(text: &str) -> Result<i64, NumError> {
+pub(super) fn atoi(text: &str) -> Result<i64, NumError> {
     signed(text, 64).map_err(|reason| NumError::new("Atoi", text, reason))
 }
 
@@ -100,7 +100,7 @@ fn signed(text: &str, bits: u32) -> Result<i64, NumErrorReason> {
 }
 
 /// `strconv.ParseBool`.
-pub fn parse_bool(text: &str) -> Result<bool, NumError> {
+pub(super) fn parse_bool(text: &str) -> Result<bool, NumError> {
     match text {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
@@ -110,7 +110,7 @@ pub fn parse_bool(text: &str) -> Result<bool, NumError> {
 
 /// `strconv.ParseFloat(text, 64)` for decimal syntax (Go also takes hex floats and `_`
 /// separators after a base prefix; nobody sends those as a timestamp or a step).
-pub fn parse_float(text: &str) -> Option<f64> {
+pub(super) fn parse_float(text: &str) -> Option<f64> {
     let looks_numeric = text
         .bytes()
         .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'+' | b'-'));
@@ -122,7 +122,7 @@ pub fn parse_float(text: &str) -> Option<f64> {
 
 /// A `time.ParseDuration` failure, displayed as Go words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DurationError {
+pub(super) enum DurationError {
     #[error("time: invalid duration {}", time_quote(.0))]
     Invalid(String),
     #[error("time: missing unit in duration {}", time_quote(.0))]
@@ -133,7 +133,7 @@ pub enum DurationError {
 
 /// `time.ParseDuration`: a signed sequence of decimal numbers with units (`300ms`,
 /// `-1.5h`, `2h45m`); returns nanoseconds.
-pub fn parse_duration(input: &str) -> Result<i64, DurationError> {
+pub(super) fn parse_duration(input: &str) -> Result<i64, DurationError> {
     let invalid = || DurationError::Invalid(input.to_owned());
     let (negative, mut rest) = match input.as_bytes().first() {
         Some(b'-') => (true, &input[1..]),
@@ -254,7 +254,7 @@ fn leading_fraction(digits: &str) -> (u64, f64) {
 
 /// A Prometheus `model.ParseDuration` failure (the `since` parameter).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PromDurationError {
+pub(super) enum PromDurationError {
     #[error("empty duration string")]
     Empty,
     #[error("not a valid duration string: {}", strconv_quote(.0))]
@@ -267,7 +267,7 @@ pub enum PromDurationError {
 
 /// Prometheus `model.ParseDuration`: integers with units from largest to smallest,
 /// `y w d h m s ms` (`1h30m`, `7d`); returns nanoseconds.
-pub fn parse_prometheus_duration(input: &str) -> Result<u64, PromDurationError> {
+pub(super) fn parse_prometheus_duration(input: &str) -> Result<u64, PromDurationError> {
     match input {
         "0" => return Ok(0),
         "" => return Err(PromDurationError::Empty),
@@ -346,7 +346,7 @@ fn time_quote(text: &str) -> String {
 }
 
 /// Close to `strconv.Quote`: printable characters as they are, the rest escaped.
-pub fn strconv_quote(text: &str) -> String {
+pub(super) fn strconv_quote(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for character in text.chars() {

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-pub fn tags_to_traceql(
+pub(crate) fn tags_to_traceql(
     tags: &BTreeMap<String, String>,
     min_duration_ms: u32,
     max_duration_ms: u32,
@@ -74,7 +74,7 @@ fn attribute_name(name: &str) -> String {
 }
 
 /// A double-quoted TraceQL string with Go escapes.
-pub fn string_literal(text: &str) -> String {
+pub(super) fn string_literal(text: &str) -> String {
     let mut literal = String::with_capacity(text.len() + 2);
     literal.push('"');
     for character in text.chars() {

@@ -3,7 +3,7 @@
 
 /// A syntax error, with Go's message and 1-based byte position in its line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogfmtError {
+pub(super) enum LogfmtError {
     #[error("logfmt syntax error at pos {position} on line {line}: {message}")]
     Syntax {
         message: String,
@@ -20,7 +20,7 @@ const MAX_LINE: usize = 64 * 1024;
 
 /// The key/value pairs before the first error, and that error. Tempo checks each pair
 /// for duplicates as it reads, so a duplicate before a syntax error wins.
-pub fn decode(text: &str) -> (Vec<(String, String)>, Option<LogfmtError>) {
+pub(super) fn decode(text: &str) -> (Vec<(String, String)>, Option<LogfmtError>) {
     let mut pairs = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::query::search_api::TagValuesQuery;
+use crate::search::TagValuesQuery;
 
 fn params(pairs: &[(&str, &str)]) -> QueryParams {
     QueryParams::new(

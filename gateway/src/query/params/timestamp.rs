@@ -7,7 +7,7 @@ use super::go::{self, NumError};
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
 /// Unix nanoseconds (may be negative, Go's `time.Time` allows it).
-pub fn parse_timestamp(text: &str) -> Result<i128, NumError> {
+pub(super) fn parse_timestamp(text: &str) -> Result<i128, NumError> {
     if text.contains('.')
         && let Some(seconds) = go::parse_float(text).filter(|seconds| seconds.is_finite())
     {
@@ -24,7 +24,7 @@ pub fn parse_timestamp(text: &str) -> Result<i128, NumError> {
 }
 
 /// `time.Parse(time.RFC3339Nano, text)`: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
-pub fn parse_rfc3339(text: &str) -> Option<i128> {
+pub(super) fn parse_rfc3339(text: &str) -> Option<i128> {
     let bytes = text.as_bytes();
     let number = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = text.get(range)?;

@@ -1,16 +1,22 @@
-//! Each endpoint's answer built from what the search engine returned: Tempo's fixed
-//! intrinsic list, scope selection, sorting, de-duplication and limits for tags; trace
-//! summaries only for legacy tag searches; the instant form of a metrics answer.
+//! Each endpoint's answer built from what the search engine returned: search matches
+//! and TraceQL metrics series as Tempo's messages; Tempo's fixed intrinsic list, scope
+//! selection, sorting, de-duplication and limits for tags; trace summaries only for
+//! legacy tag searches; the instant form of a metrics answer.
 
 use std::collections::HashSet;
 
+use spangate_traceql::AttrValue;
+
 use super::messages::{
-    InstantSeries, MetadataMetrics, QueryInstantResponse, QueryRangeResponse, SearchResponse,
-    SearchTagValuesResponse, SearchTagValuesV2Response, SearchTagsResponse, SearchTagsV2Response,
-    SearchTagsV2Scope, TagValue,
+    Exemplar, InstantSeries, MetadataMetrics, QueryInstantResponse, QueryRangeResponse, Sample,
+    SearchMetrics, SearchResponse, SearchTagValuesResponse, SearchTagValuesV2Response,
+    SearchTagsResponse, SearchTagsV2Response, SearchTagsV2Scope, ServiceStats, Span, SpanSet,
+    TagValue, TimeSeries, TraceSearchMetadata,
 };
-use crate::query::search_api::{
-    SearchQuery, TagName, TagNames, TagScope, TagValueKind, TypedTagValue,
+use crate::model::KeyValue;
+use crate::search::{
+    MetricsResult, SearchOutcome, SearchQuery, SpanSetMatch, TagName, TagNames, TagScope,
+    TagValueKind, TraceMatch, TypedTagValue,
 };
 
 /// The names Tempo lists under scope `intrinsic`, sorted as its answer lists them
@@ -88,23 +94,127 @@ pub fn virtual_tag_values(tag: &TagName) -> Option<Vec<TypedTagValue>> {
 }
 
 /// A search answer in Tempo's shape: `metrics` always present, and a legacy tag search
-/// reduced to trace summaries.
-pub fn search_answer(query: &SearchQuery, mut response: SearchResponse) -> SearchResponse {
-    if query.tags_search {
-        for trace in &mut response.traces {
-            trace.span_set = None;
-            trace.span_sets.clear();
-            trace.service_stats.clear();
-        }
+/// reduced to trace summaries (no `spanSet`, `spanSets` or `serviceStats`, as Tempo
+/// answers them: recorded `search_tags_logfmt.json`, `search_empty_query.json`).
+pub fn search_answer(query: &SearchQuery, outcome: SearchOutcome) -> SearchResponse {
+    let traces = outcome
+        .traces
+        .into_iter()
+        .map(|found| trace_metadata(found, !query.tags_search))
+        .collect();
+    SearchResponse {
+        traces,
+        metrics: Some(SearchMetrics {
+            inspected_traces: u32::try_from(outcome.inspected_traces).unwrap_or(u32::MAX),
+            inspected_bytes: outcome.inspected_bytes,
+            completed_jobs: outcome.jobs,
+            total_jobs: outcome.jobs,
+            ..SearchMetrics::default()
+        }),
     }
-    response.metrics.get_or_insert_default();
-    response
 }
 
-/// A metrics answer in Tempo's shape: `metrics` always present.
-pub fn range_answer(mut response: QueryRangeResponse) -> QueryRangeResponse {
-    response.metrics.get_or_insert_default();
-    response
+fn trace_metadata(found: TraceMatch, with_spansets: bool) -> TraceSearchMetadata {
+    let mut metadata = TraceSearchMetadata {
+        trace_id: found.trace_id,
+        root_service_name: found.root_service_name,
+        root_trace_name: found.root_trace_name,
+        start_time_unix_nano: found.start_time_unix_nano,
+        duration_ms: found.duration_ms,
+        ..TraceSearchMetadata::default()
+    };
+    if with_spansets {
+        metadata.span_sets = found.span_sets.into_iter().map(span_set).collect();
+        // Tempo fills the deprecated `spanSet` with the first spanset too.
+        metadata.span_set = metadata.span_sets.first().cloned();
+        metadata.service_stats = found
+            .service_stats
+            .into_iter()
+            .map(|(service, counts)| {
+                (
+                    service,
+                    ServiceStats {
+                        span_count: counts.span_count,
+                        error_count: counts.error_count,
+                    },
+                )
+            })
+            .collect();
+    }
+    metadata
+}
+
+fn span_set(spanset: SpanSetMatch) -> SpanSet {
+    SpanSet {
+        spans: spanset
+            .spans
+            .into_iter()
+            .map(|span| Span {
+                span_id: span.span_id,
+                name: span.name,
+                start_time_unix_nano: span.start_time_unix_nano,
+                duration_nanos: span.duration_nanos,
+                attributes: span.attributes,
+            })
+            .collect(),
+        matched: spanset.matched,
+        attributes: spanset.attributes,
+    }
+}
+
+/// A metrics answer in Tempo's shape: `metrics` always present, and a `message` when
+/// the evaluation stopped early.
+pub fn range_answer(result: MetricsResult) -> QueryRangeResponse {
+    let labels = |labels: Vec<(String, AttrValue)>| -> Vec<KeyValue> {
+        labels
+            .into_iter()
+            .map(|(key, value)| KeyValue {
+                key,
+                value: Some(value.to_any_value()),
+                ..KeyValue::default()
+            })
+            .collect()
+    };
+    QueryRangeResponse {
+        series: result
+            .series
+            .into_iter()
+            .map(|series| TimeSeries {
+                labels: labels(series.labels),
+                samples: series
+                    .samples
+                    .iter()
+                    .map(|sample| Sample {
+                        timestamp_ms: sample.timestamp_ms,
+                        value: sample.value,
+                    })
+                    .collect(),
+                exemplars: series
+                    .exemplars
+                    .iter()
+                    .map(|exemplar| Exemplar {
+                        labels: labels(exemplar.labels()),
+                        value: exemplar.value,
+                        timestamp_ms: exemplar.timestamp_ms,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        metrics: Some(SearchMetrics {
+            inspected_traces: u32::try_from(result.inspected_traces).unwrap_or(u32::MAX),
+            inspected_bytes: result.inspected_bytes,
+            inspected_spans: result.inspected_spans,
+            completed_jobs: result.jobs,
+            total_jobs: result.jobs,
+            ..SearchMetrics::default()
+        }),
+        status: 0,
+        message: if result.complete {
+            String::new()
+        } else {
+            "stopped after max_traces_inspected traces; results are partial".to_owned()
+        },
+    }
 }
 
 /// `/api/search/tags`: one sorted list. Without a scope it holds every attribute scope's

@@ -18,7 +18,7 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::model::{TRACE_ID_LEN, TraceId};
+use crate::model::{TRACE_ID_LEN, TagScope, TraceId};
 use crate::store::keys::{TENANT_ID_LEN, TenantId};
 
 /// What a posting list is about.
@@ -37,29 +37,23 @@ pub enum Field {
     Resource = 5,
 }
 
-/// Where an attribute key was seen, for tag autocompletion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum TagScope {
-    Resource = 1,
-    Span = 2,
-    Event = 3,
-    Link = 4,
-    Instrumentation = 5,
+/// The byte a tag key is stored under for an attribute scope (part of the on-disk
+/// layout: never renumber); `None` for intrinsics, which have no stored keys.
+fn scope_byte(scope: TagScope) -> Option<u8> {
+    Some(match scope {
+        TagScope::Resource => 1,
+        TagScope::Span => 2,
+        TagScope::Event => 3,
+        TagScope::Link => 4,
+        TagScope::Instrumentation => 5,
+        TagScope::Intrinsic => return None,
+    })
 }
 
-impl TagScope {
-    pub const ALL: [TagScope; 5] = [
-        TagScope::Resource,
-        TagScope::Span,
-        TagScope::Event,
-        TagScope::Link,
-        TagScope::Instrumentation,
-    ];
-
-    fn from_byte(byte: u8) -> Option<TagScope> {
-        TagScope::ALL.into_iter().find(|scope| *scope as u8 == byte)
-    }
+fn scope_from_byte(byte: u8) -> Option<TagScope> {
+    TagScope::ATTRIBUTE_SCOPES
+        .into_iter()
+        .find(|scope| scope_byte(*scope) == Some(byte))
 }
 
 /// An indexed value. Strings longer than `MAX_INDEXED_STRING` bytes are indexed by
@@ -169,9 +163,9 @@ pub fn resource_posting(resource_id: u64) -> u64 {
 /// (write's newest span start, write id): what postings point at.
 pub type WriteRef = (u64, u64);
 
-pub const POSTING_PREFIX_LEN: usize = TENANT_ID_LEN + 8;
+pub(super) const POSTING_PREFIX_LEN: usize = TENANT_ID_LEN + 8;
 
-pub fn posting_prefix(tenant: TenantId, posting: u64) -> [u8; POSTING_PREFIX_LEN] {
+pub(super) fn posting_prefix(tenant: TenantId, posting: u64) -> [u8; POSTING_PREFIX_LEN] {
     let mut key = [0u8; POSTING_PREFIX_LEN];
     key[..TENANT_ID_LEN].copy_from_slice(&tenant.0.to_be_bytes());
     key[TENANT_ID_LEN..].copy_from_slice(&posting.to_be_bytes());
@@ -179,7 +173,7 @@ pub fn posting_prefix(tenant: TenantId, posting: u64) -> [u8; POSTING_PREFIX_LEN
 }
 
 /// `prefix | newest | write_id`.
-pub fn entry_key(prefix: &[u8], write: WriteRef) -> Vec<u8> {
+pub(super) fn entry_key(prefix: &[u8], write: WriteRef) -> Vec<u8> {
     let mut key = Vec::with_capacity(prefix.len() + 16);
     key.extend_from_slice(prefix);
     key.extend_from_slice(&write.0.to_be_bytes());
@@ -188,7 +182,7 @@ pub fn entry_key(prefix: &[u8], write: WriteRef) -> Vec<u8> {
 }
 
 /// The write an entry key (with a `prefix_len`-byte prefix) points at.
-pub fn parse_entry(key: &[u8], prefix_len: usize) -> Option<WriteRef> {
+pub(super) fn parse_entry(key: &[u8], prefix_len: usize) -> Option<WriteRef> {
     let suffix = key.get(prefix_len..)?;
     if suffix.len() != 16 {
         return None;
@@ -200,7 +194,7 @@ pub fn parse_entry(key: &[u8], prefix_len: usize) -> Option<WriteRef> {
 }
 
 /// The prefix of a tenant's write records.
-pub fn tenant_prefix(tenant: TenantId) -> [u8; TENANT_ID_LEN] {
+pub(super) fn tenant_prefix(tenant: TenantId) -> [u8; TENANT_ID_LEN] {
     tenant.0.to_be_bytes()
 }
 
@@ -214,7 +208,7 @@ fn push_with_length(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
 }
 
 /// The prefix of every `values` entry of (field, key); `None` for a key too long.
-pub fn value_key_prefix(tenant: TenantId, field: Field, key: &str) -> Option<Vec<u8>> {
+pub(super) fn value_key_prefix(tenant: TenantId, field: Field, key: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(TENANT_ID_LEN + 3 + key.len() + 16);
     out.extend_from_slice(&tenant.0.to_be_bytes());
     out.push(field as u8);
@@ -222,7 +216,7 @@ pub fn value_key_prefix(tenant: TenantId, field: Field, key: &str) -> Option<Vec
 }
 
 /// A `values` entry: (field, key, value), and for resource attributes the resource.
-pub fn value_key(
+pub(super) fn value_key(
     tenant: TenantId,
     field: Field,
     key: &str,
@@ -243,7 +237,7 @@ pub fn value_key(
 
 /// A `values` entry after its (field, key) prefix: the value and, if present, the
 /// resource id.
-pub fn split_value(after_prefix: &[u8]) -> Option<(IndexValue, Option<u64>)> {
+pub(super) fn split_value(after_prefix: &[u8]) -> Option<(IndexValue, Option<u64>)> {
     let length = usize::from(u16::from_be_bytes(after_prefix.get(..2)?.try_into().ok()?));
     let encoded = after_prefix.get(2..2 + length)?;
     let rest = &after_prefix[2 + length..];
@@ -255,20 +249,26 @@ pub fn split_value(after_prefix: &[u8]) -> Option<(IndexValue, Option<u64>)> {
     Some((IndexValue::decode(encoded)?, resource))
 }
 
-pub fn summary_key(tenant: TenantId, trace_id: &TraceId) -> [u8; TENANT_ID_LEN + TRACE_ID_LEN] {
+pub(super) fn summary_key(
+    tenant: TenantId,
+    trace_id: &TraceId,
+) -> [u8; TENANT_ID_LEN + TRACE_ID_LEN] {
     crate::store::keys::trace_key(tenant, trace_id)
 }
 
-pub fn tag_key(tenant: TenantId, scope: TagScope, key: &str) -> Vec<u8> {
+/// The key recording that attribute `key` was seen in an attribute `scope`; `None` for
+/// `TagScope::Intrinsic`.
+pub(super) fn tag_key(tenant: TenantId, scope: TagScope, key: &str) -> Option<Vec<u8>> {
+    let scope = scope_byte(scope)?;
     let mut out = Vec::with_capacity(TENANT_ID_LEN + 1 + key.len());
     out.extend_from_slice(&tenant.0.to_be_bytes());
-    out.push(scope as u8);
+    out.push(scope);
     out.extend_from_slice(key.as_bytes());
-    out
+    Some(out)
 }
 
-pub fn parse_tag_key(key: &[u8]) -> Option<(TagScope, String)> {
-    let scope = TagScope::from_byte(*key.get(TENANT_ID_LEN)?)?;
+pub(super) fn parse_tag_key(key: &[u8]) -> Option<(TagScope, String)> {
+    let scope = scope_from_byte(*key.get(TENANT_ID_LEN)?)?;
     let name = std::str::from_utf8(key.get(TENANT_ID_LEN + 1..)?).ok()?;
     Some((scope, name.to_owned()))
 }
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn tag_keys_round_trip() {
-        let key = tag_key(TenantId(3), TagScope::Event, "exception.type");
+        let key = tag_key(TenantId(3), TagScope::Event, "exception.type").unwrap();
         assert_eq!(
             parse_tag_key(&key),
             Some((TagScope::Event, "exception.type".to_owned()))

@@ -11,8 +11,8 @@ mod summary;
 mod writer;
 
 pub use keys::{
-    Field, IndexValue, MAX_INDEXED_STRING, TagScope, ValueRef, WriteRef, posting_id,
-    resource_posting, truncated,
+    Field, IndexValue, MAX_INDEXED_STRING, ValueRef, WriteRef, posting_id, resource_posting,
+    truncated,
 };
 pub use reader::{Cursor, Entry, Intersection, PostingCursor, Union};
 pub use record::WriteRecord;

@@ -3,9 +3,10 @@
 
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions};
 
-use super::keys::{self, Field, IndexValue, TagScope, ValueRef, WriteRef};
+use super::keys::{self, Field, IndexValue, ValueRef, WriteRef};
 use super::record::WriteRecord;
 use super::summary::TraceSummary;
+use crate::model::TagScope;
 use crate::model::TraceId;
 use crate::store::keys::TenantId;
 use crate::store::{StoreError, TimeWindow, TraceStore};
@@ -233,7 +234,9 @@ impl TraceStore {
         scope: TagScope,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let prefix = keys::tag_key(tenant, scope, "");
+        let Some(prefix) = keys::tag_key(tenant, scope, "") else {
+            return Ok(Vec::new());
+        };
         let mut names = Vec::new();
         self.scan_prefix(super::CF_TAG_KEYS, &prefix, |key| {
             if let Some((_, name)) = keys::parse_tag_key(key) {

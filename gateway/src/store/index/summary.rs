@@ -24,7 +24,7 @@ pub struct ServiceStats {
 }
 
 /// `max_span_nanos` of a summary written before the field existed: rules nothing out.
-pub const UNKNOWN_SPAN_NANOS: u64 = u64::MAX;
+pub(super) const UNKNOWN_SPAN_NANOS: u64 = u64::MAX;
 
 /// The longest of two span maxima, unknown if either is.
 fn longest(a: u64, b: u64) -> u64 {
@@ -246,7 +246,7 @@ impl Reader<'_> {
 
 /// RocksDB's merge of summary parts. An undecodable part (never written by this code)
 /// is skipped rather than failing every read of the trace.
-pub fn merge_summaries(
+pub(crate) fn merge_summaries(
     _key: &[u8],
     existing: Option<&[u8]>,
     operands: &MergeOperands,

@@ -5,11 +5,11 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::StorageConfig;
 use crate::model::{
     AnyValue, ExportTraceServiceRequest, InstrumentationScope, KeyValue, Resource, ResourceSpans,
-    SINGLE_TENANT, ScopeSpans, Span, Status, TraceId, any_value,
+    SINGLE_TENANT, ScopeSpans, Span, Status, TagScope, TraceId, any_value,
 };
+use crate::store::StorageConfig;
 use crate::store::{TimeWindow, TraceStore};
 
 fn open(dir: &Path) -> TraceStore {

@@ -15,10 +15,11 @@ use std::sync::Mutex;
 use rocksdb::{ColumnFamily, WriteBatch};
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
-use super::keys::{self, Field, TagScope, ValueRef};
+use super::keys::{self, Field, ValueRef};
 use super::record::WriteRecord;
 use super::summary::TraceSummary;
 use crate::fx_hash::FastHash;
+use crate::model::TagScope;
 use crate::model::{ExportTraceServiceRequest, KeyValue, TraceId, any_value, service_name};
 use crate::store::keys::TenantId;
 
@@ -249,7 +250,7 @@ pub(in crate::store) fn add_index_entries(
         record.encode(),
     );
     for (scope, key) in tag_keys {
-        registry.offer(TAG_KEYS, Some(keys::tag_key(tenant, scope, key)));
+        registry.offer(TAG_KEYS, keys::tag_key(tenant, scope, key));
     }
     let mut entries = registry.entries;
     known.retain_unknown(&mut entries);

@@ -38,7 +38,7 @@ pub(crate) enum Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    pub fn from_any(v: Option<&'a AnyValue>) -> Self {
+    pub(crate) fn from_any(v: Option<&'a AnyValue>) -> Self {
         match v.and_then(|v| v.value.as_ref()) {
             Some(any_value::Value::StringValue(s)) => Value::Str(s),
             Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
@@ -52,7 +52,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn from_literal(l: &'a Literal) -> Self {
+    pub(crate) fn from_literal(l: &'a Literal) -> Self {
         match l {
             Literal::Str(s) => Value::Str(s),
             Literal::Int(n) => Value::Int(*n),
@@ -65,12 +65,12 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn is_nil(&self) -> bool {
+    pub(crate) fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
 
     /// Numeric view: ints, floats and durations (as nanoseconds).
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(n) => Some(*n as f64),
             Value::Float(x) => Some(*x),
@@ -79,7 +79,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn to_attr_value(self) -> AttrValue {
+    pub(crate) fn to_attr_value(self) -> AttrValue {
         match self {
             Value::Nil => AttrValue::Nil,
             Value::Str(s) => AttrValue::Str(s.to_string()),
@@ -113,7 +113,7 @@ fn attr_value<'a>(attrs: &'a [KeyValue], name: &str) -> Value<'a> {
 
 impl<'a> TraceView<'a> {
     /// The value of `field` on span `i`; for event/link fields, the first present value.
-    pub fn value(&self, field: &Field, i: usize) -> Value<'a> {
+    pub(crate) fn value(&self, field: &Field, i: usize) -> Value<'a> {
         let mut first = Value::Nil;
         self.for_each_value(field, i, &mut |v| {
             first = v;
@@ -124,7 +124,7 @@ impl<'a> TraceView<'a> {
 
     /// Calls `f` with each value of `field` on span `i` (several for event and link
     /// fields) until it returns true; returns whether it did.
-    pub fn for_each_value(
+    pub(crate) fn for_each_value(
         &self,
         field: &Field,
         i: usize,
@@ -216,11 +216,11 @@ impl<'a> TraceView<'a> {
     }
 
     /// True when the filter expression holds on span `i`.
-    pub fn matches(&self, expr: &'a FieldExpr, i: usize) -> bool {
+    pub(crate) fn matches(&self, expr: &'a FieldExpr, i: usize) -> bool {
         matches!(self.eval(expr, i), Value::Bool(true))
     }
 
-    pub fn eval(&self, expr: &'a FieldExpr, i: usize) -> Value<'a> {
+    pub(crate) fn eval(&self, expr: &'a FieldExpr, i: usize) -> Value<'a> {
         match expr {
             FieldExpr::Literal(l) => Value::from_literal(l),
             FieldExpr::Field(field) => self.value(field, i),

@@ -28,11 +28,11 @@ pub(crate) struct SpanRef<'a> {
 }
 
 impl SpanRef<'_> {
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         is_empty_id(&self.span.parent_span_id)
     }
 
-    pub fn duration(&self) -> u64 {
+    pub(crate) fn duration(&self) -> u64 {
         self.span
             .end_time_unix_nano
             .saturating_sub(self.span.start_time_unix_nano)
@@ -61,7 +61,7 @@ pub(crate) struct TraceView<'a> {
 }
 
 impl<'a> TraceView<'a> {
-    pub fn new(trace: &'a [ResourceSpans], with_tree: bool) -> Self {
+    pub(crate) fn new(trace: &'a [ResourceSpans], with_tree: bool) -> Self {
         let mut spans = Vec::new();
         for (ri, rs) in trace.iter().enumerate() {
             let resource = rs.resource.as_ref().map_or(&[][..], |r| &r.attributes[..]);
@@ -107,28 +107,28 @@ impl<'a> TraceView<'a> {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Trace duration: latest end minus earliest start.
-    pub fn duration(&self) -> u64 {
+    pub(crate) fn duration(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
 
-    pub fn parent_of(&self, i: usize) -> Option<usize> {
+    pub(crate) fn parent_of(&self, i: usize) -> Option<usize> {
         self.tree
             .as_ref()
             .and_then(|t| t.parent.get(i).copied().flatten())
             .map(|p| p as usize)
     }
 
-    pub fn root_span(&self) -> Option<&SpanRef<'a>> {
+    pub(crate) fn root_span(&self) -> Option<&SpanRef<'a>> {
         self.root.map(|r| &self.spans[r])
     }
 
     /// Trace-level summary in Tempo's search-result terms.
-    pub fn summary(&self) -> TraceSummary {
+    pub(crate) fn summary(&self) -> TraceSummary {
         let mut service_stats: Vec<(String, ServiceStats)> = Vec::new();
         for s in &self.spans {
             let service = service_name(s.resource).unwrap_or("");

@@ -8,40 +8,40 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
 /// 2023-11-14T22:13:20Z in nanoseconds.
-pub const BASE: u64 = 1_700_000_000_000_000_000;
-pub const MS: u64 = 1_000_000;
+pub(crate) const BASE: u64 = 1_700_000_000_000_000_000;
+pub(crate) const MS: u64 = 1_000_000;
 
-pub fn s(v: &str) -> AnyValue {
+pub(crate) fn s(v: &str) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::StringValue(v.to_string())),
     }
 }
 
-pub fn i(v: i64) -> AnyValue {
+pub(crate) fn i(v: i64) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::IntValue(v)),
     }
 }
 
-pub fn f(v: f64) -> AnyValue {
+pub(crate) fn f(v: f64) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::DoubleValue(v)),
     }
 }
 
-pub fn b(v: bool) -> AnyValue {
+pub(crate) fn b(v: bool) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::BoolValue(v)),
     }
 }
 
-pub fn arr(values: Vec<AnyValue>) -> AnyValue {
+pub(crate) fn arr(values: Vec<AnyValue>) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::ArrayValue(ArrayValue { values })),
     }
 }
 
-pub fn kv(key: &str, value: AnyValue) -> KeyValue {
+pub(crate) fn kv(key: &str, value: AnyValue) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(value),
@@ -50,7 +50,7 @@ pub fn kv(key: &str, value: AnyValue) -> KeyValue {
 }
 
 /// Deterministic 8-byte span id for a span name.
-pub fn span_id(name: &str) -> Vec<u8> {
+pub(crate) fn span_id(name: &str) -> Vec<u8> {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in name.bytes() {
         h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
@@ -58,12 +58,12 @@ pub fn span_id(name: &str) -> Vec<u8> {
     h.to_be_bytes().to_vec()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Clone)]
-pub struct SpanSpec {
+pub(crate) struct SpanSpec {
     pub service: String,
     pub resource_attrs: Vec<KeyValue>,
     pub scope: Option<InstrumentationScope>,
@@ -73,7 +73,7 @@ pub struct SpanSpec {
 
 /// One span, configured with chained calls.
 impl SpanSpec {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         SpanSpec {
             service: "svc".to_string(),
             resource_attrs: Vec::new(),
@@ -90,24 +90,24 @@ impl SpanSpec {
         }
     }
 
-    pub fn service(mut self, service: &str) -> Self {
+    pub(crate) fn service(mut self, service: &str) -> Self {
         self.service = service.to_string();
         self
     }
 
-    pub fn parent(mut self, parent: &str) -> Self {
+    pub(crate) fn parent(mut self, parent: &str) -> Self {
         self.parent_name = Some(parent.to_string());
         self
     }
 
     /// OTLP kind number (1 internal, 2 server, 3 client, 4 producer, 5 consumer).
-    pub fn kind(mut self, kind: i32) -> Self {
+    pub(crate) fn kind(mut self, kind: i32) -> Self {
         self.span.kind = kind;
         self
     }
 
     /// OTLP status code (1 ok, 2 error).
-    pub fn status(mut self, code: i32, message: &str) -> Self {
+    pub(crate) fn status(mut self, code: i32, message: &str) -> Self {
         self.span.status = Some(Status {
             code,
             message: message.to_string(),
@@ -116,30 +116,30 @@ impl SpanSpec {
     }
 
     /// Start offset and duration in milliseconds from [`BASE`].
-    pub fn at(mut self, start_ms: u64, duration_ms: u64) -> Self {
+    pub(crate) fn at(mut self, start_ms: u64, duration_ms: u64) -> Self {
         self.span.start_time_unix_nano = BASE + start_ms * MS;
         self.span.end_time_unix_nano = BASE + (start_ms + duration_ms) * MS;
         self
     }
 
     /// Start and duration in nanoseconds from [`BASE`].
-    pub fn at_nanos(mut self, start: u64, duration: u64) -> Self {
+    pub(crate) fn at_nanos(mut self, start: u64, duration: u64) -> Self {
         self.span.start_time_unix_nano = BASE + start;
         self.span.end_time_unix_nano = BASE + start + duration;
         self
     }
 
-    pub fn attr(mut self, key: &str, value: AnyValue) -> Self {
+    pub(crate) fn attr(mut self, key: &str, value: AnyValue) -> Self {
         self.span.attributes.push(kv(key, value));
         self
     }
 
-    pub fn resource_attr(mut self, key: &str, value: AnyValue) -> Self {
+    pub(crate) fn resource_attr(mut self, key: &str, value: AnyValue) -> Self {
         self.resource_attrs.push(kv(key, value));
         self
     }
 
-    pub fn event(mut self, name: &str, offset_ms: u64, attrs: Vec<KeyValue>) -> Self {
+    pub(crate) fn event(mut self, name: &str, offset_ms: u64, attrs: Vec<KeyValue>) -> Self {
         let time = self.span.start_time_unix_nano + offset_ms * MS;
         self.span.events.push(span::Event {
             time_unix_nano: time,
@@ -150,7 +150,12 @@ impl SpanSpec {
         self
     }
 
-    pub fn link(mut self, trace_id: Vec<u8>, span_id: Vec<u8>, attrs: Vec<KeyValue>) -> Self {
+    pub(crate) fn link(
+        mut self,
+        trace_id: Vec<u8>,
+        span_id: Vec<u8>,
+        attrs: Vec<KeyValue>,
+    ) -> Self {
         self.span.links.push(span::Link {
             trace_id,
             span_id,
@@ -160,7 +165,7 @@ impl SpanSpec {
         self
     }
 
-    pub fn scope(mut self, name: &str, version: &str, attrs: Vec<KeyValue>) -> Self {
+    pub(crate) fn scope(mut self, name: &str, version: &str, attrs: Vec<KeyValue>) -> Self {
         self.scope = Some(InstrumentationScope {
             name: name.to_string(),
             version: version.to_string(),
@@ -173,7 +178,7 @@ impl SpanSpec {
 
 /// Assembles spans into `ResourceSpans`, keeping span order: consecutive spans with the
 /// same service, resource attributes and scope share a `ResourceSpans`/`ScopeSpans`.
-pub fn build_trace(trace_id: &[u8], specs: Vec<SpanSpec>) -> Vec<ResourceSpans> {
+pub(crate) fn build_trace(trace_id: &[u8], specs: Vec<SpanSpec>) -> Vec<ResourceSpans> {
     let ids: Vec<(String, Vec<u8>)> = specs
         .iter()
         .map(|s| (s.span.name.clone(), s.span.span_id.clone()))
@@ -221,11 +226,11 @@ pub fn build_trace(trace_id: &[u8], specs: Vec<SpanSpec>) -> Vec<ResourceSpans> 
     out
 }
 
-pub const SHOP_TRACE_ID: [u8; 16] = [
+pub(crate) const SHOP_TRACE_ID: [u8; 16] = [
     0x00, 0x0a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56,
 ];
-pub const OTHER_TRACE_ID: [u8; 16] = [0x11; 16];
-pub const OTHER_SPAN_ID: [u8; 8] = [0x22; 8];
+pub(crate) const OTHER_TRACE_ID: [u8; 16] = [0x11; 16];
+pub(crate) const OTHER_SPAN_ID: [u8; 8] = [0x22; 8];
 
 /// The conformance trace:
 ///
@@ -241,7 +246,7 @@ pub const OTHER_SPAN_ID: [u8; 8] = [0x22; 8];
 /// └─ publish      queue     producer 80+15ms  (resource http.method=POST)
 ///    └─ consume   worker    consumer 96+10ms  http.method=PUT (resource http.method=POST)
 /// ```
-pub fn shop_trace() -> Vec<ResourceSpans> {
+pub(crate) fn shop_trace() -> Vec<ResourceSpans> {
     build_trace(
         &SHOP_TRACE_ID,
         vec![

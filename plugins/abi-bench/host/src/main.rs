@@ -1,4 +1,4 @@
-//! ABI benchmark for Spangate's plugin platform (issue 3).
+//! ABI benchmark for Spangate's plugin platform.
 //!
 //! Loads the sampler, redactor and span-metrics guests of each ABI design,
 //! checks they all produce the native reference result, then measures ns per
@@ -26,7 +26,7 @@ use crate::measure::PerSpan;
 use crate::plugin::{Design, Kind, Plugin};
 use crate::runtime::Runtime;
 
-/// Issue 3's target for the three built-ins together.
+/// The plugin platform's target for the three built-ins together.
 const TARGET_NS_PER_SPAN: f64 = 1000.0;
 /// Seed 1 gives a typical batch: 6 of 52 traces sampled in (10% expected).
 const BATCH_SEED: u64 = 1;

@@ -37,7 +37,7 @@ fn is_word(byte: u8) -> bool {
 /// A run of groups (`4111 1111 1111 1111 2024`) may hold a card next to other numbers, so every
 /// window of whole groups with 13–19 digits is tried and the union of the passing windows is
 /// reported: a digit that belongs to any Luhn-valid window is masked.
-pub fn find_credit_cards(text: &str, out: &mut Vec<Range<usize>>) {
+pub(super) fn find_credit_cards(text: &str, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut index = 0;
     let mut groups: Vec<Range<usize>> = Vec::new();
@@ -94,7 +94,7 @@ fn report_luhn_windows(bytes: &[u8], groups: &[Range<usize>], out: &mut Vec<Rang
 
 /// Email addresses: `local@domain.tld` with an ASCII local part (`A-Za-z0-9._%+-`) and a
 /// dotted domain whose last label has at least two letters.
-pub fn find_emails(text: &str, out: &mut Vec<Range<usize>>) {
+pub(super) fn find_emails(text: &str, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let is_local =
         |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'%' | b'+' | b'-');
@@ -146,7 +146,7 @@ fn is_email_domain(domain: &[u8]) -> bool {
 /// JWTs. [`PatternSet`](super::PatternSet) calls the two halves separately, each behind its own
 /// trigger.
 #[cfg(test)]
-pub fn find_bearer_tokens(text: &str, out: &mut Vec<Range<usize>>) {
+pub(super) fn find_bearer_tokens(text: &str, out: &mut Vec<Range<usize>>) {
     find_bearer_scheme_tokens(text.as_bytes(), out);
     find_jwts(text.as_bytes(), out);
 }
@@ -217,7 +217,7 @@ pub(super) fn find_jwts(bytes: &[u8], out: &mut Vec<Range<usize>>) {
 
 /// Dotted-quad IPv4 addresses with octets ≤ 255, not part of a longer dotted number
 /// (`1.2.3.4.5` is a version, not an address).
-pub fn find_ipv4(text: &str, out: &mut Vec<Range<usize>>) {
+pub(super) fn find_ipv4(text: &str, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut index = 0;
     while index < bytes.len() {
@@ -271,7 +271,7 @@ fn parse_dotted_quad(bytes: &[u8], start: usize) -> Option<usize> {
 ///
 /// A hex-and-colon run is only taken when it parses and has a decimal digit or three groups, so
 /// that `a::b` or `dead::beef` in prose or code (`Foo::bar` never parses) is left alone.
-pub fn find_ipv6(text: &str, out: &mut Vec<Range<usize>>) {
+pub(super) fn find_ipv6(text: &str, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let is_candidate = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
     let mut index = 0;

@@ -9,20 +9,20 @@
 use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Format {
+pub(crate) enum Format {
     Prometheus,
     OpenMetrics,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Exemplar {
+pub(crate) struct Exemplar {
     pub labels: Vec<(String, String)>,
     pub value: f64,
     pub timestamp: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub name: String,
     pub labels: Vec<(String, String)>,
     pub value: f64,
@@ -30,7 +30,7 @@ pub struct Sample {
 }
 
 #[derive(Clone, Debug)]
-pub struct Family {
+pub(crate) struct Family {
     pub name: String,
     pub metric_type: String,
     pub help: Option<String>,
@@ -38,7 +38,7 @@ pub struct Family {
 }
 
 impl Sample {
-    pub fn label(&self, n: &str) -> Option<&str> {
+    pub(crate) fn label(&self, n: &str) -> Option<&str> {
         self.labels
             .iter()
             .find(|(k, _)| k == n)
@@ -46,7 +46,7 @@ impl Sample {
     }
 }
 
-pub fn parse(text: &str, format: Format) -> Result<Vec<Family>, String> {
+pub(crate) fn parse(text: &str, format: Format) -> Result<Vec<Family>, String> {
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("output must end with a newline".into());
     }
@@ -245,7 +245,7 @@ fn unescape_help(s: &str, format: Format) -> Result<String, String> {
     Ok(out)
 }
 
-pub fn parse_value(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_value(s: &str) -> Result<f64, String> {
     match s {
         "+Inf" => Ok(f64::INFINITY),
         "-Inf" => Ok(f64::NEG_INFINITY),
@@ -368,6 +368,6 @@ fn parse_sample(line: &str, format: Format) -> Result<Sample, String> {
 }
 
 /// All samples of every family, flattened.
-pub fn samples(families: &[Family]) -> impl Iterator<Item = &Sample> {
+pub(crate) fn samples(families: &[Family]) -> impl Iterator<Item = &Sample> {
     families.iter().flat_map(|f| f.samples.iter())
 }

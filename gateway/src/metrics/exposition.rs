@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::plugin::{Exemplar, MetricPoint, MetricValue};
+use crate::model::{Exemplar, MetricPoint, MetricValue};
 
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_CONTENT_TYPE: &str =

@@ -3,7 +3,7 @@
 //! metrics-generator does; the same series stay on `GET /metrics`.
 //!
 //! Every `interval` the pusher takes the current pipeline, collects its metrics plugins
-//! (`pipeline::metrics::series_points`, off the async workers), converts the snapshot
+//! (`metrics::series_points`, off the async workers), converts the snapshot
 //! (`convert.rs`) and POSTs it, snappy-compressed protobuf, in requests of at most
 //! [`MAX_SERIES_PER_REQUEST`] series sent one after the other. The gateway's own
 //! `spangate_*` counters are not pushed: they describe this process and are scraped.
@@ -12,7 +12,7 @@
 //! being sent (the series are cumulative, so the next snapshot supersedes a lost one).
 //! A 5xx, 429 or network error is retried with exponential backoff until the next push
 //! is due; any other 4xx is logged and dropped (the spec: the receiver will never take
-//! it). Outcomes are counted on `/metrics` (`RemoteWriteStats::points`). On shutdown,
+//! it). Outcomes are counted on `/metrics` (`RemoteWriteStats`, rendered by `metrics::registry`). On shutdown,
 //! after ingest has drained, one final push sends the last counts.
 
 pub mod config;
@@ -29,9 +29,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{RemoteWriteConfig, RemoteWriteSettings};
 
-use crate::pipeline::{PipelineHandle, metrics};
-use crate::plugin::MetricPoint;
-use crate::telemetry::counter_point;
+use crate::metrics::{series_points, unix_nanos_now};
+use crate::pipeline::PipelineHandle;
 
 /// Series per request; a larger snapshot is split (each series has one sample, so this
 /// is also samples per request, Prometheus' own `max_samples_per_send` order).
@@ -61,44 +60,26 @@ pub struct RemoteWriteStats {
     samples_failed: AtomicU64,
 }
 
+/// A snapshot of [`RemoteWriteStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoteWriteCounts {
+    pub requests_ok: u64,
+    pub requests_retried: u64,
+    pub requests_failed: u64,
+    pub samples_sent: u64,
+    pub samples_failed: u64,
+}
+
 impl RemoteWriteStats {
-    pub fn points(&self) -> Vec<MetricPoint> {
-        let requests = "Remote-write requests by outcome: ok (accepted), retried (an attempt that \
-                        failed and was tried again), failed (given up: dropped).";
-        let samples = "Samples pushed with remote-write: sent (accepted) or failed (dropped).";
+    pub fn counts(&self) -> RemoteWriteCounts {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        vec![
-            counter_point(
-                "spangate_remote_write_requests_total",
-                requests,
-                vec![("outcome", "ok")],
-                load(&self.requests_ok),
-            ),
-            counter_point(
-                "spangate_remote_write_requests_total",
-                requests,
-                vec![("outcome", "retried")],
-                load(&self.requests_retried),
-            ),
-            counter_point(
-                "spangate_remote_write_requests_total",
-                requests,
-                vec![("outcome", "failed")],
-                load(&self.requests_failed),
-            ),
-            counter_point(
-                "spangate_remote_write_samples_total",
-                samples,
-                vec![("outcome", "sent")],
-                load(&self.samples_sent),
-            ),
-            counter_point(
-                "spangate_remote_write_samples_total",
-                samples,
-                vec![("outcome", "failed")],
-                load(&self.samples_failed),
-            ),
-        ]
+        RemoteWriteCounts {
+            requests_ok: load(&self.requests_ok),
+            requests_retried: load(&self.requests_retried),
+            requests_failed: load(&self.requests_failed),
+            samples_sent: load(&self.samples_sent),
+            samples_failed: load(&self.samples_failed),
+        }
     }
 }
 
@@ -220,8 +201,8 @@ impl RemoteWriter {
         // `collect` is a guest call, and converting thousands of series is not free:
         // both off the async workers.
         let bodies = tokio::task::spawn_blocking(move || {
-            let now = metrics::unix_nanos_now();
-            let points = metrics::series_points(&pipeline, now);
+            let now = unix_nanos_now();
+            let points = series_points(&pipeline, now);
             let series = convert::time_series(&points, &external_labels, (now / 1_000_000) as i64);
             let mut bodies = Vec::new();
             let mut remaining = series.into_iter().peekable();
@@ -468,12 +449,13 @@ mod tests {
     }
 
     fn body() -> bytes::Bytes {
-        let point = counter_point(
-            "traces_spanmetrics_calls_total",
-            "",
-            vec![("service", "a")],
-            7,
-        );
+        let point = crate::model::MetricPoint {
+            name: "traces_spanmetrics_calls_total".to_owned(),
+            help: String::new(),
+            labels: vec![("service".to_owned(), "a".to_owned())],
+            value: crate::model::MetricValue::Counter(7.0),
+            exemplar: None,
+        };
         bytes::Bytes::from(convert::encode(convert::time_series(&[point], &[], 1_000)).unwrap())
     }
 
@@ -566,8 +548,10 @@ mod tests {
         let stats = RemoteWriteStats::default();
         stats.requests_ok.fetch_add(2, Ordering::Relaxed);
         stats.samples_sent.fetch_add(40, Ordering::Relaxed);
-        let text =
-            crate::exposition::render(&stats.points(), crate::exposition::Format::Prometheus);
+        let text = crate::metrics::exposition::render(
+            &crate::metrics::registry::remote_write_points(&stats),
+            crate::metrics::exposition::Format::Prometheus,
+        );
         assert!(text.contains("spangate_remote_write_requests_total{outcome=\"ok\"} 2\n"));
         assert!(text.contains("spangate_remote_write_requests_total{outcome=\"retried\"} 0\n"));
         assert!(text.contains("spangate_remote_write_requests_total{outcome=\"failed\"} 0\n"));

@@ -1,5 +1,13 @@
-//! Identifiers shared by the receivers, the store and the query API, and the
-//! short names of the OTLP types everything else uses.
+//! Identifiers shared by the receivers, the store and the query API, the short names
+//! of the OTLP types everything else uses, and the metric point model.
+
+mod metric;
+mod sampling;
+mod tag_scope;
+
+pub use metric::{Exemplar, MetricPoint, MetricValue, is_label_name, is_metric_name};
+pub use sampling::{TailSettings, TailVerdict};
+pub use tag_scope::TagScope;
 
 pub use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,

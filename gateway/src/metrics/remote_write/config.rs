@@ -9,6 +9,8 @@ use std::time::Duration;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use crate::model::is_label_name;
+
 /// The dotted key of this section, prefixed to every error.
 const KEY: &str = "metrics.remote_write";
 
@@ -145,14 +147,6 @@ impl RemoteWriteConfig {
             external_labels,
         })
     }
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! of a snapshot, so it is unit-tested without a receiver.
 //!
 //! The series are the ones `GET /metrics` shows in the Prometheus text format, by the
-//! same naming contract (`crate::exposition`): a counter's point name is its sample
+//! same naming contract (`crate::metrics::exposition`): a counter's point name is its sample
 //! name (`traces_spanmetrics_calls_total`), a histogram is classic `_bucket{le}`
 //! (cumulative, `+Inf` = count), `_sum` and `_count`, with `le` written as on
 //! `/metrics`. Every series carries one sample stamped with the snapshot time.
@@ -10,8 +10,8 @@
 use prost::Message;
 
 use super::proto::{Exemplar as ProtoExemplar, Label, Sample, TimeSeries, WriteRequest};
-use crate::exposition::{EXEMPLAR_TRACE_LABEL, exemplar_bucket, format_float};
-use crate::plugin::{Exemplar, MetricPoint, MetricValue};
+use crate::metrics::exposition::{EXEMPLAR_TRACE_LABEL, exemplar_bucket, format_float};
+use crate::model::{Exemplar, MetricPoint, MetricValue};
 
 const NAME_LABEL: &str = "__name__";
 const BUCKET_LABEL: &str = "le";
@@ -19,7 +19,7 @@ const BUCKET_LABEL: &str = "le";
 /// The series of `points`, each with one sample at `timestamp_ms`. `external_labels`
 /// are added to every series that does not already have a label of that name (as
 /// Prometheus does: the series' own label wins).
-pub fn time_series(
+pub(super) fn time_series(
     points: &[MetricPoint],
     external_labels: &[(String, String)],
     timestamp_ms: i64,
@@ -132,7 +132,7 @@ fn proto_exemplar(exemplar: &Exemplar) -> ProtoExemplar {
 
 /// One request body: the protobuf `WriteRequest`, snappy block-compressed (not the
 /// framed format, as the spec requires).
-pub fn encode(series: Vec<TimeSeries>) -> Result<Vec<u8>, snap::Error> {
+pub(super) fn encode(series: Vec<TimeSeries>) -> Result<Vec<u8>, snap::Error> {
     let request = WriteRequest { timeseries: series };
     snap::raw::Encoder::new().compress_vec(&request.encode_to_vec())
 }

@@ -1,0 +1,281 @@
+//! The gateway's own metrics: every `spangate_*` family, named and described once here,
+//! and turned into points from the plain counters each module keeps (receivers,
+//! plugins, the tail sampler, remote-write).
+
+use crate::metrics::remote_write::RemoteWriteStats;
+use crate::model::{MetricPoint, MetricValue};
+use crate::pipeline::Pipeline;
+use crate::receiver::{ReceiverStats, Refusal, Transport};
+use crate::tail::TailStats;
+
+/// A metric family: its name and its `# HELP` text.
+#[derive(Clone, Copy, Debug)]
+pub struct Family {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+const fn family(name: &'static str, help: &'static str) -> Family {
+    Family { name, help }
+}
+
+pub const SPANS_ACCEPTED: Family = family(
+    "spangate_spans_accepted_total",
+    "Spans stored and acknowledged to the client.",
+);
+pub const SPANS_REJECTED: Family = family(
+    "spangate_spans_rejected_total",
+    "Spans refused individually and reported in OTLP partial_success.",
+);
+pub const REQUESTS_REFUSED: Family = family(
+    "spangate_requests_refused_total",
+    "Export requests refused whole, by reason.",
+);
+
+pub const PLUGIN_CALLS: Family = family(
+    "spangate_plugin_calls_total",
+    "Batches handed to a plugin, including those its open circuit skipped.",
+);
+pub const PLUGIN_SPANS: Family = family(
+    "spangate_plugin_spans_total",
+    "Spans in the batches handed to a plugin.",
+);
+pub const PLUGIN_SPANS_DROPPED: Family = family(
+    "spangate_plugin_spans_dropped_total",
+    "Spans a plugin removed (drop edits, sampling decisions) or its on_error: drop removed.",
+);
+pub const PLUGIN_FAILURES: Family = family(
+    "spangate_plugin_failures_total",
+    "Plugin calls that failed or were skipped, by reason; on_error was applied.",
+);
+pub const PLUGIN_CALL_SECONDS: Family = family(
+    "spangate_plugin_call_seconds_total",
+    "Wall-clock time spent in a plugin's calls (waiting for a free instance, building its columns, the guest's work, applying its answer).",
+);
+pub const PLUGIN_RESTARTS: Family = family(
+    "spangate_plugin_restarts_total",
+    "Plugin instances re-created after a trap, timeout or memory overrun.",
+);
+pub const PLUGIN_CIRCUIT_OPENED: Family = family(
+    "spangate_plugin_circuit_opened_total",
+    "Times a plugin's circuit breaker opened.",
+);
+pub const PLUGIN_CIRCUIT_OPEN: Family = family(
+    "spangate_plugin_circuit_open",
+    "1 while a plugin's circuit breaker is open (its calls are skipped).",
+);
+
+pub const TAIL_PENDING_TRACES: Family = family(
+    "spangate_tail_pending_traces",
+    "Traces held (and persisted) until their tail decision.",
+);
+pub const TAIL_PENDING_SPANS: Family = family(
+    "spangate_tail_pending_spans",
+    "Spans of traces held until their tail decision.",
+);
+pub const TAIL_TRACES_DECIDED: Family = family(
+    "spangate_tail_traces_decided_total",
+    "Traces the tail sampler decided, by verdict.",
+);
+pub const TAIL_SPANS_DELETED: Family = family(
+    "spangate_tail_spans_deleted_total",
+    "Stored spans deleted because their trace was dropped.",
+);
+pub const TAIL_LATE_SPANS: Family = family(
+    "spangate_tail_late_spans_total",
+    "Spans that arrived after their trace was decided, by the verdict they followed.",
+);
+pub const TAIL_DECIDED_EARLY: Family = family(
+    "spangate_tail_decided_early_total",
+    "Traces decided before decision_wait because a buffer bound was reached.",
+);
+
+pub const REMOTE_WRITE_REQUESTS: Family = family(
+    "spangate_remote_write_requests_total",
+    "Remote-write requests by outcome: ok (accepted), retried (an attempt that failed and was tried again), failed (given up: dropped).",
+);
+pub const REMOTE_WRITE_SAMPLES: Family = family(
+    "spangate_remote_write_samples_total",
+    "Samples pushed with remote-write: sent (accepted) or failed (dropped).",
+);
+
+/// A counter point of `family` with static label names.
+pub fn counter(family: Family, labels: &[(&str, &str)], value: u64) -> MetricPoint {
+    point(family, labels, MetricValue::Counter(value as f64))
+}
+
+/// A gauge point of `family` with static label names.
+pub fn gauge(family: Family, labels: &[(&str, &str)], value: f64) -> MetricPoint {
+    point(family, labels, MetricValue::Gauge(value))
+}
+
+fn point(family: Family, labels: &[(&str, &str)], value: MetricValue) -> MetricPoint {
+    MetricPoint {
+        name: family.name.to_owned(),
+        help: family.help.to_owned(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        value,
+        exemplar: None,
+    }
+}
+
+/// What the receivers accepted, rejected and refused, per transport (and reason).
+pub fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
+    type Count = fn(&ReceiverStats, Transport) -> u64;
+    let per_transport: [(Family, Count); 2] = [
+        (SPANS_ACCEPTED, ReceiverStats::accepted_spans),
+        (SPANS_REJECTED, ReceiverStats::rejected_spans),
+    ];
+    for (family, count) in per_transport {
+        for transport in Transport::ALL {
+            points.push(counter(
+                family,
+                &[("transport", transport.label())],
+                count(stats, transport),
+            ));
+        }
+    }
+    for transport in Transport::ALL {
+        for refusal in Refusal::ALL {
+            points.push(counter(
+                REQUESTS_REFUSED,
+                &[
+                    ("transport", transport.label()),
+                    ("reason", refusal.label()),
+                ],
+                stats.refused_requests(transport, refusal),
+            ));
+        }
+    }
+    points
+}
+
+/// Each plugin's counters (the series metrics plugins collect are separate:
+/// [`super::series_points`]).
+pub fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
+    for plugin in pipeline.plugins() {
+        let stats = plugin.stats();
+        let labels = [("plugin", plugin.name()), ("kind", plugin.kind().as_str())];
+        points.push(counter(PLUGIN_CALLS, &labels, stats.calls));
+        points.push(counter(PLUGIN_SPANS, &labels, stats.spans_in));
+        points.push(counter(PLUGIN_SPANS_DROPPED, &labels, stats.spans_dropped));
+        for (failure, count) in stats.failures.iter() {
+            let [plugin, kind] = labels;
+            points.push(counter(
+                PLUGIN_FAILURES,
+                &[plugin, kind, ("reason", failure.as_str())],
+                count,
+            ));
+        }
+        points.push(point(
+            PLUGIN_CALL_SECONDS,
+            &labels,
+            MetricValue::Counter(stats.call_time.as_secs_f64()),
+        ));
+        points.push(counter(PLUGIN_RESTARTS, &labels, stats.restarts));
+        points.push(counter(
+            PLUGIN_CIRCUIT_OPENED,
+            &labels,
+            stats.circuit_opened,
+        ));
+        points.push(gauge(
+            PLUGIN_CIRCUIT_OPEN,
+            &labels,
+            if stats.circuit_open { 1.0 } else { 0.0 },
+        ));
+    }
+    points
+}
+
+/// The tail sampler's counters.
+pub fn tail_points(stats: &TailStats) -> Vec<MetricPoint> {
+    vec![
+        gauge(TAIL_PENDING_TRACES, &[], stats.pending_traces as f64),
+        gauge(TAIL_PENDING_SPANS, &[], stats.pending_spans as f64),
+        counter(
+            TAIL_TRACES_DECIDED,
+            &[("verdict", "keep")],
+            stats.traces_kept,
+        ),
+        counter(
+            TAIL_TRACES_DECIDED,
+            &[("verdict", "drop")],
+            stats.traces_dropped,
+        ),
+        counter(TAIL_SPANS_DELETED, &[], stats.spans_deleted),
+        counter(
+            TAIL_LATE_SPANS,
+            &[("verdict", "keep")],
+            stats.late_spans_kept,
+        ),
+        counter(
+            TAIL_LATE_SPANS,
+            &[("verdict", "drop")],
+            stats.late_spans_dropped,
+        ),
+        counter(TAIL_DECIDED_EARLY, &[], stats.decided_early),
+    ]
+}
+
+/// Remote-write's outcome counters.
+pub fn remote_write_points(stats: &RemoteWriteStats) -> Vec<MetricPoint> {
+    let counts = stats.counts();
+    vec![
+        counter(
+            REMOTE_WRITE_REQUESTS,
+            &[("outcome", "ok")],
+            counts.requests_ok,
+        ),
+        counter(
+            REMOTE_WRITE_REQUESTS,
+            &[("outcome", "retried")],
+            counts.requests_retried,
+        ),
+        counter(
+            REMOTE_WRITE_REQUESTS,
+            &[("outcome", "failed")],
+            counts.requests_failed,
+        ),
+        counter(
+            REMOTE_WRITE_SAMPLES,
+            &[("outcome", "sent")],
+            counts.samples_sent,
+        ),
+        counter(
+            REMOTE_WRITE_SAMPLES,
+            &[("outcome", "failed")],
+            counts.samples_failed,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::exposition::{Format, render};
+
+    #[test]
+    fn receiver_counts_are_rendered_per_transport_and_reason() {
+        let stats = ReceiverStats::default();
+        stats.record_export(Transport::Grpc, 10, 2);
+        stats.record_export(Transport::Grpc, 5, 0);
+        stats.record_refusal(Transport::Http, Refusal::TooLarge);
+        let text = render(&receiver_points(&stats), Format::Prometheus);
+        assert!(text.contains("spangate_spans_accepted_total{transport=\"grpc\"} 15\n"));
+        assert!(text.contains("spangate_spans_rejected_total{transport=\"grpc\"} 2\n"));
+        assert!(text.contains("spangate_spans_accepted_total{transport=\"http\"} 0\n"));
+        assert!(text.contains(
+            "spangate_requests_refused_total{transport=\"http\",reason=\"too_large\"} 1\n"
+        ));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(series.starts_with("spangate_"), "{line}");
+            value.parse::<u64>().unwrap();
+        }
+    }
+}

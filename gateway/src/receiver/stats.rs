@@ -1,0 +1,133 @@
+//! What every receiver accepted, rejected span by span, and refused whole, by reason.
+//! Nothing is dropped without a count here; the `metrics` module serves the counts on
+//! `GET /metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Grpc,
+    Http,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 2] = [Transport::Grpc, Transport::Http];
+
+    /// The `transport` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::Http => "http",
+        }
+    }
+}
+
+/// Why a whole export request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Undecodable protobuf or JSON, corrupt gzip.
+    Malformed,
+    /// Over the configured size limit.
+    TooLarge,
+    /// Content type or content encoding not accepted.
+    UnsupportedMedia,
+    /// No write slot within the queue timeout (retryable).
+    Overloaded,
+    /// Storage failure or shutdown (retryable).
+    Unavailable,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 5] = [
+        Refusal::Malformed,
+        Refusal::TooLarge,
+        Refusal::UnsupportedMedia,
+        Refusal::Overloaded,
+        Refusal::Unavailable,
+    ];
+
+    /// The `reason` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::TooLarge => "too_large",
+            Refusal::UnsupportedMedia => "unsupported_media",
+            Refusal::Overloaded => "overloaded",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+}
+
+#[derive(Default)]
+struct TransportCounters {
+    accepted_spans: AtomicU64,
+    rejected_spans: AtomicU64,
+    refused_requests: [AtomicU64; Refusal::ALL.len()],
+}
+
+#[derive(Default)]
+pub struct ReceiverStats {
+    transports: [TransportCounters; Transport::ALL.len()],
+}
+
+impl ReceiverStats {
+    /// Spans stored and acknowledged, and spans refused individually (partial success).
+    pub fn record_export(&self, transport: Transport, accepted: usize, rejected: usize) {
+        let counters = &self.transports[transport as usize];
+        counters
+            .accepted_spans
+            .fetch_add(accepted as u64, Ordering::Relaxed);
+        counters
+            .rejected_spans
+            .fetch_add(rejected as u64, Ordering::Relaxed);
+    }
+
+    pub fn record_refusal(&self, transport: Transport, refusal: Refusal) {
+        self.transports[transport as usize].refused_requests[refusal as usize]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Spans stored and acknowledged through `transport` so far.
+    pub fn accepted_spans(&self, transport: Transport) -> u64 {
+        self.transports[transport as usize]
+            .accepted_spans
+            .load(Ordering::Relaxed)
+    }
+
+    /// Spans refused individually (OTLP partial success) through `transport` so far.
+    pub fn rejected_spans(&self, transport: Transport) -> u64 {
+        self.transports[transport as usize]
+            .rejected_spans
+            .load(Ordering::Relaxed)
+    }
+
+    /// Requests refused whole through `transport` for `refusal` so far.
+    pub fn refused_requests(&self, transport: Transport, refusal: Refusal) -> u64 {
+        self.transports[transport as usize].refused_requests[refusal as usize]
+            .load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_kept_per_transport_and_reason() {
+        let stats = ReceiverStats::default();
+        stats.record_export(Transport::Grpc, 10, 2);
+        stats.record_export(Transport::Grpc, 5, 0);
+        stats.record_refusal(Transport::Http, Refusal::TooLarge);
+        assert_eq!(stats.accepted_spans(Transport::Grpc), 15);
+        assert_eq!(stats.rejected_spans(Transport::Grpc), 2);
+        assert_eq!(stats.accepted_spans(Transport::Http), 0);
+        assert_eq!(
+            stats.refused_requests(Transport::Http, Refusal::TooLarge),
+            1
+        );
+        assert_eq!(
+            stats.refused_requests(Transport::Grpc, Refusal::TooLarge),
+            0
+        );
+    }
+}
