@@ -60,7 +60,7 @@ impl IngestConfig {
 
 /// What happened to an accepted request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IngestOutcome {
+pub(crate) struct IngestOutcome {
     pub accepted_spans: usize,
     /// Spans refused individually (OTLP `partial_success.rejected_spans`).
     pub rejected_spans: usize,
@@ -69,7 +69,7 @@ pub struct IngestOutcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum IngestError {
+pub(crate) enum IngestError {
     /// Every write slot stayed busy for the whole queue timeout: the client should retry later.
     #[error("spangate is overloaded: no write slot freed within {0:?}; retry later")]
     Overloaded(Duration),
@@ -81,13 +81,13 @@ pub enum IngestError {
 
 impl IngestError {
     /// Seconds a client should wait before retrying, for Retry-After / RetryInfo.
-    pub fn retry_after(&self) -> Duration {
+    pub(crate) fn retry_after(&self) -> Duration {
         Duration::from_secs(1)
     }
 }
 
 #[derive(Clone)]
-pub struct Ingest {
+pub(crate) struct Ingest {
     store: Arc<TraceStore>,
     /// The plugins every batch goes through; `None` runs none.
     pipelines: Option<Arc<PipelineHandle>>,
@@ -104,7 +104,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(store: Arc<TraceStore>, config: &IngestConfig) -> Ingest {
+    pub(crate) fn new(store: Arc<TraceStore>, config: &IngestConfig) -> Ingest {
         Ingest {
             store,
             pipelines: None,
@@ -120,7 +120,7 @@ impl Ingest {
 
     /// Runs `pipelines` on every batch before it is stored, and hands the result to
     /// `tail` (when a sampler tail-samples) instead of writing it directly.
-    pub fn with_pipeline(
+    pub(crate) fn with_pipeline(
         mut self,
         pipelines: Arc<PipelineHandle>,
         tail: Option<Arc<TailSampler>>,
@@ -131,7 +131,7 @@ impl Ingest {
     }
 
     /// Validates, stores and acknowledges one export request.
-    pub async fn export(
+    pub(crate) async fn export(
         &self,
         mut request: ExportTraceServiceRequest,
     ) -> Result<IngestOutcome, IngestError> {
@@ -187,7 +187,7 @@ impl Ingest {
     }
 
     /// Stops taking new writes and waits until those in flight are committed.
-    pub async fn drain(&self) {
+    pub(crate) async fn drain(&self) {
         let all = u32::try_from(self.max_inflight_writes).unwrap_or(u32::MAX);
         if let Ok(permits) = self.write_slots.acquire_many(all).await {
             permits.forget();

@@ -6,22 +6,24 @@
 //! by the `layering` test: imports point one way, from the edges (receivers, the query
 //! API, metrics) down through ingest, the pipeline, search and the store to `model`.
 
+// Public: what the binary (config, logging, plugin_tool), the benches (store, pipeline,
+// plugin, model) and the end-to-end tests (plugin, model, query's `tempopb`) use.
 pub mod config;
 mod fx_hash;
-pub mod ingest;
+mod ingest;
 #[cfg(test)]
 mod layering;
 pub mod logging;
-pub mod metrics;
+mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod plugin;
 pub mod plugin_tool;
 pub mod query;
-pub mod receiver;
-pub mod search;
+mod receiver;
+mod search;
 pub mod store;
-pub mod tail;
+mod tail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -20,7 +20,7 @@ use crate::tail::TailSampler;
 
 /// Where the counters shown on `/metrics` come from.
 #[derive(Clone)]
-pub struct MetricsSources {
+pub(crate) struct MetricsSources {
     pub receivers: Arc<ReceiverStats>,
     /// Plugin counters and the series of metrics plugins, from the current pipeline.
     pub pipelines: Arc<PipelineHandle>,
@@ -30,7 +30,7 @@ pub struct MetricsSources {
 }
 
 /// The `/metrics` route.
-pub fn router(sources: MetricsSources) -> Router {
+pub(crate) fn router(sources: MetricsSources) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .with_state(sources)

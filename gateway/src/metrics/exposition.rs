@@ -10,29 +10,29 @@ use std::fmt::Write;
 
 use crate::model::{Exemplar, MetricPoint, MetricValue};
 
-pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-pub const OPENMETRICS_CONTENT_TYPE: &str =
+pub(crate) const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The exemplar label Tempo's metrics-generator writes and Grafana links from.
 pub(crate) const EXEMPLAR_TRACE_LABEL: &str = "traceID";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Prometheus,
     OpenMetrics,
 }
 
 impl Format {
     /// OpenMetrics when the `Accept` header lists it, else the classic text format.
-    pub fn negotiate(accept: Option<&str>) -> Format {
+    pub(crate) fn negotiate(accept: Option<&str>) -> Format {
         match accept {
             Some(accept) if accept.contains("application/openmetrics-text") => Format::OpenMetrics,
             _ => Format::Prometheus,
         }
     }
 
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Prometheus => PROMETHEUS_CONTENT_TYPE,
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
@@ -42,7 +42,7 @@ impl Format {
 
 /// Renders `points`, one family per distinct name in first-appearance order (HELP and
 /// TYPE from its first point).
-pub fn render(points: &[MetricPoint], format: Format) -> String {
+pub(crate) fn render(points: &[MetricPoint], format: Format) -> String {
     let mut out = String::with_capacity(points.len() * 96);
     let mut families: Vec<&str> = Vec::new();
     for point in points {

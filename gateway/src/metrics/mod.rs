@@ -9,15 +9,15 @@
 //! imports it except the wiring in `lib.rs`, the config and the plugin CLI.
 
 mod endpoint;
-pub mod exposition;
-pub mod registry;
-pub mod remote_write;
+pub(crate) mod exposition;
+pub(crate) mod registry;
+pub(crate) mod remote_write;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-pub use endpoint::{MetricsSources, router};
+pub(crate) use endpoint::{MetricsSources, router};
 
 use crate::model::MetricPoint;
 use crate::pipeline::Pipeline;
@@ -36,7 +36,7 @@ pub struct MetricsConfig {
 /// The series every metrics plugin collects at `now_unix_nanos` (a guest call each:
 /// call off the async workers). What `/metrics` shows after the gateway's own counters
 /// and what `metrics.remote_write` pushes.
-pub fn series_points(pipeline: &Pipeline, now_unix_nanos: u64) -> Vec<MetricPoint> {
+pub(crate) fn series_points(pipeline: &Pipeline, now_unix_nanos: u64) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     for plugin in pipeline.plugins() {
         if plugin.kind() == PluginKind::Metrics {
@@ -46,7 +46,7 @@ pub fn series_points(pipeline: &Pipeline, now_unix_nanos: u64) -> Vec<MetricPoin
     points
 }
 
-pub fn unix_nanos_now() -> u64 {
+pub(crate) fn unix_nanos_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)

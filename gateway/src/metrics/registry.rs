@@ -10,7 +10,7 @@ use crate::tail::TailStats;
 
 /// A metric family: its name and its `# HELP` text.
 #[derive(Clone, Copy, Debug)]
-pub struct Family {
+pub(crate) struct Family {
     pub name: &'static str,
     pub help: &'static str,
 }
@@ -19,93 +19,93 @@ const fn family(name: &'static str, help: &'static str) -> Family {
     Family { name, help }
 }
 
-pub const SPANS_ACCEPTED: Family = family(
+pub(crate) const SPANS_ACCEPTED: Family = family(
     "spangate_spans_accepted_total",
     "Spans stored and acknowledged to the client.",
 );
-pub const SPANS_REJECTED: Family = family(
+pub(crate) const SPANS_REJECTED: Family = family(
     "spangate_spans_rejected_total",
     "Spans refused individually and reported in OTLP partial_success.",
 );
-pub const REQUESTS_REFUSED: Family = family(
+pub(crate) const REQUESTS_REFUSED: Family = family(
     "spangate_requests_refused_total",
     "Export requests refused whole, by reason.",
 );
 
-pub const PLUGIN_CALLS: Family = family(
+pub(crate) const PLUGIN_CALLS: Family = family(
     "spangate_plugin_calls_total",
     "Batches handed to a plugin, including those its open circuit skipped.",
 );
-pub const PLUGIN_SPANS: Family = family(
+pub(crate) const PLUGIN_SPANS: Family = family(
     "spangate_plugin_spans_total",
     "Spans in the batches handed to a plugin.",
 );
-pub const PLUGIN_SPANS_DROPPED: Family = family(
+pub(crate) const PLUGIN_SPANS_DROPPED: Family = family(
     "spangate_plugin_spans_dropped_total",
     "Spans a plugin removed (drop edits, sampling decisions) or its on_error: drop removed.",
 );
-pub const PLUGIN_FAILURES: Family = family(
+pub(crate) const PLUGIN_FAILURES: Family = family(
     "spangate_plugin_failures_total",
     "Plugin calls that failed or were skipped, by reason; on_error was applied.",
 );
-pub const PLUGIN_CALL_SECONDS: Family = family(
+pub(crate) const PLUGIN_CALL_SECONDS: Family = family(
     "spangate_plugin_call_seconds_total",
     "Wall-clock time spent in a plugin's calls (waiting for a free instance, building its columns, the guest's work, applying its answer).",
 );
-pub const PLUGIN_RESTARTS: Family = family(
+pub(crate) const PLUGIN_RESTARTS: Family = family(
     "spangate_plugin_restarts_total",
     "Plugin instances re-created after a trap, timeout or memory overrun.",
 );
-pub const PLUGIN_CIRCUIT_OPENED: Family = family(
+pub(crate) const PLUGIN_CIRCUIT_OPENED: Family = family(
     "spangate_plugin_circuit_opened_total",
     "Times a plugin's circuit breaker opened.",
 );
-pub const PLUGIN_CIRCUIT_OPEN: Family = family(
+pub(crate) const PLUGIN_CIRCUIT_OPEN: Family = family(
     "spangate_plugin_circuit_open",
     "1 while a plugin's circuit breaker is open (its calls are skipped).",
 );
 
-pub const TAIL_PENDING_TRACES: Family = family(
+pub(crate) const TAIL_PENDING_TRACES: Family = family(
     "spangate_tail_pending_traces",
     "Traces held (and persisted) until their tail decision.",
 );
-pub const TAIL_PENDING_SPANS: Family = family(
+pub(crate) const TAIL_PENDING_SPANS: Family = family(
     "spangate_tail_pending_spans",
     "Spans of traces held until their tail decision.",
 );
-pub const TAIL_TRACES_DECIDED: Family = family(
+pub(crate) const TAIL_TRACES_DECIDED: Family = family(
     "spangate_tail_traces_decided_total",
     "Traces the tail sampler decided, by verdict.",
 );
-pub const TAIL_SPANS_DELETED: Family = family(
+pub(crate) const TAIL_SPANS_DELETED: Family = family(
     "spangate_tail_spans_deleted_total",
     "Stored spans deleted because their trace was dropped.",
 );
-pub const TAIL_LATE_SPANS: Family = family(
+pub(crate) const TAIL_LATE_SPANS: Family = family(
     "spangate_tail_late_spans_total",
     "Spans that arrived after their trace was decided, by the verdict they followed.",
 );
-pub const TAIL_DECIDED_EARLY: Family = family(
+pub(crate) const TAIL_DECIDED_EARLY: Family = family(
     "spangate_tail_decided_early_total",
     "Traces decided before decision_wait because a buffer bound was reached.",
 );
 
-pub const REMOTE_WRITE_REQUESTS: Family = family(
+pub(crate) const REMOTE_WRITE_REQUESTS: Family = family(
     "spangate_remote_write_requests_total",
     "Remote-write requests by outcome: ok (accepted), retried (an attempt that failed and was tried again), failed (given up: dropped).",
 );
-pub const REMOTE_WRITE_SAMPLES: Family = family(
+pub(crate) const REMOTE_WRITE_SAMPLES: Family = family(
     "spangate_remote_write_samples_total",
     "Samples pushed with remote-write: sent (accepted) or failed (dropped).",
 );
 
 /// A counter point of `family` with static label names.
-pub fn counter(family: Family, labels: &[(&str, &str)], value: u64) -> MetricPoint {
+pub(crate) fn counter(family: Family, labels: &[(&str, &str)], value: u64) -> MetricPoint {
     point(family, labels, MetricValue::Counter(value as f64))
 }
 
 /// A gauge point of `family` with static label names.
-pub fn gauge(family: Family, labels: &[(&str, &str)], value: f64) -> MetricPoint {
+pub(crate) fn gauge(family: Family, labels: &[(&str, &str)], value: f64) -> MetricPoint {
     point(family, labels, MetricValue::Gauge(value))
 }
 
@@ -123,7 +123,7 @@ fn point(family: Family, labels: &[(&str, &str)], value: MetricValue) -> MetricP
 }
 
 /// What the receivers accepted, rejected and refused, per transport (and reason).
-pub fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
+pub(crate) fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     type Count = fn(&ReceiverStats, Transport) -> u64;
     let per_transport: [(Family, Count); 2] = [
@@ -156,7 +156,7 @@ pub fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
 
 /// Each plugin's counters (the series metrics plugins collect are separate:
 /// [`super::series_points`]).
-pub fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
+pub(crate) fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     for plugin in pipeline.plugins() {
         let stats = plugin.stats();
@@ -193,7 +193,7 @@ pub fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
 }
 
 /// The tail sampler's counters.
-pub fn tail_points(stats: &TailStats) -> Vec<MetricPoint> {
+pub(crate) fn tail_points(stats: &TailStats) -> Vec<MetricPoint> {
     vec![
         gauge(TAIL_PENDING_TRACES, &[], stats.pending_traces as f64),
         gauge(TAIL_PENDING_SPANS, &[], stats.pending_spans as f64),
@@ -223,7 +223,7 @@ pub fn tail_points(stats: &TailStats) -> Vec<MetricPoint> {
 }
 
 /// Remote-write's outcome counters.
-pub fn remote_write_points(stats: &RemoteWriteStats) -> Vec<MetricPoint> {
+pub(crate) fn remote_write_points(stats: &RemoteWriteStats) -> Vec<MetricPoint> {
     let counts = stats.counts();
     vec![
         counter(

@@ -1002,7 +1002,7 @@ fn edit_strategy() -> impl Strategy<Value = EditPick> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(20000))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     /// For the same spans and needs, the host's column builder and the SDK's test
     /// encoder send the same batch; the same edits (processor) and decisions (head

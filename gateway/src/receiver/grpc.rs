@@ -18,7 +18,7 @@ use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 
-pub struct OtlpGrpcReceiver {
+pub(crate) struct OtlpGrpcReceiver {
     ingest: Ingest,
     stats: Arc<ReceiverStats>,
 }
@@ -49,7 +49,7 @@ impl TraceService for OtlpGrpcReceiver {
 }
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     ingest: Ingest,
     stats: Arc<ReceiverStats>,

@@ -30,7 +30,7 @@ struct ReceiverState {
 }
 
 /// The OTLP/HTTP router; unknown paths get 404, other methods on `/v1/traces` 405.
-pub fn router(ingest: Ingest, stats: Arc<ReceiverStats>, max_body_bytes: usize) -> Router {
+pub(crate) fn router(ingest: Ingest, stats: Arc<ReceiverStats>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/traces", post(export_traces))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })

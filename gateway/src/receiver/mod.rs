@@ -2,13 +2,13 @@
 //! to `Ingest`, and translates the outcome once, in `status.rs`.
 
 mod config;
-pub mod grpc;
-pub mod http;
+pub(crate) mod grpc;
+pub(crate) mod http;
 mod stats;
 mod status;
 
-pub use config::{GrpcReceiverConfig, HttpReceiverConfig, ReceiversConfig};
-pub use stats::{ReceiverStats, Refusal, Transport};
+pub(crate) use config::ReceiversConfig;
+pub(crate) use stats::{ReceiverStats, Refusal, Transport};
 
 use crate::ingest::IngestOutcome;
 use crate::model::{ExportTracePartialSuccess, ExportTraceServiceResponse};

@@ -5,16 +5,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     Grpc,
     Http,
 }
 
 impl Transport {
-    pub const ALL: [Transport; 2] = [Transport::Grpc, Transport::Http];
+    pub(crate) const ALL: [Transport; 2] = [Transport::Grpc, Transport::Http];
 
     /// The `transport` label value.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Transport::Grpc => "grpc",
             Transport::Http => "http",
@@ -24,7 +24,7 @@ impl Transport {
 
 /// Why a whole export request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Undecodable protobuf or JSON, corrupt gzip.
     Malformed,
     /// Over the configured size limit.
@@ -38,7 +38,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 5] = [
+    pub(crate) const ALL: [Refusal; 5] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
@@ -47,7 +47,7 @@ impl Refusal {
     ];
 
     /// The `reason` label value.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Refusal::Malformed => "malformed",
             Refusal::TooLarge => "too_large",
@@ -66,13 +66,13 @@ struct TransportCounters {
 }
 
 #[derive(Default)]
-pub struct ReceiverStats {
+pub(crate) struct ReceiverStats {
     transports: [TransportCounters; Transport::ALL.len()],
 }
 
 impl ReceiverStats {
     /// Spans stored and acknowledged, and spans refused individually (partial success).
-    pub fn record_export(&self, transport: Transport, accepted: usize, rejected: usize) {
+    pub(crate) fn record_export(&self, transport: Transport, accepted: usize, rejected: usize) {
         let counters = &self.transports[transport as usize];
         counters
             .accepted_spans
@@ -82,27 +82,27 @@ impl ReceiverStats {
             .fetch_add(rejected as u64, Ordering::Relaxed);
     }
 
-    pub fn record_refusal(&self, transport: Transport, refusal: Refusal) {
+    pub(crate) fn record_refusal(&self, transport: Transport, refusal: Refusal) {
         self.transports[transport as usize].refused_requests[refusal as usize]
             .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Spans stored and acknowledged through `transport` so far.
-    pub fn accepted_spans(&self, transport: Transport) -> u64 {
+    pub(crate) fn accepted_spans(&self, transport: Transport) -> u64 {
         self.transports[transport as usize]
             .accepted_spans
             .load(Ordering::Relaxed)
     }
 
     /// Spans refused individually (OTLP partial success) through `transport` so far.
-    pub fn rejected_spans(&self, transport: Transport) -> u64 {
+    pub(crate) fn rejected_spans(&self, transport: Transport) -> u64 {
         self.transports[transport as usize]
             .rejected_spans
             .load(Ordering::Relaxed)
     }
 
     /// Requests refused whole through `transport` for `refusal` so far.
-    pub fn refused_requests(&self, transport: Transport, refusal: Refusal) -> u64 {
+    pub(crate) fn refused_requests(&self, transport: Transport, refusal: Refusal) -> u64 {
         self.transports[transport as usize].refused_requests[refusal as usize]
             .load(Ordering::Relaxed)
     }

@@ -12,7 +12,7 @@ use spangate_traceql::{ParseError, Query, parse};
 
 use super::metrics::{MetricsRequest, MetricsResult};
 use super::{SearchEngine, SearchError, SearchOutcome, SearchRequest};
-pub use crate::model::TagScope;
+pub(crate) use crate::model::TagScope;
 use crate::store::TimeWindow;
 
 /// What the search endpoints need from the store; implemented by [`SearchEngine`] (and

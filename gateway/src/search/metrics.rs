@@ -11,7 +11,7 @@ use super::{SearchEngine, SearchError};
 use crate::model::count_spans;
 use crate::store::TimeWindow;
 
-pub struct MetricsRequest<'q> {
+pub(crate) struct MetricsRequest<'q> {
     pub query: &'q Query,
     /// Unix nanoseconds; spans starting in `(start, end]` count.
     pub start: u64,
@@ -35,7 +35,7 @@ pub struct MetricsResult {
 }
 
 impl SearchEngine {
-    pub fn metrics(
+    pub(crate) fn metrics(
         &self,
         tenant: &str,
         request: &MetricsRequest<'_>,

@@ -21,12 +21,12 @@ use std::sync::Arc;
 
 use spangate_traceql::{Query, SearchOptions, SpansetResult, TraceResult};
 
-pub use api::{
+pub(crate) use api::{
     MetricsQuery, SearchApi, SearchQuery, TagName, TagNames, TagNamesQuery, TagScope, TagValueKind,
     TagValuesQuery, TypedTagValue,
 };
-pub use metrics::{MetricsRequest, MetricsResult};
-pub use settings::SearchSettings;
+pub(crate) use metrics::MetricsResult;
+pub(crate) use settings::SearchSettings;
 
 use crate::model::{AnyValue, KeyValue};
 use crate::store::{StoreError, TimeWindow, TraceStore};
@@ -42,7 +42,7 @@ pub enum SearchError {
 }
 
 /// One search request, already parsed.
-pub struct SearchRequest<'q> {
+pub(crate) struct SearchRequest<'q> {
     pub query: &'q Query,
     /// Traces returned at most (newest first).
     pub limit: usize,
@@ -106,7 +106,7 @@ pub struct ServiceCounts {
     pub error_count: u32,
 }
 
-pub struct SearchEngine {
+pub(crate) struct SearchEngine {
     store: Arc<TraceStore>,
     settings: SearchSettings,
 }
@@ -171,16 +171,12 @@ fn trace_match(result: TraceResult<'_>) -> TraceMatch {
 }
 
 impl SearchEngine {
-    pub fn new(store: Arc<TraceStore>, settings: SearchSettings) -> SearchEngine {
+    pub(crate) fn new(store: Arc<TraceStore>, settings: SearchSettings) -> SearchEngine {
         SearchEngine { store, settings }
     }
 
-    pub fn settings(&self) -> &SearchSettings {
-        &self.settings
-    }
-
     /// The newest `limit` traces matching the query in the window.
-    pub fn search(
+    pub(crate) fn search(
         &self,
         tenant: &str,
         request: &SearchRequest<'_>,

@@ -193,7 +193,7 @@ fn span_values(
 
 impl SearchEngine {
     /// Attribute names seen per scope (`scope`: one, or every attribute scope).
-    pub fn tag_names(
+    pub(crate) fn tag_names(
         &self,
         tenant: &str,
         scope: Option<TagScope>,
@@ -219,7 +219,7 @@ impl SearchEngine {
 
     /// The distinct values of `tag`, among spans matching `filter` (a possibly incomplete
     /// TraceQL query) when one is given; sorted, at most `max_tag_values`.
-    pub fn tag_values(
+    pub(crate) fn tag_values(
         &self,
         tenant: &str,
         tag: &str,

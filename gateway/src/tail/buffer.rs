@@ -15,7 +15,7 @@ use crate::model::{
 };
 
 /// The span attribute naming the tail-sampling policy that kept a trace.
-pub const POLICY_ATTRIBUTE: &str = "sampling.policy";
+pub(crate) const POLICY_ATTRIBUTE: &str = "sampling.policy";
 
 /// One span with its resource and scope (each without children, shared by the spans
 /// of one request).

@@ -33,7 +33,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::{ExportTraceServiceRequest, TailSettings, TailVerdict, TraceId};
 use crate::store::{DecisionWrite, PendingMarker, StoreError, TenantId, TraceStore};
-pub use buffer::POLICY_ATTRIBUTE;
 use buffer::{BufferedSpan, PendingBuffer, TakenTrace};
 use cache::DecisionCache;
 use decisions::{SettlementWork, Settlements};
@@ -44,7 +43,7 @@ const MAX_TRACES_PER_DECISION: usize = 1024;
 const MAX_TICK: Duration = Duration::from_millis(100);
 
 /// A tail sampler, as the plugin host exposes it.
-pub trait TailDecider: Send + Sync {
+pub(crate) trait TailDecider: Send + Sync {
     /// Plugin name, for logs and metrics.
     fn name(&self) -> &str;
     /// One verdict per distinct trace id of `traces` (whole traces), in order of first
@@ -55,11 +54,11 @@ pub trait TailDecider: Send + Sync {
 
 /// Decisions remembered for late spans by default; a span of a forgotten trace starts
 /// its trace anew.
-pub const DEFAULT_DECISION_CACHE_SIZE: usize = 100_000;
+pub(crate) const DEFAULT_DECISION_CACHE_SIZE: usize = 100_000;
 
 /// Counters, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TailStats {
+pub(crate) struct TailStats {
     pub pending_traces: usize,
     pub pending_spans: usize,
     pub traces_kept: u64,
@@ -75,7 +74,7 @@ pub struct TailStats {
 
 /// A pending trace of an admitted request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdmittedTrace {
+pub(crate) struct AdmittedTrace {
     pub trace_id: TraceId,
     pub first_seen_unix_millis: u64,
     pub spans: usize,
@@ -83,7 +82,7 @@ pub struct AdmittedTrace {
 
 /// What `admit` found; passed to the store write and to `buffered`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     /// Undecided traces of the request, whose markers go into the same write.
     pub pending: Vec<AdmittedTrace>,
     /// Spans of kept traces, left in the request (with the policy recorded).
@@ -93,7 +92,7 @@ pub struct Admitted {
 }
 
 impl Admitted {
-    pub fn markers(&self) -> Vec<PendingMarker> {
+    pub(crate) fn markers(&self) -> Vec<PendingMarker> {
         self.pending
             .iter()
             .map(|trace| PendingMarker {
@@ -106,7 +105,7 @@ impl Admitted {
 
 /// What one round decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DecideReport {
+pub(crate) struct DecideReport {
     pub traces_kept: usize,
     pub traces_dropped: usize,
     pub decided_early: usize,
@@ -136,7 +135,7 @@ impl State {
     }
 }
 
-pub struct TailSampler {
+pub(crate) struct TailSampler {
     store: Arc<TraceStore>,
     tenant: TenantId,
     decider: Arc<dyn TailDecider>,
@@ -149,7 +148,7 @@ pub struct TailSampler {
 }
 
 impl TailSampler {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<TraceStore>,
         tenant: TenantId,
         decider: Arc<dyn TailDecider>,
@@ -173,14 +172,10 @@ impl TailSampler {
         }
     }
 
-    pub fn settings(&self) -> TailSettings {
-        self.settings
-    }
-
     /// Reloads every trace left pending by an earlier run (stopped or crashed), with its
     /// first-seen time; overdue ones are decided at the first round. Call before
     /// ingest starts. Returns the number of traces reloaded.
-    pub fn recover(&self) -> Result<usize, StoreError> {
+    pub(crate) fn recover(&self) -> Result<usize, StoreError> {
         let markers = self.store.pending_markers(self.tenant)?;
         let mut without_spans = Vec::new();
         let mut loaded = Vec::new();
@@ -242,7 +237,7 @@ impl TailSampler {
     /// Before the store write: removes spans of dropped traces from `request`, records
     /// the policy on spans of kept ones, and names the pending traces, whose markers
     /// must go into the same write (`Admitted::markers`).
-    pub fn admit(&self, request: &mut ExportTraceServiceRequest) -> Admitted {
+    pub(crate) fn admit(&self, request: &mut ExportTraceServiceRequest) -> Admitted {
         let now_unix_millis = unix_millis();
         let state = self.lock();
         let mut admitted = Admitted::default();
@@ -307,7 +302,7 @@ impl TailSampler {
 
     /// Writes an admitted request with its markers in one batch, then `buffered`.
     /// Returns the number of spans written.
-    pub fn write(
+    pub(crate) fn write(
         &self,
         request: &ExportTraceServiceRequest,
         admitted: &Admitted,
@@ -325,7 +320,7 @@ impl TailSampler {
     /// After the write of an admitted request committed: copies its pending spans into
     /// the buffer. A trace decided since `admit` has its decision applied to these
     /// spans now (a failed write is retried by the next round).
-    pub fn buffered(&self, request: &ExportTraceServiceRequest, admitted: &Admitted) {
+    pub(crate) fn buffered(&self, request: &ExportTraceServiceRequest, admitted: &Admitted) {
         let mut spans_by_trace = if admitted.pending.is_empty() {
             HashMap::new()
         } else {
@@ -386,7 +381,11 @@ impl TailSampler {
     /// (all pending ones with `force_all`) and applies the verdicts. A failed store
     /// write leaves the affected traces marked and owed, retried by the next round; the
     /// first such error is returned after the round did everything else.
-    pub fn decide_due(&self, now: Instant, force_all: bool) -> Result<DecideReport, StoreError> {
+    pub(crate) fn decide_due(
+        &self,
+        now: Instant,
+        force_all: bool,
+    ) -> Result<DecideReport, StoreError> {
         let _round = self
             .round
             .lock()
@@ -545,7 +544,7 @@ impl TailSampler {
     /// `decision_wait`, at most 100 ms) or sooner when a bound forces a decision. On
     /// shutdown the traces still pending stay pending in the store, decided after the
     /// next start.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let tick = (self.settings.decision_wait / 4).clamp(Duration::from_millis(1), MAX_TICK);
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -577,7 +576,7 @@ impl TailSampler {
         );
     }
 
-    pub fn stats(&self) -> TailStats {
+    pub(crate) fn stats(&self) -> TailStats {
         let state = self.lock();
         TailStats {
             pending_traces: state.buffer.trace_count(),

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
+use super::buffer::POLICY_ATTRIBUTE;
 use super::*;
 use crate::model::{
     AnyValue, KeyValue, Resource, ResourceSpans, SINGLE_TENANT, ScopeSpans, Span, any_value,

@@ -360,6 +360,35 @@ fn no_edits_give_the_spans_back_unchanged() {
     assert_eq!(apply_edits(&spans, &every_field(), &[]), Ok(spans));
 }
 
+#[test]
+fn spans_with_the_same_nan_resource_attribute_share_their_resource() {
+    // NaN != NaN: compared with `==`, every span of this resource was a resource of its
+    // own, unlike in the gateway (one resource per OTLP resource).
+    let spans = vec![
+        TestSpan::new(1, 1)
+            .service("cart")
+            .resource_attr("load", f64::NAN),
+        TestSpan::new(1, 2)
+            .service("cart")
+            .resource_attr("load", f64::NAN),
+        TestSpan::new(1, 3)
+            .service("cart")
+            .resource_attr("load", 0.5),
+    ];
+    let needs = Needs::new("test", "0").resource_attributes(AttributeSelection::All);
+    assert_eq!(to_batch(&spans, &needs).raw().resource_index, [0, 0, 1]);
+    let out = apply_edits(
+        &spans,
+        &needs,
+        &[Edit::SetResourceAttribute((0, AttributeValue::Int(1)))],
+    )
+    .unwrap();
+    let expected = [("load".to_owned(), TestValue::Int(1))];
+    assert_eq!(out[0].resource_attributes, expected);
+    assert_eq!(out[1].resource_attributes, expected);
+    assert_eq!(out[2].resource_attributes, spans[2].resource_attributes);
+}
+
 /// Uppercases names, drops spans named "drop", fails on spans named "fail".
 struct Upper;
 

@@ -15,7 +15,7 @@ use crate::model::is_label_name;
 const KEY: &str = "metrics.remote_write";
 
 /// Shortest accepted `interval`: each push collects every metrics plugin (a guest call).
-pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Headers the pusher sets itself (the protocol's), refused in `headers`.
 const RESERVED_HEADERS: [&str; 6] = [

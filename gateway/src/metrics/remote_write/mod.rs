@@ -15,9 +15,9 @@
 //! it). Outcomes are counted on `/metrics` (`RemoteWriteStats`, rendered by `metrics::registry`). On shutdown,
 //! after ingest has drained, one final push sends the last counts.
 
-pub mod config;
+pub(crate) mod config;
 mod convert;
-pub mod proto;
+pub(crate) mod proto;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,14 +27,14 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{RemoteWriteConfig, RemoteWriteSettings};
+pub(crate) use config::{RemoteWriteConfig, RemoteWriteSettings};
 
 use crate::metrics::{series_points, unix_nanos_now};
 use crate::pipeline::PipelineHandle;
 
 /// Series per request; a larger snapshot is split (each series has one sample, so this
 /// is also samples per request, Prometheus' own `max_samples_per_send` order).
-pub const MAX_SERIES_PER_REQUEST: usize = 2_000;
+pub(crate) const MAX_SERIES_PER_REQUEST: usize = 2_000;
 /// First pause before a retry, doubled after each failed attempt up to `MAX_BACKOFF`.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -52,7 +52,7 @@ pub enum RemoteWriteError {
 
 /// Outcome counters, served on `/metrics`.
 #[derive(Debug, Default)]
-pub struct RemoteWriteStats {
+pub(crate) struct RemoteWriteStats {
     requests_ok: AtomicU64,
     requests_retried: AtomicU64,
     requests_failed: AtomicU64,
@@ -62,7 +62,7 @@ pub struct RemoteWriteStats {
 
 /// A snapshot of [`RemoteWriteStats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RemoteWriteCounts {
+pub(crate) struct RemoteWriteCounts {
     pub requests_ok: u64,
     pub requests_retried: u64,
     pub requests_failed: u64,
@@ -71,7 +71,7 @@ pub struct RemoteWriteCounts {
 }
 
 impl RemoteWriteStats {
-    pub fn counts(&self) -> RemoteWriteCounts {
+    pub(crate) fn counts(&self) -> RemoteWriteCounts {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         RemoteWriteCounts {
             requests_ok: load(&self.requests_ok),
@@ -107,7 +107,7 @@ fn classify(status: http::StatusCode) -> Option<bool> {
     }
 }
 
-pub struct RemoteWriter {
+pub(crate) struct RemoteWriter {
     settings: RemoteWriteSettings,
     client: reqwest::Client,
     stats: Arc<RemoteWriteStats>,
@@ -116,7 +116,7 @@ pub struct RemoteWriter {
 }
 
 impl RemoteWriter {
-    pub fn new(settings: RemoteWriteSettings) -> Result<RemoteWriter, RemoteWriteError> {
+    pub(crate) fn new(settings: RemoteWriteSettings) -> Result<RemoteWriter, RemoteWriteError> {
         let mut headers = settings.headers.clone();
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
         headers.insert(
@@ -146,14 +146,14 @@ impl RemoteWriter {
         })
     }
 
-    pub fn stats(&self) -> Arc<RemoteWriteStats> {
+    pub(crate) fn stats(&self) -> Arc<RemoteWriteStats> {
         self.stats.clone()
     }
 
     /// Pushes every `interval` until `stop` is cancelled, then pushes once more (within
     /// `timeout`) and returns. Cancel `stop` after ingest has drained, so the final push
     /// holds every span.
-    pub async fn run(self, pipelines: Arc<PipelineHandle>, stop: CancellationToken) {
+    pub(crate) async fn run(self, pipelines: Arc<PipelineHandle>, stop: CancellationToken) {
         let interval = self.settings.interval;
         tracing::info!(
             endpoint = %self.endpoint,

@@ -5,7 +5,7 @@
 
 /// `prometheus.WriteRequest`: the body of one push, before snappy.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct WriteRequest {
+pub(crate) struct WriteRequest {
     #[prost(message, repeated, tag = "1")]
     pub timeseries: Vec<TimeSeries>,
 }
@@ -13,7 +13,7 @@ pub struct WriteRequest {
 /// `prometheus.TimeSeries`: one series (labels sorted by name, `__name__` among them)
 /// and its samples.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TimeSeries {
+pub(crate) struct TimeSeries {
     #[prost(message, repeated, tag = "1")]
     pub labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
@@ -24,7 +24,7 @@ pub struct TimeSeries {
 
 /// `prometheus.Label`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, prost::Message)]
-pub struct Label {
+pub(crate) struct Label {
     #[prost(string, tag = "1")]
     pub name: String,
     #[prost(string, tag = "2")]
@@ -33,7 +33,7 @@ pub struct Label {
 
 /// `prometheus.Sample`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct Sample {
+pub(crate) struct Sample {
     #[prost(double, tag = "1")]
     pub value: f64,
     /// Milliseconds since the Unix epoch.
@@ -43,7 +43,7 @@ pub struct Sample {
 
 /// `prometheus.Exemplar`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct Exemplar {
+pub(crate) struct Exemplar {
     /// `traceID` (32 hex digits), as Tempo's metrics-generator writes it.
     #[prost(message, repeated, tag = "1")]
     pub labels: Vec<Label>,
