@@ -41,9 +41,11 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Everything CI checks: formatting, lints, unit, property and end-to-end tests.
-## `cargo test --workspace` also builds the `spangate` binary the end-to-end tests start
-## (SPANGATE_BIN), with the features of this same selection.
+## The build step makes every test target and the `spangate` binary the end-to-end
+## tests start (SPANGATE_BIN) with the features of this same selection; `cargo test`
+## alone would not build the binary (the gateway package has no integration tests).
 test: setup venv lint
+	$(CARGO) build $(WORKSPACE)
 	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate $(CARGO) test --workspace --no-fail-fast
 
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
