@@ -96,7 +96,7 @@ impl Config {
     /// Parses and validates YAML text.
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
         let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();
             let key = if path == "." {
                 "<root>".to_owned()
@@ -105,7 +105,6 @@ impl Config {
             };
             ConfigError::invalid(&key, err.into_inner().to_string())
         })?;
-        let mut config = config;
         config.validated = Some(config.check()?);
         Ok(config)
     }
