@@ -120,6 +120,11 @@ pub async fn run(
     let pipeline = Pipeline::build(&runtime, &config.pipeline, &config.base_dir)?;
     let pipelines = Arc::new(PipelineHandle::new(runtime, pipeline));
     let tail = start_tail_sampling(&store, &pipelines, &shutdown)?;
+    let block_builder = config
+        .storage
+        .blocks
+        .enabled
+        .then(|| tokio::spawn(build_blocks(store.clone(), shutdown.clone())));
     let ingest =
         Ingest::new(store.clone(), &config.ingest).with_pipeline(pipelines.clone(), tail.clone());
     let receiver_stats = Arc::new(ReceiverStats::default());
@@ -203,9 +208,34 @@ pub async fn run(
             tracing::error!(%error, "remote-write task failed");
         }
     }
+    if let Some(task) = block_builder
+        && let Err(error) = task.await
+    {
+        tracing::error!(%error, "block builder failed");
+    }
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
     result
+}
+
+/// Every `storage.blocks.interval`, moves what is due from the hot rows into blocks (on
+/// the blocking pool); a build under way when `shutdown` comes is finished first.
+async fn build_blocks(store: Arc<TraceStore>, shutdown: CancellationToken) {
+    let interval = store.blocks_config().interval;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.build_due_blocks()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "building blocks failed; the spans stay in the hot tier")
+            }
+            Err(error) => tracing::error!(%error, "block builder panicked"),
+        }
+    }
 }
 
 /// Starts the tail sampler when the pipeline tail-samples: recovers the traces a

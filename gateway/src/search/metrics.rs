@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use spangate_traceql::{MetricsEvaluator, Query, Series};
 
-use super::plan;
+use super::block_scan;
 use super::{SearchEngine, SearchError};
 use crate::model::count_spans;
 use crate::store::TimeWindow;
@@ -64,7 +64,8 @@ impl SearchEngine {
             start_unix_nano: request.start,
             end_unix_nano: request.end,
         };
-        let mut candidates = plan::candidates(&self.store, tenant, &hints, window)?;
+        let blocks = self.store.block_list();
+        let mut candidates = block_scan::candidates(&self.store, &blocks, tenant, &hints, window)?;
         let mut seen = HashSet::new();
         while let Some((_, trace_id)) = candidates.next_entry()? {
             if !seen.insert(trace_id) {
@@ -75,7 +76,10 @@ impl SearchEngine {
                 break;
             }
             result.inspected_traces += 1;
-            let Some(stored) = self.store.tenant_trace(tenant, &trace_id, Some(window))? else {
+            let Some(stored) =
+                self.store
+                    .trace_with_blocks(&blocks, tenant, &trace_id, Some(window))?
+            else {
                 continue;
             };
             result.inspected_bytes += stored.inspected_bytes;

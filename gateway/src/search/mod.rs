@@ -9,6 +9,7 @@
 //! response that hit the bound says so (`complete: false`).
 
 mod api;
+mod block_scan;
 mod metrics;
 mod plan;
 mod settings;
@@ -196,7 +197,9 @@ impl SearchEngine {
             return Ok(outcome);
         }
         let floors = span_floors::span_floors(&hints);
-        let mut candidates = plan::candidates(&self.store, tenant, &hints, request.window)?;
+        let blocks = self.store.block_list();
+        let mut candidates =
+            block_scan::candidates(&self.store, &blocks, tenant, &hints, request.window)?;
         let options = SearchOptions {
             spans_per_spanset: request.spans_per_spanset,
         };
@@ -220,7 +223,11 @@ impl SearchEngine {
                 outcome.complete = false;
                 break;
             }
-            if let Some(summary) = self.store.trace_summary(tenant, &trace_id)? {
+            // A summary covers the hot rows only: with parts in blocks it says too little.
+            let hot_only = !blocks
+                .of_tenant(tenant)
+                .any(|b| b.open.block.may_contain(&trace_id.0));
+            if hot_only && let Some(summary) = self.store.trace_summary(tenant, &trace_id)? {
                 let overlaps = summary.start_unix_nano <= request.window.end_unix_nano
                     && summary.end_unix_nano >= request.window.start_unix_nano;
                 let root = summary.root.as_ref();
@@ -236,7 +243,10 @@ impl SearchEngine {
                 }
             }
             outcome.inspected_traces += 1;
-            let Some(stored) = self.store.tenant_trace(tenant, &trace_id, None)? else {
+            let Some(stored) = self
+                .store
+                .trace_with_blocks(&blocks, tenant, &trace_id, None)?
+            else {
                 continue; // dropped by a tail decision after it was indexed
             };
             outcome.inspected_bytes += stored.inspected_bytes;

@@ -241,8 +241,10 @@ impl SearchEngine {
             return Ok(values);
         }
         let mut values: BTreeSet<TypedTagValue> = BTreeSet::new();
-        let mut candidates = super::plan::candidates(
+        let blocks = self.store.block_list();
+        let mut candidates = super::block_scan::candidates(
             &self.store,
+            &blocks,
             tenant,
             &spangate_traceql::IndexHints::default(),
             TimeWindow::ALL,
@@ -255,7 +257,10 @@ impl SearchEngine {
             if !seen.insert(trace_id) {
                 continue;
             }
-            let Some(stored) = self.store.tenant_trace(tenant, &trace_id, None)? else {
+            let Some(stored) = self
+                .store
+                .trace_with_blocks(&blocks, tenant, &trace_id, None)?
+            else {
                 continue;
             };
             let trace = &stored.data.resource_spans;

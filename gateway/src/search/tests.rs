@@ -57,14 +57,21 @@ fn request(spans: &[SpanSpec]) -> ExportTraceServiceRequest {
     }
 }
 
-/// The newest `limit` matching traces by evaluating every stored trace.
-fn reference(store: &TraceStore, traces: &[u8], query: &Query, limit: usize) -> Vec<String> {
+/// The newest `limit` matching traces with a span in `window`, by evaluating every
+/// stored trace.
+fn reference(
+    store: &TraceStore,
+    traces: &[u8],
+    query: &Query,
+    limit: usize,
+    window: TimeWindow,
+) -> Vec<String> {
     let tenant = store.tenant(SINGLE_TENANT).unwrap();
     let mut found: Vec<(u64, String)> = traces
         .iter()
         .filter_map(|&trace| {
             let id = TraceId([trace + 1; 16]);
-            let stored = store.tenant_trace(tenant, &id, None).unwrap()?;
+            let stored = store.tenant_trace(tenant, &id, Some(window)).unwrap()?;
             let result =
                 query.evaluate_with(&stored.data.resource_spans, &SearchOptions::default())?;
             let metadata = trace_match(result);
@@ -75,32 +82,115 @@ fn reference(store: &TraceStore, traces: &[u8], query: &Query, limit: usize) -> 
     found.into_iter().take(limit).map(|(_, id)| id).collect()
 }
 
-const QUERIES: [&str; 6] = [
+const QUERIES: [&str; 10] = [
     "{}",
     r#"{resource.service.name="api"}"#,
     r#"{resource.service.name="db" && duration > 20ns}"#,
     r#"{name="POST" && duration >= 30ns}"#,
     r#"{resource.service.name="web" && name="GET" && duration > 10ns}"#,
     "{duration > 40ns} && {name=\"GET\"}",
+    r#"{.service.name = "db" && name =~ "PO.*"}"#,
+    r#"{resource.service.name != "api" && kind = unspecified}"#,
+    r#"{name="GET"} >> {resource.service.name="db"}"#,
+    r#"{resource.service.name="web"} && {duration < 5ns}"#,
+];
+
+/// Opens a store in `dir`.
+fn open_store(dir: &std::path::Path) -> Arc<TraceStore> {
+    Arc::new(
+        TraceStore::open(&StorageConfig {
+            data_dir: dir.to_owned(),
+            ..StorageConfig::default()
+        })
+        .unwrap(),
+    )
+}
+
+/// The same writes into a store that builds a block after each write marked so, and
+/// into one that never builds blocks (the reference); the directories live as long as
+/// the first element.
+#[allow(clippy::type_complexity)]
+fn stores(
+    writes: &[(Vec<SpanSpec>, bool)],
+) -> (
+    (tempfile::TempDir, tempfile::TempDir),
+    Arc<TraceStore>,
+    Arc<TraceStore>,
+) {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = open_store(dirs.0.path());
+    let hot_only = open_store(dirs.1.path());
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    let reference_tenant = hot_only.tenant_for_write(SINGLE_TENANT).unwrap();
+    for (spans, then_build) in writes {
+        store.write(tenant, &request(spans)).unwrap();
+        hot_only.write(reference_tenant, &request(spans)).unwrap();
+        if *then_build {
+            store.build_block(tenant, u64::MAX).unwrap();
+        }
+    }
+    (dirs, store, hot_only)
+}
+
+const METRICS_QUERIES: [&str; 5] = [
+    "{} | rate() by (resource.service.name)",
+    r#"{name = "GET"} | count_over_time() by (resource.service.name)"#,
+    "{} | quantile_over_time(duration, .5, .9) by (name)",
+    r#"{resource.service.name != "db"} | histogram_over_time(duration)"#,
+    "{duration > 20ns} | max_over_time(duration) by (resource.service.name, name)",
 ];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// Also when part of the data, or all of it, moved into blocks between writes
+    /// (traces split over blocks and hot rows): the reference is a second store that
+    /// never builds blocks.
     #[test]
     fn search_returns_the_newest_matches(
+        writes in prop::collection::vec(
+            (prop::collection::vec((0u8..12, 0usize..3, 0usize..2, 0u64..60, 0u64..60), 1..6), any::<bool>()),
+            1..8,
+        ),
+        limit in 1usize..6,
+        query in 0usize..QUERIES.len(),
+    ) {
+        let (_dirs, store, hot_only) = stores(&writes);
+        let mut traces: Vec<u8> = writes.iter().flat_map(|(spans, _)| spans.iter().map(|span| span.0)).collect();
+        traces.sort_unstable();
+        traces.dedup();
+        let query = spangate_traceql::parse(QUERIES[query]).unwrap();
+        let request = SearchRequest {
+            query: &query,
+            limit,
+            spans_per_spanset: 0,
+            window: TimeWindow::ALL,
+        };
+        let outcome = SearchEngine::new(store.clone(), SearchSettings::default())
+            .search(SINGLE_TENANT, &request)
+            .unwrap();
+        let expected = SearchEngine::new(hot_only.clone(), SearchSettings::default())
+            .search(SINGLE_TENANT, &request)
+            .unwrap();
+        prop_assert!(outcome.complete);
+        prop_assert_eq!(&outcome.traces, &expected.traces);
+        let ids: Vec<String> = outcome.traces.iter().map(|t| t.trace_id.clone()).collect();
+        prop_assert_eq!(ids, reference(&hot_only, &traces, &query, limit, TimeWindow::ALL));
+    }
+
+    /// A time window over blocks returns the traces with a span overlapping it.
+    #[test]
+    fn blocks_answer_time_windows(
         writes in prop::collection::vec(
             prop::collection::vec((0u8..12, 0usize..3, 0usize..2, 0u64..60, 0u64..60), 1..6),
             1..8,
         ),
         limit in 1usize..6,
         query in 0usize..QUERIES.len(),
+        (from, length) in (0u64..80, 0u64..80),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(TraceStore::open(&StorageConfig {
-            data_dir: dir.path().to_owned(),
-            ..StorageConfig::default()
-        }).unwrap());
+        let store = open_store(dir.path());
         let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
         let mut traces: Vec<u8> = Vec::new();
         for spans in &writes {
@@ -109,16 +199,43 @@ proptest! {
         }
         traces.sort_unstable();
         traces.dedup();
+        let reference_window = TimeWindow { start_unix_nano: 1_000 + from, end_unix_nano: 1_000 + from + length };
         let query = spangate_traceql::parse(QUERIES[query]).unwrap();
-        let engine = SearchEngine::new(store.clone(), SearchSettings::default());
-        let outcome = engine.search(SINGLE_TENANT, &SearchRequest {
-            query: &query,
-            limit,
-            spans_per_spanset: 0,
-            window: TimeWindow::ALL,
-        }).unwrap();
-        prop_assert!(outcome.complete);
+        let expected = reference(&store, &traces, &query, limit, reference_window);
+        store.build_block(tenant, u64::MAX).unwrap();
+        let outcome = SearchEngine::new(store.clone(), SearchSettings::default())
+            .search(SINGLE_TENANT, &SearchRequest { query: &query, limit, spans_per_spanset: 0, window: reference_window })
+            .unwrap();
         let ids: Vec<String> = outcome.traces.iter().map(|t| t.trace_id.clone()).collect();
-        prop_assert_eq!(ids, reference(&store, &traces, &query, limit));
+        prop_assert_eq!(ids, expected);
+    }
+
+    /// TraceQL metrics give the same series from blocks, hot rows or both.
+    #[test]
+    fn metrics_are_the_same_from_blocks(
+        writes in prop::collection::vec(
+            (prop::collection::vec((0u8..12, 0usize..3, 0usize..2, 0u64..60, 0u64..60), 1..6), any::<bool>()),
+            1..8,
+        ),
+        query in 0usize..METRICS_QUERIES.len(),
+    ) {
+        let (_dirs, store, hot_only) = stores(&writes);
+        let query = spangate_traceql::parse(METRICS_QUERIES[query]).unwrap();
+        let request = metrics::MetricsRequest {
+            query: &query,
+            start: 990,
+            end: 1_130,
+            step: Some(20),
+            exemplars: 0,
+        };
+        let got = SearchEngine::new(store.clone(), SearchSettings::default())
+            .metrics(SINGLE_TENANT, &request)
+            .unwrap();
+        let expected = SearchEngine::new(hot_only.clone(), SearchSettings::default())
+            .metrics(SINGLE_TENANT, &request)
+            .unwrap();
+        // Only the series: blocks narrow by columns the hot rows have no index for, so
+        // the work done (`inspected_*`) differs.
+        prop_assert_eq!(got.series, expected.series);
     }
 }

@@ -26,7 +26,7 @@ pub enum CodecError {
 /// field by field rather than by encoding a trimmed clone: this runs for every resource
 /// of every request, and the bytes are the same (fields 1 and 3, in tag order).
 pub(super) fn encode_resource_entry(resource_spans: &ResourceSpans) -> (u64, Vec<u8>) {
-    hashed(encode_entry(
+    hashed(spangate_blocks::head_entry(
         resource_spans.resource.as_ref(),
         &resource_spans.schema_url,
     ))
@@ -35,26 +35,10 @@ pub(super) fn encode_resource_entry(resource_spans: &ResourceSpans) -> (u64, Vec
 /// The scope part of a `ScopeSpans` (no spans), encoded, with its hash; see
 /// `encode_resource_entry`.
 pub(super) fn encode_scope_entry(scope_spans: &ScopeSpans) -> (u64, Vec<u8>) {
-    hashed(encode_entry(
+    hashed(spangate_blocks::head_entry(
         scope_spans.scope.as_ref(),
         &scope_spans.schema_url,
     ))
-}
-
-/// `ResourceSpans` and `ScopeSpans` both hold their resource / scope in field 1 and
-/// their schema URL in field 3; the repeated field 2 is left out.
-fn encode_entry(head: Option<&impl Message>, schema_url: &str) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    if let Some(head) = head {
-        prost::encoding::message::encode(1, head, &mut bytes);
-    }
-    if !schema_url.is_empty() {
-        // prost's `string::encode` wants a `&String`; this is the same wire form.
-        prost::encoding::encode_key(3, prost::encoding::WireType::LengthDelimited, &mut bytes);
-        prost::encoding::encode_varint(schema_url.len() as u64, &mut bytes);
-        bytes.extend_from_slice(schema_url.as_bytes());
-    }
-    bytes
 }
 
 fn hashed(bytes: Vec<u8>) -> (u64, Vec<u8>) {

@@ -24,6 +24,8 @@ pub struct StorageConfig {
     /// Default: common low-cardinality semantic-convention keys (HTTP method, status
     /// code and route, db/rpc/messaging system and operation, peer.service, error.type).
     pub indexed_span_attributes: Vec<String>,
+    /// The columnar cold tier (`storage.blocks.*`).
+    pub blocks: super::blocks::BlocksConfig,
 }
 
 /// Low-cardinality span attributes people search by.
@@ -55,6 +57,7 @@ impl Default for StorageConfig {
                 .iter()
                 .map(|key| (*key).to_owned())
                 .collect(),
+            blocks: super::blocks::BlocksConfig::default(),
         }
     }
 }
@@ -92,6 +95,6 @@ impl StorageConfig {
                 "must not be empty".to_owned(),
             ));
         }
-        Ok(())
+        self.blocks.validate()
     }
 }

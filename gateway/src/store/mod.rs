@@ -12,6 +12,7 @@
 //! A write is one `WriteBatch` through the WAL, so a request's spans, the dictionary
 //! entries they point at and their index entries become durable together, or not at all.
 
+pub mod blocks;
 mod codec;
 mod config;
 pub mod index;
@@ -20,7 +21,8 @@ mod pending;
 mod reindex;
 mod tenants;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{
@@ -55,6 +57,13 @@ pub enum StoreError {
     TooManyTenants,
     #[error("corrupt pending marker {0}")]
     CorruptMarker(String),
+    #[error(transparent)]
+    Block(#[from] blocks::BlockError),
+    #[error("block file {path}: {error}")]
+    BlockFile {
+        path: String,
+        error: blocks::BlockError,
+    },
 }
 
 /// Spans of one resource while a trace is assembled: its hash, and per scope hash the spans.
@@ -94,6 +103,12 @@ pub struct TraceStore {
     known_index_keys: index::KnownKeys,
     /// Ids of writes, for their index entries: from the clock at open, then counting.
     next_write_id: AtomicU64,
+    data_dir: PathBuf,
+    blocks_config: blocks::BlocksConfig,
+    /// The open blocks (the cold tier).
+    blocks: blocks::BlockSet,
+    /// Ids of new blocks: above every listed one and the clock at open.
+    next_block_id: AtomicU64,
 }
 
 impl TraceStore {
@@ -106,6 +121,16 @@ impl TraceStore {
         let tenants = TenantRegistry::load(&db)?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(config.fsync == FsyncPolicy::Always);
+        let blocks = blocks::open_blocks(&db, &config.data_dir)?;
+        let now_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let newest_block = blocks
+            .current()
+            .iter()
+            .map(|b| b.open.meta.id + 1)
+            .max()
+            .unwrap_or(0);
         let store = TraceStore {
             db,
             tenants,
@@ -114,14 +139,29 @@ impl TraceStore {
                 span_attributes: config.indexed_span_attributes.iter().cloned().collect(),
             },
             known_index_keys: index::KnownKeys::default(),
-            next_write_id: AtomicU64::new(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64),
-            ),
+            next_write_id: AtomicU64::new(now_nanos),
+            data_dir: config.data_dir.clone(),
+            blocks_config: config.blocks.clone(),
+            blocks,
+            next_block_id: AtomicU64::new(newest_block.max(now_nanos)),
         };
         store.reindex_if_needed()?;
         Ok(store)
+    }
+
+    /// The blocks a query reads: take once per query and keep (see `blocks/list.rs`).
+    pub fn block_list(&self) -> Arc<blocks::BlockList> {
+        self.blocks.current()
+    }
+
+    /// The cold-tier settings.
+    pub fn blocks_config(&self) -> &blocks::BlocksConfig {
+        &self.blocks_config
+    }
+
+    /// Every tenant that has written something.
+    pub fn tenants(&self) -> Vec<TenantId> {
+        self.tenants.all()
     }
 
     /// The id of a tenant that has written something, if any.
@@ -258,31 +298,14 @@ impl TraceStore {
         self.tenant_trace(tenant, trace_id, window)
     }
 
-    /// `get_trace` for a tenant id.
+    /// `get_trace` for a tenant id: the hot rows and every block holding part of it.
     pub fn tenant_trace(
         &self,
         tenant: TenantId,
         trace_id: &TraceId,
         window: Option<TimeWindow>,
     ) -> Result<Option<StoredTrace>, StoreError> {
-        let (span_values, inspected_bytes) = self.read_span_values(tenant, trace_id)?;
-        if span_values.is_empty() {
-            return Ok(None);
-        }
-        if let Some(window) = window {
-            let overlaps = span_values.iter().any(|v| {
-                v.span.start_time_unix_nano <= window.end_unix_nano
-                    && v.span.end_time_unix_nano >= window.start_unix_nano
-            });
-            if !overlaps {
-                return Ok(None);
-            }
-        }
-        let data = self.assemble(tenant, span_values)?;
-        Ok(Some(StoredTrace {
-            data,
-            inspected_bytes,
-        }))
+        self.trace_with_blocks(&self.blocks.current(), tenant, trace_id, window)
     }
 
     /// Every stored span of a trace, decoded, with the bytes read.
@@ -462,6 +485,7 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
         ColumnFamilyDescriptor::new(index::CF_VALUES, index_options.clone()),
         ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
         ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, index_options),
+        ColumnFamilyDescriptor::new(blocks::CF_BLOCKS, Options::default()),
     ];
     // RocksDB refuses to open a database without naming every family it holds: open
     // families this version does not use (left by another version) as they are.

@@ -47,6 +47,18 @@ impl TenantRegistry {
             .copied()
     }
 
+    pub(super) fn all(&self) -> Vec<TenantId> {
+        let mut ids: Vec<TenantId> = self
+            .ids
+            .read()
+            .expect("tenant lock poisoned")
+            .values()
+            .copied()
+            .collect();
+        ids.sort_by_key(|id| id.0);
+        ids
+    }
+
     pub(super) fn get_or_create(&self, db: &DB, name: &str) -> Result<TenantId, StoreError> {
         if let Some(id) = self.get(name) {
             return Ok(id);

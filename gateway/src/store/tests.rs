@@ -16,7 +16,7 @@ fn open(dir: &Path) -> TraceStore {
     TraceStore::open(&config).unwrap()
 }
 
-fn service(name: &str) -> Resource {
+pub(super) fn service(name: &str) -> Resource {
     Resource {
         attributes: vec![KeyValue {
             key: "service.name".into(),
@@ -30,7 +30,7 @@ fn service(name: &str) -> Resource {
     }
 }
 
-fn request(resource: Resource, spans: Vec<Span>) -> ExportTraceServiceRequest {
+pub(super) fn request(resource: Resource, spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(resource),

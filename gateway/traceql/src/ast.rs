@@ -163,6 +163,52 @@ impl Field {
             Field::Attribute(a) => matches!(a.scope, AttributeScope::Event | AttributeScope::Link),
         }
     }
+
+    /// True when the field has one value per span that depends only on the span, its
+    /// resource and its instrumentation scope, so a columnar store can hold it as a column
+    /// and evaluate conditions on it row by row (see [`crate::SpanPredicate`]).
+    ///
+    /// The value ([`crate::FieldValue`]) the evaluator reads, which a column must
+    /// reproduce:
+    ///
+    /// | field | value |
+    /// |---|---|
+    /// | `name` | `Str(span.name)` |
+    /// | `status` | `Status(Status::from_otlp(code))`, code 0 without a status |
+    /// | `statusMessage` | `Str(message)`, `Str("")` without a status (never nil) |
+    /// | `kind` | `Kind(Kind::from_otlp(span.kind))` |
+    /// | `duration` | `Duration(end.saturating_sub(start))`, clamped to `i64::MAX` |
+    /// | `span:id` | `Id(span_id)`, also when empty (never nil) |
+    /// | `span:parentID` | `Nil` when the parent id is empty or all zero bytes, else `Id` |
+    /// | `instrumentation:name`, `:version` | `Nil` without a scope, else `Str` (maybe `""`) |
+    /// | `span.x`, `resource.x`, `instrumentation.x` | the first attribute with key `x` in that list, via [`crate::FieldValue::from_any`]; `Nil` when there is none, when that key/value has no value, or without a scope |
+    /// | `.x` | [`crate::resolve_unscoped`]: the span attribute when the span has key `x` with a value (even one that reads as `Nil`, such as a key/value list), else the resource attribute |
+    ///
+    /// Trace-level intrinsics, `parent`, `childCount` (needs the other spans) and event and
+    /// link fields (several values per span) are not span-level.
+    pub fn is_span_level(&self) -> bool {
+        match self {
+            Field::Intrinsic(i) => matches!(
+                i,
+                Intrinsic::Name
+                    | Intrinsic::Status
+                    | Intrinsic::StatusMessage
+                    | Intrinsic::Kind
+                    | Intrinsic::Duration
+                    | Intrinsic::SpanId
+                    | Intrinsic::ParentId
+                    | Intrinsic::InstrumentationName
+                    | Intrinsic::InstrumentationVersion
+            ),
+            Field::Attribute(a) => matches!(
+                a.scope,
+                AttributeScope::Unscoped
+                    | AttributeScope::Span
+                    | AttributeScope::Resource
+                    | AttributeScope::Instrumentation
+            ),
+        }
+    }
 }
 
 /// Comparison operators (`= != > >= < <=`).

@@ -33,7 +33,7 @@
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use crate::ast::{CompareOp, Field, FieldExpr, Intrinsic, Pipeline, SpansetExpr, SpansetOp, Stage};
-use crate::eval::{TraceView, Value, compare, regex_matches};
+use crate::eval::{FieldValue, TraceView, Value, compare, regex_matches};
 use crate::pattern::Pattern;
 use crate::query::Query;
 use crate::value::Literal;
@@ -107,12 +107,26 @@ impl Condition {
     }
 
     pub(crate) fn matches_span(&self, view: &TraceView<'_>, i: usize) -> bool {
-        let literal = Value::from_literal(&self.value);
-        view.for_each_value(&self.field, i, &mut |v| match &self.op {
-            ConditionOp::Compare(op) => compare(*op, v, literal),
-            ConditionOp::Regex(p) => regex_matches(p, false, v),
-            ConditionOp::NotRegex(p) => regex_matches(p, true, v),
-        })
+        view.for_each_value(&self.field, i, &mut |v| self.matches_value(v))
+    }
+
+    /// True when a span whose [`Condition::field`] has `value` satisfies the condition:
+    /// exactly the evaluator's comparison (nil satisfies nothing, not even `!=`; ints,
+    /// floats and durations compare numerically; other types only with their own type;
+    /// arrays match `=`, `=~` and orderings when any element does, `!=` and `!~` when every
+    /// element does; ids compare with hex strings; regexes are fully anchored; statuses,
+    /// kinds and booleans support only `=` and `!=`).
+    ///
+    /// A columnar store can call this once per distinct value of a dictionary-encoded
+    /// column and mark the rows holding the matching values. For an unscoped field (`.x`)
+    /// the value is [`crate::resolve_unscoped`]'s; for event and link fields (several
+    /// values per span) the condition holds when any of them matches.
+    pub fn matches_value(&self, value: FieldValue<'_>) -> bool {
+        match &self.op {
+            ConditionOp::Compare(op) => compare(*op, value, Value::from_literal(&self.value)),
+            ConditionOp::Regex(p) => regex_matches(p, false, value),
+            ConditionOp::NotRegex(p) => regex_matches(p, true, value),
+        }
     }
 
     /// True when some span of `trace` satisfies the condition (the contract above).

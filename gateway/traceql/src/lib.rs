@@ -11,6 +11,17 @@
 //! * [`Query::required_conditions`]: conditions for index pre-filtering (see [`hints`]
 //!   for the soundness contract).
 //! * [`MetricsEvaluator`]: TraceQL metrics over many traces → series.
+//! * Columnar evaluation (a store that keeps spans as columns evaluates filters and
+//!   metrics without building traces, with the evaluator's exact semantics):
+//!   [`Query::span_predicate`] gives a filter as a [`SpanPredicate`] tree of single-field
+//!   leaves, each decided by one [`FieldValue`] ([`Condition::matches_value`],
+//!   [`SpanPredicate::leaf_matches`]), so a leaf can be evaluated once per distinct
+//!   dictionary value; [`Field::is_span_level`](ast::Field::is_span_level) documents how
+//!   a column must produce each field's value and [`resolve_unscoped`] how `.x` reads.
+//!   [`MetricsEvaluator::span_inputs`] / [`MetricsEvaluator::observe_span`] feed a
+//!   metrics query span by span, [`MetricsEvaluator::add_counts`] with pre-counted
+//!   `rate()`/`count_over_time()` totals (see [`metrics`] for exemplars). `None` or a
+//!   [`ColumnarError`] means the query needs whole traces.
 //!
 //! # Supported
 //!
@@ -78,6 +89,15 @@
 //!   (`by(.a = "x")`); Tempo prints backticks there.
 //! * Metrics: see [`metrics`] (interval model, labels, exemplars); range queries are
 //!   limited to [`metrics::MAX_INTERVALS`] intervals.
+//! * Span predicates: only one `{ }` filter (a metrics function may follow) over
+//!   span-level fields has one: the span fields, resource and scope attributes, `.x`,
+//!   `instrumentation:name/version` and `span:parentID` (nil when empty or all zero). Not
+//!   `parent` (also span-local, but kept with the structural fields), `childCount`,
+//!   trace-level intrinsics, event/link fields, arithmetic, field-vs-field comparisons,
+//!   spanset operators or later stages. `{ span.flag }` holds only for the boolean `true`
+//!   and `{ !span.flag }` only for `false` (neither for arrays or other types), so the
+//!   tree has a separate [`SpanPredicate::Bool`] leaf; `!` over comparisons is the plain
+//!   complement.
 
 pub mod ast;
 mod error;
@@ -89,17 +109,21 @@ pub mod metrics;
 mod parser;
 mod pattern;
 mod query;
+mod span_predicate;
 mod value;
 
 pub use error::ParseError;
 pub use eval::{
-    DEFAULT_SPANS_PER_SPANSET, ROOT_SPAN_NOT_YET_RECEIVED, SearchOptions, ServiceStats,
+    DEFAULT_SPANS_PER_SPANSET, FieldValue, ROOT_SPAN_NOT_YET_RECEIVED, SearchOptions, ServiceStats,
     SpanLocation, SpanMatch, SpansetResult, TraceResult, TraceSummary,
 };
 pub use hints::{Condition, ConditionOp, IndexHints, TraceBounds};
 pub use lenient::{LenientQuery, MAX_CONDITION_GROUPS, parse_lenient};
-pub use metrics::{MetricsError, MetricsEvaluator, Series};
+pub use metrics::{
+    ColumnarError, MetricsError, MetricsEvaluator, Series, SpanInputs, SpanObservation,
+};
 pub use parser::parse;
 pub use pattern::Pattern;
 pub use query::Query;
+pub use span_predicate::{SpanPredicate, resolve_unscoped};
 pub use value::{AttrValue, Kind, Literal, Status, format_go_duration, hex_lower, trace_id_hex};

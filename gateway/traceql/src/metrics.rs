@@ -22,6 +22,12 @@
 //! values left out (all nil: the first label with value nil); without `by()`, one series
 //! `{__name__="rate"}` (function name). Exemplars: at most one per trace (the first span
 //! counted; Tempo picks a random one), capped at 100, at most 2 per time slot.
+//!
+//! Span-level queries can also be fed span by span or as pre-counted totals, by a store
+//! that reads spans from columns: [`MetricsEvaluator::span_inputs`],
+//! [`MetricsEvaluator::observe_span`] (a trace is a run of spans with one trace id, for
+//! the exemplar rule), [`MetricsEvaluator::add_counts`] with
+//! [`MetricsEvaluator::interval_index`] and [`MetricsEvaluator::wants_exemplars`].
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -32,6 +38,10 @@ use crate::ast::{Field, Intrinsic, MetricsFunction, MetricsStage};
 use crate::eval::{TraceView, Value};
 use crate::query::Query;
 use crate::value::{AttrValue, hex_lower, trace_id_hex};
+
+mod columnar;
+
+pub use columnar::{ColumnarError, SpanInputs, SpanObservation};
 
 /// Tempo's `maxExemplars`.
 pub const MAX_EXEMPLARS: u32 = 100;
@@ -261,6 +271,16 @@ impl Accumulator {
         }
     }
 
+    /// Adds `n` spans to a count (no-op for other accumulators); the same as `n` calls
+    /// of `observe` while the count stays below 2^53.
+    fn add_count(&mut self, interval: usize, n: f64) {
+        if let Accumulator::Count(v) = self
+            && let Some(slot) = v.get_mut(interval)
+        {
+            *slot += n;
+        }
+    }
+
     fn values(&self, rate_multiplier: f64) -> Vec<f64> {
         match self {
             Accumulator::Count(v) => v.iter().map(|c| c * rate_multiplier).collect(),
@@ -294,7 +314,21 @@ pub struct MetricsEvaluator {
     /// Series by hash of their `by()` values and bucket; collisions resolved by equality.
     index: HashMap<u64, Vec<usize>>,
     exemplar_limit: u32,
+    /// Traces that took an exemplar (at most one each, while below `exemplar_limit`).
     exemplar_traces: u32,
+    /// The trace id of the last trace that took an exemplar through `observe_span`:
+    /// spans arrive one at a time, grouped by trace, so a span from the same trace must
+    /// not take another.
+    exemplar_trace: Option<Vec<u8>>,
+    /// The query's filter and metrics inputs are span-level (`span_inputs` is `Some`).
+    span_level: bool,
+}
+
+/// A span [`MetricsEvaluator::count_span`] counted: its series and numeric value.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    series: usize,
+    value: Option<f64>,
 }
 
 impl MetricsEvaluator {
@@ -365,7 +399,10 @@ impl MetricsEvaluator {
             index: HashMap::new(),
             exemplar_limit: 0,
             exemplar_traces: 0,
+            exemplar_trace: None,
+            span_level: false,
         };
+        evaluator.span_level = columnar::is_span_level(&evaluator.query, &evaluator.stage);
         // Tempo's ungrouped aggregator always yields its one series, so `{} | rate()`
         // over no data is a series of zeros (as in metrics_query_range.json).
         let bucketed = matches!(
@@ -396,34 +433,68 @@ impl MetricsEvaluator {
         for set in &sets {
             for &i in &set.spans {
                 let i = i as usize;
-                let start_time = view.spans[i].span.start_time_unix_nano;
-                if start_time <= self.start || start_time > self.end {
+                let span_ref = view.spans[i];
+                let span = span_ref.span;
+                if self.interval_index(span.start_time_unix_nano).is_none() {
                     continue;
                 }
-                let Some(interval) = self.intervals.index(start_time) else {
+                // The same numbers as `observe_span`: read the span's inputs, then share
+                // the counting code.
+                let by_values: Vec<Value<'_>> =
+                    self.stage.by.iter().map(|f| view.value(f, i)).collect();
+                let value = match self.stage.function.field() {
+                    Some(f) if *f != Field::Intrinsic(Intrinsic::Duration) => view.value(f, i),
+                    // `duration` is read from `duration_nanos`.
+                    _ => Value::Nil,
+                };
+                let observation = SpanObservation {
+                    trace_id: &span.trace_id,
+                    span_id: &span.span_id,
+                    start_time_unix_nano: span.start_time_unix_nano,
+                    duration_nanos: span_ref.duration(),
+                    by_values: &by_values,
+                    value,
+                };
+                let Some(counted) = self.count_span(&observation) else {
                     continue;
                 };
-                let Some(series) = self.series_for(&view, i) else {
-                    continue; // No bucket for this span (histograms, quantiles).
-                };
-                let value = self.span_value(&view, i);
-                if let Some(v) = value {
-                    self.series[series].acc.observe(interval, v);
-                } else if matches!(self.series[series].acc, Accumulator::Count(_)) {
-                    self.series[series].acc.observe(interval, 0.0);
-                }
                 if !exemplar_taken {
                     exemplar_taken = true;
                     self.exemplar_traces += 1;
-                    self.add_exemplar(series, &view, i, value);
+                    self.add_exemplar(counted, &observation);
                 }
             }
         }
+        // A later `observe_span` starts a new trace, whatever its id.
+        self.exemplar_trace = None;
+    }
+
+    /// Counts one span: the `(start, end]` window, its interval, its series (by `by()`
+    /// values and, for histograms and quantiles, bucket) and its value. `None` when the
+    /// span is not counted (outside the window, or no bucket). Shared by
+    /// [`Self::observe_trace`] and [`Self::observe_span`] so both give the same numbers.
+    fn count_span(&mut self, span: &SpanObservation<'_>) -> Option<Counted> {
+        let interval = self.interval_index(span.start_time_unix_nano)?;
+        let bucket = match &self.stage.function {
+            MetricsFunction::QuantileOverTime(f, _) | MetricsFunction::HistogramOverTime(f) => {
+                // No bucket for this span: not counted (Tempo drops it).
+                Some(log2_bucket(f, span)?)
+            }
+            _ => None,
+        };
+        let series = self.series_for(span.by_values, bucket);
+        let value = self.span_value(span);
+        if let Some(v) = value {
+            self.series[series].acc.observe(interval, v);
+        } else if matches!(self.series[series].acc, Accumulator::Count(_)) {
+            self.series[series].acc.observe(interval, 0.0);
+        }
+        Some(Counted { series, value })
     }
 
     /// The numeric value a span contributes; `None` for counting functions or when the
     /// span has no numeric value (then it is not counted by min/max/sum/avg).
-    fn span_value(&self, view: &TraceView<'_>, i: usize) -> Option<f64> {
+    fn span_value(&self, span: &SpanObservation<'_>) -> Option<f64> {
         let field = match &self.stage.function {
             MetricsFunction::MinOverTime(f)
             | MetricsFunction::MaxOverTime(f)
@@ -432,22 +503,15 @@ impl MetricsEvaluator {
             _ => return None,
         };
         if *field == Field::Intrinsic(Intrinsic::Duration) {
-            return Some(view.spans[i].duration() as f64 / NANOS_PER_SECOND);
+            return Some(span.duration_nanos as f64 / NANOS_PER_SECOND);
         }
-        view.value(field, i).as_f64().filter(|x| !x.is_nan())
+        span.value.as_f64().filter(|x| !x.is_nan())
     }
 
-    /// Finds or creates the series of span `i`. Lookups borrow the span's values; only a
-    /// new series copies them.
-    fn series_for(&mut self, view: &TraceView<'_>, i: usize) -> Option<usize> {
-        let bucket = match &self.stage.function {
-            MetricsFunction::QuantileOverTime(f, _) | MetricsFunction::HistogramOverTime(f) => {
-                Some(log2_bucket(view, f, i)?)
-            }
-            _ => None,
-        };
-        let values: Vec<Value<'_>> = self.stage.by.iter().map(|f| view.value(f, i)).collect();
-        let hash = hash_series(&values, bucket);
+    /// Finds or creates the series for `by()` values and bucket. Lookups borrow the
+    /// values; only a new series copies them.
+    fn series_for(&mut self, values: &[Value<'_>], bucket: Option<f64>) -> usize {
+        let hash = hash_series(values, bucket);
         let existing = self.index.get(&hash).and_then(|candidates| {
             candidates.iter().copied().find(|&c| {
                 let s = &self.series[c];
@@ -459,11 +523,11 @@ impl MetricsEvaluator {
                         .all(|(v, a)| same_value(v, a))
             })
         });
-        if existing.is_some() {
+        if let Some(existing) = existing {
             return existing;
         }
-        let by_values = values.into_iter().map(Value::to_attr_value).collect();
-        Some(self.new_series(hash, by_values, bucket))
+        let by_values = values.iter().map(|v| v.to_attr_value()).collect();
+        self.new_series(hash, by_values, bucket)
     }
 
     fn new_series(&mut self, hash: u64, by_values: Vec<AttrValue>, bucket: Option<f64>) -> usize {
@@ -479,19 +543,18 @@ impl MetricsEvaluator {
         index
     }
 
-    fn add_exemplar(&mut self, series: usize, view: &TraceView<'_>, i: usize, value: Option<f64>) {
-        let span = view.spans[i].span;
+    fn add_exemplar(&mut self, counted: Counted, span: &SpanObservation<'_>) {
         let value = match &self.stage.function {
             MetricsFunction::QuantileOverTime(f, _) => {
                 if *f == Field::Intrinsic(Intrinsic::Duration) {
-                    view.spans[i].duration() as f64 / NANOS_PER_SECOND
+                    span.duration_nanos as f64 / NANOS_PER_SECOND
                 } else {
-                    view.value(f, i).as_f64().unwrap_or(0.0)
+                    span.value.as_f64().unwrap_or(0.0)
                 }
             }
-            _ => value.unwrap_or(f64::NAN),
+            _ => counted.value.unwrap_or(f64::NAN),
         };
-        let state = &mut self.series[series];
+        let state = &mut self.series[counted.series];
         if state.exemplar_slots.is_empty() {
             let slots = usize::try_from(self.exemplar_limit / 2).unwrap_or(0).max(1);
             state.exemplar_slots = vec![0; slots];
@@ -511,8 +574,8 @@ impl MetricsEvaluator {
         }
         state.exemplar_slots[slot] += 1;
         state.exemplars.push(Exemplar {
-            trace_id: span.trace_id.clone(),
-            span_id: span.span_id.clone(),
+            trace_id: span.trace_id.to_vec(),
+            span_id: span.span_id.to_vec(),
             timestamp_ms: i64::try_from(span.start_time_unix_nano / 1_000_000).unwrap_or(i64::MAX),
             value,
         });
@@ -729,14 +792,14 @@ pub(crate) fn log2_bucketize(v: u64) -> f64 {
     (1u64 << (64 - leading)) as f64
 }
 
-/// The histogram bucket of span `i`, or `None` when Tempo drops the span (values below
+/// The histogram bucket of a span, or `None` when Tempo drops the span (values below
 /// 2, floats, non-numbers).
-fn log2_bucket(view: &TraceView<'_>, field: &Field, i: usize) -> Option<f64> {
+fn log2_bucket(field: &Field, span: &SpanObservation<'_>) -> Option<f64> {
     if *field == Field::Intrinsic(Intrinsic::Duration) {
-        let d = view.spans[i].duration();
+        let d = span.duration_nanos;
         return (d >= 2).then(|| log2_bucketize(d) / NANOS_PER_SECOND);
     }
-    match view.value(field, i) {
+    match span.value {
         Value::Int(n) if n >= 2 => Some(log2_bucketize(n as u64)),
         Value::Duration(d) if d >= 2 => Some(log2_bucketize(d as u64) / NANOS_PER_SECOND),
         _ => None,

@@ -21,8 +21,16 @@ use crate::eval::trace::{SpanRef, TraceView, is_empty_id, service_name};
 use crate::pattern::Pattern;
 use crate::value::{AttrValue, Kind, Literal, Status, hex_lower};
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Value<'a> {
+/// The value of one field on one span, borrowed from the trace (or from a column).
+///
+/// This is the engine's own value type: every comparison the evaluator makes is between
+/// two `FieldValue`s, so a caller that reads span fields from somewhere else (a columnar
+/// store) and hands them to [`crate::Condition::matches_value`] or
+/// [`crate::MetricsEvaluator::observe_span`] gets exactly the evaluator's answers, as long
+/// as it builds the values the way [`crate::ast::Field::is_span_level`] documents.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// Absent: satisfies no comparison, not even `!=`.
     Nil,
     Str(&'a str),
     Int(i64),
@@ -34,11 +42,18 @@ pub(crate) enum Value<'a> {
     Kind(Kind),
     /// Trace, span and link ids (and bytes attributes); compared with strings as hex.
     Id(&'a [u8]),
+    /// An array attribute; comparisons look at its scalar elements.
     Array(&'a [AnyValue]),
 }
 
-impl<'a> Value<'a> {
-    pub(crate) fn from_any(v: Option<&'a AnyValue>) -> Self {
+/// The name the evaluator uses internally (it predates the public name).
+pub(crate) type Value<'a> = FieldValue<'a>;
+
+impl<'a> FieldValue<'a> {
+    /// The value of an OTLP attribute as the engine reads it: bytes become [`Self::Id`],
+    /// arrays [`Self::Array`]; a missing value, a key/value list and an `AnyValue` without
+    /// a value are [`Self::Nil`].
+    pub fn from_any(v: Option<&'a AnyValue>) -> Self {
         match v.and_then(|v| v.value.as_ref()) {
             Some(any_value::Value::StringValue(s)) => Value::Str(s),
             Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
@@ -65,12 +80,12 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub(crate) fn is_nil(&self) -> bool {
+    pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
 
     /// Numeric view: ints, floats and durations (as nanoseconds).
-    pub(crate) fn as_f64(&self) -> Option<f64> {
+    pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(n) => Some(*n as f64),
             Value::Float(x) => Some(*x),
@@ -79,7 +94,8 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub(crate) fn to_attr_value(self) -> AttrValue {
+    /// The owned form reported in results and metrics labels (ids as lower-case hex).
+    pub fn to_attr_value(self) -> AttrValue {
         match self {
             Value::Nil => AttrValue::Nil,
             Value::Str(s) => AttrValue::Str(s.to_string()),

@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use crate::query::Query;
 use crate::value::{AttrValue, hex_lower};
 
+pub use field::FieldValue;
 pub(crate) use field::{Value, compare, regex_matches};
 pub(crate) use trace::TraceView;
 pub use trace::{ROOT_SPAN_NOT_YET_RECEIVED, ServiceStats, SpanLocation, TraceSummary};
