@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Search benchmark (BENCHMARKS.md, "Search"), after `make release`; builds nothing.
 #
-#   scripts/bench-search.sh [spans] [--keep]
+#   scripts/bench-search.sh [spans] [--keep] [--tier blocks|hot]
 #     Starts the gateway on a fresh temp data dir (loopback ports), ingests `spans` spans
 #     (default 1000000) as 10-span traces from 10 services, lets flushes/compactions settle
 #     for 5 s, then runs `spangate-loadgen search` (the fixed suite a_builder … e_rate_by_service,
-#     see tools/loadgen/src/search.rs) and prints both reports. --keep leaves the temp dir
-#     (data, config, gateway log, ingest.json, search.json) in place and prints its path.
+#     see tools/loadgen/src/search.rs) and prints both reports. --tier blocks (default)
+#     moves every span into columnar blocks before searching (storage.blocks.build_after
+#     0s) and prints the blocks' bytes per span; --tier hot keeps them in the hot tier
+#     (blocks off). --keep leaves the temp dir (data, config, gateway log, ingest.json,
+#     search.json) in place and prints its path.
 #
 #   scripts/bench-search.sh --ingest-ratio BASELINE_BIN [spans] [rounds]
 #     Ingest cost of indexing: alternating rounds (order swapped every round) of ingesting
@@ -26,11 +29,17 @@ usage() {
 }
 
 keep=0
+tier=blocks
 baseline=
 positional=()
 while [ $# -gt 0 ]; do
   case $1 in
     --keep) keep=1 ;;
+    --tier)
+      [ $# -ge 2 ] && [[ $2 =~ ^(blocks|hot)$ ]] || usage
+      tier=$2
+      shift
+      ;;
     --ingest-ratio)
       [ $# -ge 2 ] || usage
       baseline=$2
@@ -92,7 +101,11 @@ start_gateway() { # $1 = binary, $2 = directory (config, data, log)
   local binary=$1 dir=$2
   mkdir -p "$dir"
   {
-    echo "storage: { data_dir: \"$dir/data\" }"
+    if [ "$tier" = blocks ]; then
+      echo "storage: { data_dir: \"$dir/data\", blocks: { build_after: 0s, interval: 1s } }"
+    else
+      echo "storage: { data_dir: \"$dir/data\", blocks: { enabled: false } }"
+    fi
     echo "receivers:"
     echo "  otlp_grpc: { listen: \"127.0.0.1:$grpc_port\" }"
     echo "  otlp_http: { listen: \"127.0.0.1:$http_port\" }"
@@ -189,6 +202,32 @@ PY
 if ! python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["requests_failed_total"] != 0)' "$work/ingest.json"; then
   echo "ingest had failed requests; not searching" >&2
   exit 1
+fi
+
+if [ "$tier" = blocks ]; then
+  # Every accepted span in a block before searching (the builder runs every second).
+  accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans_accepted"])' "$work/ingest.json")
+  metric() { curl -s --max-time 5 "$query_url/metrics" | awk -v name="$1" '$1 == name { printf "%d", $2 }'; }
+  cpu_before=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
+  waited=0
+  until [ "$(metric spangate_block_spans)" -ge "$accepted" ] 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    [ "$waited" -lt 1800 ] || { echo "spans not all in blocks after 30 min" >&2; exit 1; }
+  done
+  cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
+  block_spans=$(metric spangate_block_spans)
+  block_bytes=$(metric spangate_block_bytes)
+  ticks=$(getconf CLK_TCK)
+  python3 - "$block_spans" "$block_bytes" "$(metric spangate_blocks)" "$cpu_before" "$cpu_after" "$ticks" "$waited" <<'PY'
+import sys
+spans, size, blocks, cpu0, cpu1, ticks, waited = map(int, sys.argv[1:])
+cpu_us = (cpu1 - cpu0) / ticks * 1e6
+print(f"blocks: {spans} spans in {blocks} blocks, {size} bytes = {size / spans:.1f} bytes/span; "
+      f"moved within {waited} s after ingest, gateway CPU meanwhile {cpu_us / spans:.2f} us/span "
+      "(upper bound on building: includes whatever else ran)")
+PY
+  echo "data dir: $(du -sb "$work/data" | cut -f1) bytes in all (hot tier's RocksDB files + blocks)"
 fi
 
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$query_url/api/search?q=%7B%7D" || true)

@@ -184,6 +184,7 @@ pub async fn run(
                 pipelines: pipelines.clone(),
                 tail: tail.clone(),
                 remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
+                store: store.clone(),
             }),
         ),
         shutdown.clone(),

@@ -34,6 +34,8 @@ pub struct GatewayOptions {
     pub max_inflight_writes: u64,
     pub queue_timeout: &'static str,
     pub log_level: &'static str,
+    /// `storage.blocks` (YAML flow mapping), e.g. `{ build_after: 0s, interval: 100ms }`.
+    pub blocks: &'static str,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
 }
@@ -50,6 +52,7 @@ impl Default for GatewayOptions {
             max_inflight_writes: 64,
             queue_timeout: "2s",
             log_level: "info",
+            blocks: "{}",
             extra_yaml: String::new(),
         }
     }
@@ -438,6 +441,7 @@ fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {
   data_dir: "{data_dir}"
   fsync: {fsync}
   compression: {compression}
+  blocks: {blocks}
 receivers:
   otlp_grpc:
     enabled: {grpc_enabled}
@@ -459,6 +463,7 @@ log:
         data_dir = data_dir.display(),
         fsync = o.fsync,
         compression = o.compression,
+        blocks = o.blocks,
         grpc_enabled = o.grpc_enabled,
         grpc = ports.grpc,
         max_message_bytes = o.max_message_bytes,

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, status::StatusCode};
 use serde_json::Value;
 use spangate_integration_tests::fixtures::{self, av_int, kv, kv_str};
-use spangate_integration_tests::{TestGateway, ids};
+use spangate_integration_tests::{GatewayOptions, TestGateway, ids, prom};
 
 const MS: u64 = 1_000_000;
 const SECOND: u64 = 1_000 * MS;
@@ -49,7 +49,42 @@ fn search_hex(id: &[u8]) -> String {
 /// error → payments `charge` 250ms error with an `exception` event. T4 (now-40s):
 /// payments `refund` 10ms.
 fn world() -> World {
-    let gw = TestGateway::start();
+    world_with(GatewayOptions::default())
+}
+
+/// The same traces, every span moved into columnar blocks before the test queries them.
+fn world_in_blocks() -> World {
+    let w = world_with(GatewayOptions {
+        blocks: "{ build_after: 0s, interval: 100ms }",
+        ..GatewayOptions::default()
+    });
+    // Whole JSON bodies but v2's `metrics.inspectedBytes` (bytes read differ by tier).
+    let by_id = |w: &World| -> Vec<(u16, Value)> {
+        [&w.t1, &w.t2, &w.t3, &w.t4]
+            .iter()
+            .flat_map(|id| [format!("/api/v2/traces/{id}"), format!("/api/traces/{id}")])
+            .map(|path| {
+                let response = w.gw.get(&path);
+                let mut body = response.json();
+                if let Some(object) = body.as_object_mut() {
+                    object.remove("metrics");
+                }
+                (response.status, body)
+            })
+            .collect()
+    };
+    // Read while the spans may be hot, moving or moved: always the same answer.
+    let before = by_id(&w);
+    w.gw.wait_for_metrics("every span in a block", |samples| {
+        let accepted = prom::sum(samples, "spangate_spans_accepted_total", &[]);
+        accepted > 0.0 && prom::sum(samples, "spangate_block_spans", &[]) == accepted
+    });
+    assert_eq!(by_id(&w), before, "trace by id from blocks");
+    w
+}
+
+fn world_with(options: GatewayOptions) -> World {
+    let gw = TestGateway::start_with(options);
     let grpc = gw.grpc();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -201,7 +236,15 @@ fn attribute<'a>(attributes: &'a Value, key: &str) -> Option<&'a Value> {
 
 #[test]
 fn grafana_builder_queries_find_exactly_the_matching_traces() {
-    let w = world();
+    grafana_builder_queries_find_exactly_the_matching_traces_in(&world());
+}
+
+#[test]
+fn grafana_builder_queries_find_exactly_the_matching_traces_over_blocks() {
+    grafana_builder_queries_find_exactly_the_matching_traces_in(&world_in_blocks());
+}
+
+fn grafana_builder_queries_find_exactly_the_matching_traces_in(w: &World) {
     // Exactly what the Search builder emits: no spaces around operators.
     let response = w.search(
         r#"{resource.service.name="api" && name="GET /users" && duration>100ms && status=error}"#,
@@ -270,7 +313,15 @@ fn grafana_builder_queries_find_exactly_the_matching_traces() {
 
 #[test]
 fn structural_operators_and_pipelines() {
-    let w = world();
+    structural_operators_and_pipelines_in(&world());
+}
+
+#[test]
+fn structural_operators_and_pipelines_over_blocks() {
+    structural_operators_and_pipelines_in(&world_in_blocks());
+}
+
+fn structural_operators_and_pipelines_in(w: &World) {
     let response = w.search(r#"{name="GET /users"} >> {name="SELECT"}"#, "");
     assert_eq!(trace_ids(&response), [w.t1.as_str()]);
     let spans = &response["traces"][0]["spanSets"][0]["spans"];
@@ -308,7 +359,15 @@ fn structural_operators_and_pipelines() {
 
 #[test]
 fn windows_limits_legacy_tags_and_errors() {
-    let w = world();
+    windows_limits_legacy_tags_and_errors_in(&world());
+}
+
+#[test]
+fn windows_limits_legacy_tags_and_errors_over_blocks() {
+    windows_limits_legacy_tags_and_errors_in(&world_in_blocks());
+}
+
+fn windows_limits_legacy_tags_and_errors_in(w: &World) {
     let window = format!("&start={}&end={}", w.now_secs - 25, w.now_secs);
     assert_eq!(
         trace_ids(&w.search("{}", &window)),
@@ -376,7 +435,15 @@ fn a_span_is_searchable_as_soon_as_its_export_is_acknowledged() {
 
 #[test]
 fn tag_names_and_values_as_grafana_asks_for_them() {
-    let w = world();
+    tag_names_and_values_as_grafana_asks_for_them_in(&world());
+}
+
+#[test]
+fn tag_names_and_values_as_grafana_asks_for_them_over_blocks() {
+    tag_names_and_values_as_grafana_asks_for_them_in(&world_in_blocks());
+}
+
+fn tag_names_and_values_as_grafana_asks_for_them_in(w: &World) {
     assert_eq!(w.gw.get("/api/echo").status, 200);
     assert_eq!(w.gw.get("/api/status/buildinfo").status, 200);
 
@@ -501,7 +568,15 @@ fn tag_names_and_values_as_grafana_asks_for_them() {
 
 #[test]
 fn traceql_metrics_count_every_matching_span() {
-    let w = world();
+    traceql_metrics_count_every_matching_span_in(&world());
+}
+
+#[test]
+fn traceql_metrics_count_every_matching_span_over_blocks() {
+    traceql_metrics_count_every_matching_span_in(&world_in_blocks());
+}
+
+fn traceql_metrics_count_every_matching_span_in(w: &World) {
     let start = w.now_secs - 60;
     let end = w.now_secs;
     let query = encode("{} | count_over_time() by (resource.service.name)");

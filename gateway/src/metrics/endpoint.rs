@@ -16,6 +16,7 @@ use super::registry;
 use super::remote_write::RemoteWriteStats;
 use crate::pipeline::PipelineHandle;
 use crate::receiver::ReceiverStats;
+use crate::store::TraceStore;
 use crate::tail::TailSampler;
 
 /// Where the counters shown on `/metrics` come from.
@@ -27,6 +28,8 @@ pub(crate) struct MetricsSources {
     pub tail: Option<Arc<TailSampler>>,
     /// Outcome counters of `metrics.remote_write`, when it is on.
     pub remote_write: Option<Arc<RemoteWriteStats>>,
+    /// The store, for the size of its cold tier.
+    pub store: Arc<TraceStore>,
 }
 
 /// The `/metrics` route.
@@ -56,6 +59,7 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     .await
     .unwrap_or_default();
     let mut points = registry::receiver_points(&sources.receivers);
+    points.extend(registry::block_points(&sources.store.block_list()));
     if let Some(remote_write) = &sources.remote_write {
         points.extend(registry::remote_write_points(remote_write));
     }

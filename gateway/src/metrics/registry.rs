@@ -6,6 +6,7 @@ use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
 use crate::receiver::{ReceiverStats, Refusal, Transport};
+use crate::store::blocks::BlockList;
 use crate::tail::TailStats;
 
 /// A metric family: its name and its `# HELP` text.
@@ -64,6 +65,15 @@ pub(crate) const PLUGIN_CIRCUIT_OPEN: Family = family(
     "spangate_plugin_circuit_open",
     "1 while a plugin's circuit breaker is open (its calls are skipped).",
 );
+
+pub(crate) const BLOCKS: Family = family(
+    "spangate_blocks",
+    "Columnar blocks in the store (the cold tier).",
+);
+pub(crate) const BLOCK_SPANS: Family =
+    family("spangate_block_spans", "Spans held in columnar blocks.");
+pub(crate) const BLOCK_BYTES: Family =
+    family("spangate_block_bytes", "Bytes of the block files on disk.");
 
 pub(crate) const TAIL_PENDING_TRACES: Family = family(
     "spangate_tail_pending_traces",
@@ -219,6 +229,20 @@ pub(crate) fn tail_points(stats: &TailStats) -> Vec<MetricPoint> {
             stats.late_spans_dropped,
         ),
         counter(TAIL_DECIDED_EARLY, &[], stats.decided_early),
+    ]
+}
+
+/// The cold tier's size.
+pub(crate) fn block_points(blocks: &BlockList) -> Vec<MetricPoint> {
+    let (mut spans, mut bytes) = (0u64, 0u64);
+    for listed in blocks.iter() {
+        spans += listed.open.meta.span_count;
+        bytes += listed.open.meta.bytes;
+    }
+    vec![
+        gauge(BLOCKS, &[], blocks.len() as f64),
+        gauge(BLOCK_SPANS, &[], spans as f64),
+        gauge(BLOCK_BYTES, &[], bytes as f64),
     ]
 }
 

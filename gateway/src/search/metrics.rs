@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use spangate_traceql::{MetricsEvaluator, Query, Series};
 
-use super::block_scan;
 use super::{SearchEngine, SearchError};
+use super::{block_scan, plan, span_level};
 use crate::model::count_spans;
 use crate::store::TimeWindow;
 
@@ -65,6 +65,34 @@ impl SearchEngine {
             end_unix_nano: request.end,
         };
         let blocks = self.store.block_list();
+        if let Some(predicate) = request.query.span_predicate()
+            && span_level::observe_blocks(
+                &blocks,
+                tenant,
+                &predicate,
+                &mut evaluator,
+                window,
+                &mut result,
+            )?
+        {
+            // The blocks were read from their columns; the hot rows span by span.
+            let mut candidates = plan::candidates(&self.store, tenant, &hints, window)?;
+            let mut seen = HashSet::new();
+            while let Some((_, trace_id)) = candidates.next_entry()? {
+                if !seen.insert(trace_id) {
+                    continue;
+                }
+                result.inspected_traces += 1;
+                let Some(stored) = self.store.hot_trace(&blocks, tenant, &trace_id)? else {
+                    continue;
+                };
+                result.inspected_bytes += stored.inspected_bytes;
+                result.inspected_spans += count_spans(&stored.data.resource_spans) as u64;
+                evaluator.observe_trace(&stored.data.resource_spans);
+            }
+            result.series = evaluator.finish();
+            return Ok(result);
+        }
         let mut candidates = block_scan::candidates(&self.store, &blocks, tenant, &hints, window)?;
         let mut seen = HashSet::new();
         while let Some((_, trace_id)) = candidates.next_entry()? {

@@ -10,10 +10,12 @@
 
 mod api;
 mod block_scan;
+mod columnar;
 mod metrics;
 mod plan;
 mod settings;
 mod span_floors;
+mod span_level;
 mod tags;
 
 use std::cmp::Reverse;

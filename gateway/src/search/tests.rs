@@ -32,6 +32,12 @@ pub(super) fn service_resource(service: &str) -> Resource {
 type SpanSpec = (u8, usize, usize, u64, u64);
 
 fn request(spans: &[SpanSpec]) -> ExportTraceServiceRequest {
+    request_numbered(spans, 0)
+}
+
+/// `request` with `write` in every span id: spans of different writes never share an id
+/// (no span is sent twice).
+fn request_numbered(spans: &[SpanSpec], write: u8) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: spans
             .iter()
@@ -42,10 +48,16 @@ fn request(spans: &[SpanSpec]) -> ExportTraceServiceRequest {
                     scope_spans: vec![ScopeSpans {
                         spans: vec![Span {
                             trace_id: vec![trace + 1; 16],
-                            span_id: vec![index as u8 + 1, trace + 1, 0, 0, 0, 0, 0, 1],
+                            span_id: vec![index as u8 + 1, trace + 1, write, 0, 0, 0, 0, 1],
                             name: NAMES[name].into(),
                             start_time_unix_nano: 1_000 + start,
                             end_time_unix_nano: 1_000 + start + length,
+                            attributes: span_attributes(start, length),
+                            status: length.is_multiple_of(5).then(|| crate::model::Status {
+                                code: 2,
+                                message: "failed".into(),
+                            }),
+                            kind: (start % 3) as i32,
                             ..Default::default()
                         }],
                         ..Default::default()
@@ -55,6 +67,33 @@ fn request(spans: &[SpanSpec]) -> ExportTraceServiceRequest {
             )
             .collect(),
     }
+}
+
+/// Attributes derived from a span's times: an int on every span, a string on some, and
+/// on others `service.name` itself (hiding the resource's for `.service.name`).
+fn span_attributes(start: u64, length: u64) -> Vec<KeyValue> {
+    let attribute = |key: &str, value: any_value::Value| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    };
+    let mut attributes = vec![attribute(
+        "n",
+        any_value::Value::IntValue((start % 4) as i64),
+    )];
+    if length.is_multiple_of(2) {
+        attributes.push(attribute(
+            "s",
+            any_value::Value::StringValue(format!("v{}", length % 3)),
+        ));
+    }
+    if start.is_multiple_of(7) {
+        attributes.push(attribute(
+            "service.name",
+            any_value::Value::StringValue("span-level".into()),
+        ));
+    }
+    attributes
 }
 
 /// The newest `limit` matching traces with a span in `window`, by evaluating every
@@ -107,11 +146,13 @@ fn open_store(dir: &std::path::Path) -> Arc<TraceStore> {
 }
 
 /// The same writes into a store that builds a block after each write marked so, and
+/// (with `resend`, span ids repeat across writes, so some spans are sent again)
 /// into one that never builds blocks (the reference); the directories live as long as
 /// the first element.
 #[allow(clippy::type_complexity)]
 fn stores(
     writes: &[(Vec<SpanSpec>, bool)],
+    resend: bool,
 ) -> (
     (tempfile::TempDir, tempfile::TempDir),
     Arc<TraceStore>,
@@ -122,9 +163,10 @@ fn stores(
     let hot_only = open_store(dirs.1.path());
     let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
     let reference_tenant = hot_only.tenant_for_write(SINGLE_TENANT).unwrap();
-    for (spans, then_build) in writes {
-        store.write(tenant, &request(spans)).unwrap();
-        hot_only.write(reference_tenant, &request(spans)).unwrap();
+    for (number, (spans, then_build)) in writes.iter().enumerate() {
+        let request = request_numbered(spans, if resend { 0 } else { number as u8 + 1 });
+        store.write(tenant, &request).unwrap();
+        hot_only.write(reference_tenant, &request).unwrap();
         if *then_build {
             store.build_block(tenant, u64::MAX).unwrap();
         }
@@ -132,12 +174,23 @@ fn stores(
     (dirs, store, hot_only)
 }
 
-const METRICS_QUERIES: [&str; 5] = [
+const METRICS_QUERIES: [&str; 16] = [
     "{} | rate() by (resource.service.name)",
     r#"{name = "GET"} | count_over_time() by (resource.service.name)"#,
     "{} | quantile_over_time(duration, .5, .9) by (name)",
     r#"{resource.service.name != "db"} | histogram_over_time(duration)"#,
     "{duration > 20ns} | max_over_time(duration) by (resource.service.name, name)",
+    "{status = error} | count_over_time() by (kind, status)",
+    r#"{name =~ "G.*" || resource.service.name = "web"} | rate() by (name)"#,
+    r#"{!(name = "GET")} | avg_over_time(duration)"#,
+    r#"{.service.name = "api"} | sum_over_time(duration) by (.service.name)"#,
+    "{} | count_over_time() by (resource.service.name, name)",
+    r#"{name = "POST"} >> {} | rate()"#,
+    r#"{span.s =~ "v[01]" && span.n >= 2} | rate() by (span.s)"#,
+    "{span.s = nil} | count_over_time() by (span.n, statusMessage)",
+    "{kind = server || span.n = 1.0} | avg_over_time(span.n) by (.service.name)",
+    r#"{.s != "v2"} | min_over_time(duration) by (.s)"#,
+    "{} | rate() by (.service.name)",
 ];
 
 proptest! {
@@ -155,7 +208,7 @@ proptest! {
         limit in 1usize..6,
         query in 0usize..QUERIES.len(),
     ) {
-        let (_dirs, store, hot_only) = stores(&writes);
+        let (_dirs, store, hot_only) = stores(&writes, true);
         let mut traces: Vec<u8> = writes.iter().flat_map(|(spans, _)| spans.iter().map(|span| span.0)).collect();
         traces.sort_unstable();
         traces.dedup();
@@ -210,7 +263,9 @@ proptest! {
         prop_assert_eq!(ids, expected);
     }
 
-    /// TraceQL metrics give the same series from blocks, hot rows or both.
+    /// TraceQL metrics give the same series from blocks, hot rows or both (spans are
+    /// never sent twice here: a span sent again after its trace moved is counted twice
+    /// by metrics read from columns, see ARCHITECTURE.md).
     #[test]
     fn metrics_are_the_same_from_blocks(
         writes in prop::collection::vec(
@@ -219,7 +274,7 @@ proptest! {
         ),
         query in 0usize..METRICS_QUERIES.len(),
     ) {
-        let (_dirs, store, hot_only) = stores(&writes);
+        let (_dirs, store, hot_only) = stores(&writes, false);
         let query = spangate_traceql::parse(METRICS_QUERIES[query]).unwrap();
         let request = metrics::MetricsRequest {
             query: &query,
@@ -236,6 +291,18 @@ proptest! {
             .unwrap();
         // Only the series: blocks narrow by columns the hot rows have no index for, so
         // the work done (`inspected_*`) differs.
-        prop_assert_eq!(got.series, expected.series);
+        // Sums and means may round differently: spans come in another order.
+        prop_assert_eq!(got.series.len(), expected.series.len());
+        for (a, b) in got.series.iter().zip(&expected.series) {
+            prop_assert_eq!(&a.labels, &b.labels);
+            prop_assert_eq!(&a.exemplars, &b.exemplars);
+            prop_assert_eq!(a.samples.len(), b.samples.len());
+            for (x, y) in a.samples.iter().zip(&b.samples) {
+                prop_assert_eq!(x.timestamp_ms, y.timestamp_ms);
+                let close = x.value == y.value
+                    || (x.value - y.value).abs() <= 1e-9 * x.value.abs().max(y.value.abs());
+                prop_assert!(close, "{} vs {}", x.value, y.value);
+            }
+        }
     }
 }

@@ -8,6 +8,27 @@ use crate::store::keys::TenantId;
 use crate::store::{StoreError, StoredTrace, TimeWindow, TraceStore};
 
 impl TraceStore {
+    /// Only the hot rows of a trace (those the blocks of `blocks` do not replace): for
+    /// callers that read the blocks' part from columns themselves.
+    pub fn hot_trace(
+        &self,
+        blocks: &BlockList,
+        tenant: TenantId,
+        trace_id: &TraceId,
+    ) -> Result<Option<StoredTrace>, StoreError> {
+        let (mut span_values, inspected_bytes) = self.read_span_values(tenant, trace_id)?;
+        if blocks.has_shadows(tenant) {
+            span_values.retain(|v| !blocks.shadows(tenant, &trace_id.0, &v.span.span_id));
+        }
+        if span_values.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(StoredTrace {
+            data: self.assemble(tenant, span_values)?,
+            inspected_bytes,
+        }))
+    }
+
     /// A trace as `tenant_trace` reads it, with the blocks of `blocks` (a query's list).
     pub fn trace_with_blocks(
         &self,
