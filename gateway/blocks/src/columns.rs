@@ -233,22 +233,44 @@ pub(crate) fn shapes(raw: &[u8], count: usize) -> Result<Shapes, BlockError> {
 }
 
 /// The fields of each span no other column holds (events, links, trace state, flags,
-/// dropped counts), as partial `Span`s.
-pub(crate) fn rest(raw: &[u8], count: usize) -> Result<Vec<Span>, BlockError> {
-    let mut reader = Reader::new(raw);
-    let spans = (0..count)
-        .map(|_| {
-            let len = reader.get_len(raw.len())?;
-            let bytes = reader.bytes(len)?;
-            Ok(if bytes.is_empty() {
-                Span::default()
-            } else {
-                Span::decode(bytes)?
-            })
-        })
-        .collect::<Result<Vec<_>, BlockError>>()?;
+/// dropped counts): the raw column and where each span's protobuf lies in it, decoded
+/// only for the spans materialized ([`Rest::span`]).
+#[derive(Debug, Clone, Default)]
+pub struct Rest {
+    raw: Vec<u8>,
+    /// `(start, len)` in `raw` per span.
+    ranges: Vec<(u32, u32)>,
+}
+
+impl Rest {
+    /// Span `row`'s partial `Span` (default when it has none of these fields).
+    pub fn span(&self, row: usize) -> Result<Span, BlockError> {
+        let &(start, len) = self
+            .ranges
+            .get(row)
+            .ok_or(BlockError::Corrupt("rest row out of range"))?;
+        if len == 0 {
+            return Ok(Span::default());
+        }
+        let bytes = self
+            .raw
+            .get(start as usize..start as usize + len as usize)
+            .ok_or(BlockError::Corrupt("rest range"))?;
+        Ok(Span::decode(bytes)?)
+    }
+}
+
+pub(crate) fn rest(raw: Vec<u8>, count: usize) -> Result<Rest, BlockError> {
+    let mut reader = Reader::new(&raw);
+    let mut ranges = Vec::with_capacity(count);
+    for _ in 0..count {
+        let len = reader.get_len(raw.len())?;
+        let start = raw.len() - reader.remaining();
+        reader.bytes(len)?;
+        ranges.push((start as u32, len as u32));
+    }
     fully_read(&reader)?;
-    Ok(spans)
+    Ok(Rest { raw, ranges })
 }
 
 /// One attribute value in an attribute column.

@@ -42,7 +42,7 @@ mod strings;
 mod varint;
 mod writer;
 
-pub use columns::{AttrCell, AttributeColumn, Shapes, StatusCell};
+pub use columns::{AttrCell, AttributeColumn, Rest, Shapes, StatusCell};
 pub use layout::{AttributeColumnMeta, ChunkMeta, Column, FORMAT_VERSION, Section};
 pub use reader::{Block, ChunkReader, DecodedChunk, ReadAt, TraceRows};
 pub use strings::Strings;

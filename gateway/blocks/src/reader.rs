@@ -8,7 +8,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use prost::Message;
 
 use crate::BlockError;
-use crate::columns::{self, AttrCell, AttributeColumn, Shapes, StatusCell};
+use crate::columns::{self, AttrCell, AttributeColumn, Rest, Shapes, StatusCell};
 use crate::layout::{
     ChunkMeta, Column, FORMAT_VERSION, Footer, HEADER_LEN, MAGIC, Section, TRAILER_LEN,
 };
@@ -324,8 +324,8 @@ impl<R: ReadAt> ChunkReader<'_, R> {
         columns::shapes(&self.raw(Column::Shapes)?, self.spans())
     }
 
-    pub fn rest(&self) -> Result<Vec<Span>, BlockError> {
-        columns::rest(&self.raw(Column::Rest)?, self.spans())
+    pub fn rest(&self) -> Result<Rest, BlockError> {
+        columns::rest(self.raw(Column::Rest)?, self.spans())
     }
 
     /// The column of span attribute `key` (a string id); `None` when no span of the
@@ -398,7 +398,7 @@ pub struct DecodedChunk {
     pub starts: Vec<u64>,
     pub ends: Vec<u64>,
     pub shapes: Shapes,
-    pub rest: Vec<Span>,
+    pub rest: Rest,
     /// By key string id, sorted.
     pub attributes: Vec<(u32, AttributeColumn)>,
 }
@@ -475,7 +475,7 @@ impl DecodedChunk {
         cursors: &mut [usize],
     ) -> Result<Span, BlockError> {
         let trace = self.offsets.partition_point(|&o| (o as usize) <= row) - 1;
-        let mut span = self.rest.get(row).cloned().unwrap_or_default();
+        let mut span = self.rest.span(row)?;
         span.trace_id = self.trace_ids[trace].to_vec();
         span.span_id = self.span_ids[row].to_vec();
         span.parent_span_id = self.parents[row].map(|p| p.to_vec()).unwrap_or_default();

@@ -58,29 +58,35 @@ pub(super) struct ChunkFields<'b, R> {
 }
 
 impl<'b, R: ReadAt> ChunkFields<'b, R> {
-    /// Decodes chunk `index`'s ids, times, and the columns `fields` read (all
-    /// [`supported`]).
+    /// Decodes chunk `index`'s start times, the columns `fields` read (all
+    /// [`supported`]), and with `ids` its trace and span ids and durations (what a span
+    /// observation carries besides its fields).
     pub(super) fn load(
         block: &'b Block<R>,
         index: usize,
         fields: &[&Field],
+        ids: bool,
     ) -> Result<Self, StoreError> {
         let chunk = block.chunk(index)?;
         let offsets = chunk.trace_offsets()?;
         let starts = chunk.starts(&offsets)?;
-        let durations = chunk
-            .durations()?
-            .iter()
-            .zip(&starts)
-            .map(|(&stored, &start)| start.wrapping_add(stored).saturating_sub(start))
-            .collect();
         let needs = |wanted: fn(&Field) -> bool| fields.iter().any(|f| wanted(f));
+        let durations = if ids || needs(|f| *f == Field::Intrinsic(Intrinsic::Duration)) {
+            chunk
+                .durations()?
+                .iter()
+                .zip(&starts)
+                .map(|(&stored, &start)| start.wrapping_add(stored).saturating_sub(start))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut loaded = ChunkFields {
             block,
             rows: chunk.meta().span_count as usize,
-            trace_ids: chunk.trace_ids()?,
+            trace_ids: if ids { chunk.trace_ids()? } else { Vec::new() },
             offsets,
-            span_ids: chunk.span_ids()?,
+            span_ids: if ids { chunk.span_ids()? } else { Vec::new() },
             starts,
             durations,
             names: if needs(|f| *f == Field::Intrinsic(Intrinsic::Name)) {

@@ -54,9 +54,9 @@ pub(super) fn observe_blocks(
             if meta.min_start > window.end_unix_nano || meta.max_start <= window.start_unix_nano {
                 continue;
             }
-            let chunk = ChunkFields::load(block, index, &fields)?;
+            let mut chunk = ChunkFields::load(block, index, &fields, !counting)?;
             result.inspected_spans += chunk.rows as u64;
-            result.inspected_traces += chunk.trace_ids.len() as u64;
+            result.inspected_traces += u64::from(meta.trace_count);
             result.inspected_bytes +=
                 listed.open.meta.bytes * chunk.rows as u64 / block.span_count().max(1);
             let rows = chunk.matching_rows(predicate);
@@ -66,6 +66,10 @@ pub(super) fn observe_blocks(
             if coded {
                 count_by_code(&chunk, &rows, &by, evaluator)?;
             } else {
+                if counting {
+                    // Observations carry ids and durations, which counting did not load.
+                    chunk = ChunkFields::load(block, index, &fields, true)?;
+                }
                 observe_rows(&chunk, &rows, &by, value_field.as_ref(), evaluator)?;
             }
         }
