@@ -102,7 +102,7 @@ start_gateway() { # $1 = binary, $2 = directory (config, data, log)
   mkdir -p "$dir"
   {
     if [ "$tier" = blocks ]; then
-      echo "storage: { data_dir: \"$dir/data\", blocks: { build_after: 0s, interval: 1s } }"
+      echo "storage: { data_dir: \"$dir/data\", blocks: { enabled: true, build_after: 0s, interval: 1s } }"
     else
       echo "storage: { data_dir: \"$dir/data\", blocks: { enabled: false } }"
     fi

@@ -55,7 +55,7 @@ fn world() -> World {
 /// The same traces, every span moved into columnar blocks before the test queries them.
 fn world_in_blocks() -> World {
     let w = world_with(GatewayOptions {
-        blocks: "{ build_after: 0s, interval: 100ms }",
+        blocks: "{ enabled: true, build_after: 0s, interval: 100ms }",
         ..GatewayOptions::default()
     });
     // Whole JSON bodies but v2's `metrics.inspectedBytes` (bytes read differ by tier).

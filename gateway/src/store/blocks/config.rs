@@ -7,7 +7,10 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BlocksConfig {
-    /// Move spans into columnar blocks in the background. Default true.
+    /// Move spans into columnar blocks in the background. Default false: TraceQL metrics
+    /// and trace-by-id are fast on blocks, but searches that read many traces
+    /// (unindexed filters with few matches, pipelines, filtered tag values) are still
+    /// much slower on blocks than on the hot tier (BENCHMARKS.md, "Blocks").
     pub enabled: bool,
     /// A write's spans move once the newest span start in it is this much older than
     /// the clock. Spans of a trace that arrive later stay in the hot tier and are read
@@ -28,7 +31,7 @@ pub struct BlocksConfig {
 impl Default for BlocksConfig {
     fn default() -> Self {
         BlocksConfig {
-            enabled: true,
+            enabled: false,
             build_after: Duration::from_secs(120),
             interval: Duration::from_secs(15),
             max_traces_per_block: 100_000,
