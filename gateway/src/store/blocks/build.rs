@@ -60,19 +60,16 @@ impl TraceStore {
         let cutoff = now.saturating_sub(self.blocks_config.build_after.as_nanos() as u64);
         let mut built = 0;
         for tenant in self.tenants() {
-            while let Some(outcome) = self.build_block(tenant, cutoff)? {
+            while self.build_block(tenant, cutoff)?.is_some() {
                 built += 1;
-                // Only pending traces were eligible: they move once decided.
-                if outcome.meta.trace_count == 0 {
-                    break;
-                }
             }
         }
         Ok(built)
     }
 
     /// Moves the oldest eligible writes of `tenant` (newest span start before
-    /// `cutoff_unix_nanos`) into one block. `None` when nothing was eligible.
+    /// `cutoff_unix_nanos`) into one block. `None` when nothing was eligible (or only
+    /// traces held for a tail decision).
     pub fn build_block(
         &self,
         tenant: TenantId,
@@ -130,6 +127,12 @@ impl TraceStore {
                 return Err(error);
             }
         };
+        if moved.is_empty() {
+            // Every eligible trace is waiting for its tail decision: no empty block.
+            drop(file);
+            pending_file.abandon();
+            return Ok(None);
+        }
         let path = pending_file.commit(file).map_err(BlockError::Io)?;
         let meta = BlockMeta {
             tenant,

@@ -205,6 +205,13 @@ fn pending_traces_stay_hot() {
     assert_eq!(outcome.meta.trace_count, 1);
     assert_eq!(hot_span_count(&store), 1);
     assert!(read(&store, 3).is_some() && read(&store, 4).is_some());
+    // Only the pending trace is left: no (empty) block is built for it.
+    assert!(store.build_block(tenant_id, u64::MAX).unwrap().is_none());
+    assert_eq!(store.block_list().len(), 1);
+    let files = std::fs::read_dir(files::tenant_dir(dir.path(), tenant_id))
+        .unwrap()
+        .count();
+    assert_eq!(files, 1);
 }
 
 /// A query that took its block list before the switch keeps reading the hot rows: the
