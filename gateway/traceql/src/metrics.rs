@@ -761,9 +761,21 @@ fn same_value(v: &Value<'_>, a: &AttrValue) -> bool {
         (Value::Bool(x), AttrValue::Bool(y)) => x == y,
         (Value::Status(x), AttrValue::Status(y)) => x == y,
         (Value::Kind(x), AttrValue::Kind(y)) => x == y,
-        // Rare: ids and arrays are compared in their reported form.
-        (Value::Id(_) | Value::Array(_), _) => v.to_attr_value() == *a,
+        // Rare: ids and arrays are compared in their reported form, floats by their
+        // bits (a NaN element must find its series again, not start a new one).
+        (Value::Id(_) | Value::Array(_), _) => same_reported(&v.to_attr_value(), a),
         _ => false,
+    }
+}
+
+/// Equality of reported values with floats compared by their bits.
+fn same_reported(x: &AttrValue, y: &AttrValue) -> bool {
+    match (x, y) {
+        (AttrValue::Float(a), AttrValue::Float(b)) => a.to_bits() == b.to_bits(),
+        (AttrValue::Array(a), AttrValue::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_reported(a, b))
+        }
+        _ => x == y,
     }
 }
 
