@@ -85,14 +85,8 @@ fn block_candidates(
     window: TimeWindow,
 ) -> Result<Vec<(u64, TraceId)>, StoreError> {
     let mut out = Vec::new();
-    for listed in blocks.of_tenant(tenant) {
+    for listed in blocks.overlapping(tenant, window) {
         let block = &listed.open.block;
-        if block.span_count() == 0
-            || block.min_start() > window.end_unix_nano
-            || block.max_end() < window.start_unix_nano
-        {
-            continue;
-        }
         for index in 0..block.chunks().len() {
             let chunk = block.chunk(index)?;
             let meta = chunk.meta();

@@ -40,14 +40,8 @@ pub(super) fn observe_blocks(
         return Ok(false);
     }
     let counting = value_field.is_none() && !evaluator.wants_exemplars() && by.len() <= 2;
-    for listed in blocks.of_tenant(tenant) {
+    for listed in blocks.overlapping(tenant, window) {
         let block = &listed.open.block;
-        if block.span_count() == 0
-            || block.min_start() > window.end_unix_nano
-            || block.max_end() < window.start_unix_nano
-        {
-            continue;
-        }
         for index in 0..block.chunks().len() {
             let meta = &block.chunks()[index];
             // Spans count by their start, in (start, end].

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use spangate_blocks::Block;
 
 use super::catalog::BlockMeta;
+use crate::store::TimeWindow;
 use crate::store::keys::TenantId;
 
 pub struct OpenBlock {
@@ -59,6 +60,20 @@ impl BlockList {
         self.blocks
             .iter()
             .filter(move |b| b.open.meta.tenant == tenant)
+    }
+
+    /// The tenant's non-empty blocks with a span overlapping `window`.
+    pub fn overlapping(
+        &self,
+        tenant: TenantId,
+        window: TimeWindow,
+    ) -> impl Iterator<Item = &ListedBlock> {
+        self.of_tenant(tenant).filter(move |listed| {
+            let block = &listed.open.block;
+            block.span_count() > 0
+                && block.min_start() <= window.end_unix_nano
+                && block.max_end() >= window.start_unix_nano
+        })
     }
 
     /// Whether a hot span is also in a block of this list whose hot rows are not yet
