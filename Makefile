@@ -8,13 +8,31 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv build release lint fmt bench
+.PHONY: run test setup venv toolchains plugin-sdks build release lint fmt bench
 
 setup:
 	@scripts/setup.sh
 
 venv:
 	@scripts/python-venv.sh "$(VENV)" examples/python-app/requirements.txt
+
+## Plugin toolchains for Python (componentize-py), JavaScript (componentize-js) and C
+## (clang-19 + wit-bindgen), under $(CACHE_DIR)/toolchains; fast when installed.
+toolchains:
+	@SPANGATE_CACHE=$(CACHE_DIR) scripts/toolchain-python.sh
+	@SPANGATE_CACHE=$(CACHE_DIR) scripts/toolchain-js.sh
+	@SPANGATE_CACHE=$(CACHE_DIR) scripts/toolchain-c.sh
+
+## The Python, JavaScript and C SDKs' own tests and their reference plugins' native
+## tests (the components themselves are tested through the gateway by `cargo test`).
+PY_TOOLS = $(CACHE_DIR)/toolchains/python/bin
+plugin-sdks: toolchains
+	cd sdk/python && $(PY_TOOLS)/pytest -q
+	cd examples/python-plugin && $(PY_TOOLS)/pytest -q
+	cd sdk/js && node --test test/
+	cd examples/js-plugin && npm install --no-audit --no-fund --silent && node --test
+	$(MAKE) -C sdk/c test glue-test
+	$(MAKE) -C examples/c-plugin test
 
 build: setup
 	$(CARGO) build -p spangate
@@ -44,9 +62,10 @@ fmt:
 ## The build step makes every test target and the `spangate` binary the end-to-end
 ## tests start (SPANGATE_BIN) with the features of this same selection; `cargo test`
 ## alone would not build the binary (the gateway package has no integration tests).
-test: setup venv lint
+test: setup venv toolchains lint plugin-sdks
 	$(CARGO) build $(WORKSPACE)
-	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate $(CARGO) test --workspace --no-fail-fast
+	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate SPANGATE_CACHE=$(CACHE_DIR) \
+		$(CARGO) test --workspace --no-fail-fast
 
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
 bench: release

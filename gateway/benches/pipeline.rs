@@ -2,7 +2,8 @@
 //! generator sends (`cargo bench -p spangate --bench pipeline`; figures in BENCHMARKS.md):
 //!
 //! - compile, cached load and start (instantiate + `init`) of each built-in component;
-//! - ns per span per plugin at batches of 512 (columns built, guest call, answer applied);
+//! - ns per span per plugin at batches of 512 (columns built, guest call, answer applied),
+//!   and µs per call at batches of 8 (one trace), where the fixed cost of a call shows;
 //! - the three together through `Pipeline::run`, and the store write of the same batch
 //!   without plugins as the baseline of the ratio.
 //!
@@ -10,10 +11,13 @@
 //! before it and not timed.
 //!
 //! Usage: `cargo bench -p spangate --bench pipeline -- [--reps N] [--iterations N]
-//! [--traces N] [--only PLUGIN [--wasm FILE]]`: `--traces` sets the batch to N traces of 8
+//! [--traces N] [--only PLUGIN [--wasm FILE]] [--component LABEL=FILE ... --config JSON]`: `--traces` sets the batch to N traces of 8
 //! spans (default 64: 512 spans); `--only` measures one built-in and nothing else (for
 //! profiling); `--wasm` runs FILE with that built-in's bench config instead of the
-//! embedded component (e.g. a build with symbols, or a changed plugin).
+//! embedded component (e.g. a build with symbols, or a changed plugin); `--component`
+//! (repeatable) measures those components instead of the built-ins, each with the
+//! `--config` JSON (how the reference plugin's implementations in each language are
+//! compared in BENCHMARKS.md), plus the linear memory one instance holds.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,6 +64,9 @@ struct Options {
     wasm: Option<std::path::PathBuf>,
     /// Traces of 8 spans per batch (64 → the 512-span batch of the figures).
     traces: usize,
+    /// `--component LABEL=FILE`: other components to measure, with `config`.
+    components: Vec<(String, std::path::PathBuf)>,
+    config: String,
 }
 
 fn options() -> Options {
@@ -69,6 +76,8 @@ fn options() -> Options {
         only: None,
         wasm: None,
         traces: 64,
+        components: Vec::new(),
+        config: "{}".to_owned(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -80,6 +89,12 @@ fn options() -> Options {
             "--only" => options.only = args.next(),
             "--wasm" => options.wasm = args.next().map(Into::into),
             "--traces" => options.traces = args.next().and_then(|v| v.parse().ok()).unwrap_or(64),
+            "--component" => {
+                let value = args.next().unwrap_or_default();
+                let (label, file) = value.split_once('=').expect("--component LABEL=FILE");
+                options.components.push((label.to_owned(), file.into()));
+            }
+            "--config" => options.config = args.next().expect("--config JSON"),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -210,8 +225,16 @@ fn main() {
         options.iterations
     );
 
-    println!("| plugin | wasm | compile | cached load | start (instantiate + init) | ns/span |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    let small_batch = benchmark_request_of(1);
+    let small_spans = span_count(&small_batch) as f64;
+    if !options.components.is_empty() {
+        measure_components(&options, &runtime, &batch, &small_batch);
+        return;
+    }
+    println!(
+        "| plugin | wasm | compile | cached load | start (instantiate + init) | ns/span | µs/call, {small_spans} spans |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, config) in [
         ("redaction", REDACTION_CONFIG),
         ("sampling", SAMPLING_CONFIG),
@@ -228,10 +251,14 @@ fn main() {
         };
         let (plugin, compile, cached, started) = start(&runtime, name, &wasm, config);
         let per_span = ns_per_span(&options, &batch, |request| run_stage(&plugin, request));
+        let per_small_call = ns_per_span(&options, &small_batch, |request| {
+            run_stage(&plugin, request)
+        }) * small_spans
+            / 1e3;
         let stats = plugin.stats();
         assert_eq!(stats.failures.total(), 0, "{name} failed during the bench");
         println!(
-            "| {name} | {} KB | {:.1} ms | {:.2} ms | {:.2} ms | {per_span:.0} |",
+            "| {name} | {} KB | {:.1} ms | {:.2} ms | {:.2} ms | {per_span:.0} | {per_small_call:.2} |",
             wasm.len() / 1024,
             compile.as_secs_f64() * 1e3,
             cached.as_secs_f64() * 1e3,
@@ -272,4 +299,37 @@ fn main() {
         "\nthroughput ratio of this path, with plugins / without: {:.2}",
         write_only / with_plugins
     );
+}
+
+/// The `--component` mode: each component with `--config`, one table row each.
+fn measure_components(
+    options: &Options,
+    runtime: &Arc<PluginRuntime>,
+    batch: &ExportTraceServiceRequest,
+    small_batch: &ExportTraceServiceRequest,
+) {
+    let small_spans = span_count(small_batch) as f64;
+    println!("config: {}\n", options.config);
+    println!(
+        "| component | wasm | compile | cached load | start (instantiate + init) | ns/span | µs/call, {small_spans} spans | memory per instance |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (label, file) in &options.components {
+        let wasm = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let (plugin, compile, cached, started) = start(runtime, label, &wasm, &options.config);
+        let per_span = ns_per_span(options, batch, |request| run_stage(&plugin, request));
+        let per_small_call =
+            ns_per_span(options, small_batch, |request| run_stage(&plugin, request)) * small_spans
+                / 1e3;
+        let stats = plugin.stats();
+        assert_eq!(stats.failures.total(), 0, "{label} failed during the bench");
+        println!(
+            "| {label} | {} KB | {:.1} ms | {:.2} ms | {:.2} ms | {per_span:.0} | {per_small_call:.2} | {:.1} MiB |",
+            wasm.len() / 1024,
+            compile.as_secs_f64() * 1e3,
+            cached.as_secs_f64() * 1e3,
+            started.as_secs_f64() * 1e3,
+            stats.memory_peak_bytes as f64 / (1024.0 * 1024.0),
+        );
+    }
 }

@@ -33,7 +33,8 @@ struct Cli {
 enum Command {
     /// Run the gateway (the default).
     Run,
-    /// Parse and validate a configuration file, then exit.
+    /// Parse and validate a configuration file, load and start (`init` with its config)
+    /// every plugin of its pipeline, then exit.
     ValidateConfig {
         /// The file to check.
         file: PathBuf,
@@ -45,6 +46,8 @@ enum Command {
     Plugin(PluginCommand),
 }
 
+/// Both keep compiled components in `$SPANGATE_PLUGIN_CACHE` (default
+/// `~/.cache/spangate/plugin-cache`; empty: no cache).
 #[derive(Subcommand)]
 enum PluginCommand {
     /// Check that a .wasm file is a Spangate plugin component: print its kind, then run
@@ -92,8 +95,16 @@ fn main() -> ExitCode {
 }
 
 fn validate(file: &std::path::Path) -> anyhow::Result<()> {
-    Config::from_file(file)?;
-    println!("config ok: {}", file.display());
+    let config = Config::from_file(file)?;
+    // A plugin that is missing or refuses its config would stop the gateway at start.
+    match spangate::plugin_tool::check_pipeline(&config.pipeline, &config.base_dir)? {
+        0 => println!("config ok: {}", file.display()),
+        plugins => println!(
+            "config ok: {} ({plugins} plugin{} loaded and initialised)",
+            file.display(),
+            if plugins == 1 { "" } else { "s" }
+        ),
+    }
     Ok(())
 }
 

@@ -1,6 +1,9 @@
 //! `spangate plugin check` and `spangate plugin run`: what a plugin author runs before
-//! putting a component in a pipeline. Both use the same host as the gateway (same
-//! sandbox and limits), without a store or a disk cache.
+//! putting a component in a pipeline; and the plugin half of `spangate validate-config`
+//! (`check_pipeline`). All use the same host as the gateway (same sandbox and limits),
+//! without a store. `check` and `run` keep compiled components in a disk cache
+//! ([`tool_cache_dir`]), so a Python or JavaScript plugin (seconds to compile) costs
+//! that once, not on every run.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -8,8 +11,10 @@ use std::sync::Arc;
 
 use crate::metrics::exposition::{self, Format};
 use crate::model::{ExportTraceServiceRequest, TailVerdict, decode_otlp_json};
+use crate::pipeline::config::PluginEntry;
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::plugin::{
-    OnError, Plugin, PluginError, PluginKind, PluginLimits, PluginRuntime, PluginSpec,
+    CallFailure, OnError, Plugin, PluginError, PluginKind, PluginLimits, PluginRuntime, PluginSpec,
     RuntimeSettings,
 };
 
@@ -24,6 +29,15 @@ pub enum ToolError {
     Input { path: String, message: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// `plugin run`: a call failed (trap, timeout, error, invalid answer...).
+    #[error("plugin `{plugin}`: {call} failed: {failure}")]
+    Call {
+        plugin: String,
+        call: &'static str,
+        failure: CallFailure,
+    },
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
 }
 
 /// `--config`: a file (YAML or JSON) if one exists at that path, else inline YAML/JSON;
@@ -58,9 +72,10 @@ pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError
     let _ = writeln!(report, "file:    {}", wasm_path.display());
     let _ = writeln!(
         report,
-        "kind:    {} (world spangate:plugin/{}-plugin@0.1.0)",
+        "kind:    {} (world spangate:plugin/{}-plugin@{})",
         compiled.kind(),
-        compiled.kind()
+        compiled.kind(),
+        spangate_plugin_abi::WIT_VERSION
     );
     let _ = writeln!(
         report,
@@ -98,7 +113,9 @@ pub fn check(wasm_path: &Path, config: Option<&str>) -> Result<String, ToolError
 }
 
 /// Runs the plugin once over the OTLP/JSON request in `input`; returns what it did,
-/// as the gateway would apply it.
+/// as the gateway would apply it. A failed call is an error naming why (the trap and
+/// what the plugin logged before it, its error message, what was invalid in its
+/// answer), not an `on_error` outcome: the author wants to see the failure.
 pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<String, ToolError> {
     let (runtime, wasm) = load(wasm_path)?;
     let compiled = runtime.load(&wasm)?;
@@ -115,34 +132,18 @@ pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<Strin
     match plugin.kind() {
         PluginKind::Processor => {
             let outcome = plugin.process(&mut request);
-            summarize(
-                &mut out,
-                &plugin,
-                outcome.spans_in,
-                outcome.spans_dropped,
-                outcome.failure,
-            );
+            succeeded(&plugin, "process")?;
+            summarize(&mut out, &plugin, outcome.spans_in, outcome.spans_dropped);
             out.push_str(&to_json(&request));
         }
         PluginKind::Sampler => {
             let original = request.clone();
             let outcome = plugin.sample_head(&mut request);
-            summarize(
-                &mut out,
-                &plugin,
-                outcome.spans_in,
-                outcome.spans_dropped,
-                outcome.failure,
-            );
+            succeeded(&plugin, "sample-head")?;
+            summarize(&mut out, &plugin, outcome.spans_in, outcome.spans_dropped);
             if plugin.tail_settings().is_some() {
                 let tail = plugin.sample_tail(&original);
-                if let Some(failure) = tail.failure {
-                    let _ = writeln!(
-                        out,
-                        "# tail call failed ({}); on_error applied",
-                        failure.as_str()
-                    );
-                }
+                succeeded(&plugin, "sample-tail")?;
                 for (trace_id, verdict) in tail.verdicts {
                     let verdict = match verdict {
                         TailVerdict::Keep { policy } if policy.is_empty() => "keep".to_owned(),
@@ -156,20 +157,14 @@ pub fn run(wasm_path: &Path, config: Option<&str>, input: &Path) -> Result<Strin
         }
         PluginKind::Metrics => {
             let outcome = plugin.observe(&request);
-            summarize(
-                &mut out,
-                &plugin,
-                outcome.spans_in,
-                outcome.spans_dropped,
-                outcome.failure,
-            );
+            succeeded(&plugin, "observe")?;
+            summarize(&mut out, &plugin, outcome.spans_in, outcome.spans_dropped);
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
-            out.push_str(&exposition::render(
-                &plugin.collect(now),
-                Format::OpenMetrics,
-            ));
+            let points = plugin.collect(now);
+            succeeded(&plugin, "collect")?;
+            out.push_str(&exposition::render(&points, Format::OpenMetrics));
         }
     }
     Ok(out)
@@ -181,10 +176,32 @@ fn load(wasm_path: &Path) -> Result<(Arc<PluginRuntime>, Vec<u8>), ToolError> {
         error,
     })?;
     let runtime = PluginRuntime::new(RuntimeSettings {
-        cache_dir: None,
+        cache_dir: tool_cache_dir(),
         ..RuntimeSettings::default()
     })?;
     Ok((runtime, wasm))
+}
+
+/// Environment variable naming the compiled-artifact cache of `plugin check` / `plugin
+/// run`; set to an empty value to compile every time.
+pub const TOOL_CACHE_ENV: &str = "SPANGATE_PLUGIN_CACHE";
+
+/// `$SPANGATE_PLUGIN_CACHE`, else `$XDG_CACHE_HOME/spangate/plugin-cache`, else
+/// `$HOME/.cache/spangate/plugin-cache`; `None` when none is set (or the first is empty).
+pub fn tool_cache_dir() -> Option<std::path::PathBuf> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    if let Some(dir) = var(TOOL_CACHE_ENV) {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    let non_empty = |name| var(name).filter(|value| !value.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|base| base.join("spangate").join("plugin-cache"))
 }
 
 fn start(
@@ -205,23 +222,50 @@ fn start(
     Ok(runtime.start(compiled, spec)?)
 }
 
-fn summarize(
-    out: &mut String,
-    plugin: &Plugin,
-    spans_in: usize,
-    spans_dropped: usize,
-    failure: Option<crate::plugin::FailureKind>,
-) {
+/// The plugin is fresh and called once per kind of call: any failure so far is the
+/// call just made.
+fn succeeded(plugin: &Plugin, call: &'static str) -> Result<(), ToolError> {
+    call_result(plugin.name(), call, plugin.last_failure())
+}
+
+fn call_result(
+    plugin: &str,
+    call: &'static str,
+    failure: Option<CallFailure>,
+) -> Result<(), ToolError> {
+    match failure {
+        None => Ok(()),
+        Some(failure) => Err(ToolError::Call {
+            plugin: plugin.to_owned(),
+            call,
+            failure,
+        }),
+    }
+}
+
+fn summarize(out: &mut String, plugin: &Plugin, spans_in: usize, spans_dropped: usize) {
     let _ = writeln!(
         out,
-        "# {} ({}): {spans_in} spans in, {spans_dropped} dropped{}",
+        "# {} ({}): {spans_in} spans in, {spans_dropped} dropped",
         plugin.name(),
         plugin.kind(),
-        failure.map_or_else(String::new, |f| format!(
-            ", call failed: {} (on_error: pass applied)",
-            f.as_str()
-        ))
     );
+}
+
+/// `spangate validate-config`'s plugin half: loads every plugin of a config's
+/// `pipeline` (relative paths from `base_dir`) as the gateway would start it (compile,
+/// instantiate, `init` with its config, the order rules), without touching the
+/// artifact cache; returns how many there are.
+pub fn check_pipeline(entries: &[PluginEntry], base_dir: &Path) -> Result<usize, ToolError> {
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let runtime = PluginRuntime::new(RuntimeSettings {
+        cache_dir: None,
+        ..RuntimeSettings::default()
+    })?;
+    let pipeline = Pipeline::build(&runtime, entries, base_dir)?;
+    Ok(pipeline.plugins().len())
 }
 
 fn to_json(request: &ExportTraceServiceRequest) -> String {
@@ -242,6 +286,11 @@ fn read_text(path: &Path) -> Result<String, ToolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    fn check_config(config: &Config) -> Result<usize, ToolError> {
+        check_pipeline(&config.pipeline, &config.base_dir)
+    }
 
     #[test]
     fn config_argument_accepts_inline_yaml_json_and_files() {
@@ -304,6 +353,67 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_call_is_an_error_with_its_reason() {
+        assert!(call_result("p", "process", None).is_ok());
+        let error = call_result(
+            "faulty",
+            "process",
+            Some(CallFailure {
+                kind: crate::plugin::FailureKind::Trap,
+                message: "wasm trap: wasm `unreachable` instruction executed; the plugin \
+                          logged before it trapped: panicked at src/lib.rs:9:13: boom"
+                    .to_owned(),
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "plugin `faulty`: process failed: trap: wasm trap: wasm `unreachable` instruction \
+             executed; the plugin logged before it trapped: panicked at src/lib.rs:9:13: boom"
+        );
+    }
+
+    #[test]
+    fn check_pipeline_of_no_plugins_loads_nothing() {
+        let config = Config::from_yaml("pipeline: []\n").unwrap();
+        assert_eq!(check_config(&config).unwrap(), 0);
+    }
+
+    #[test]
+    fn check_pipeline_names_a_missing_plugin_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spangate.yaml");
+        std::fs::write(&path, "pipeline:\n  - plugin: plugins/missing.wasm\n").unwrap();
+        let config = Config::from_file(&path).unwrap();
+        let error = check_config(&config).unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid config at `pipeline[0]`: cannot read plugin file ")
+                && error.contains("missing.wasm"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn check_pipeline_starts_each_plugin_with_its_config() {
+        let refused = Config::from_yaml(
+            "pipeline:\n  - plugin: builtin:sampling\n  - plugin: builtin:redaction\n",
+        )
+        .unwrap();
+        let error = check_config(&refused).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "invalid config at `pipeline[1]`: plugin `redaction` refused its config"
+            ) && error.contains("redacts nothing"),
+            "{error}"
+        );
+        let good = Config::from_yaml(
+            "pipeline:\n  - plugin: builtin:redaction\n    config: {blocked_keys: [password]}\n",
+        )
+        .unwrap();
+        assert_eq!(check_config(&good).unwrap(), 1);
+    }
+
+    #[test]
     fn an_unreadable_file_is_named_once() {
         let error = check(Path::new("/nonexistent/plugin.wasm"), None).unwrap_err();
         assert!(matches!(error, ToolError::Read { .. }), "{error:?}");
@@ -313,5 +423,36 @@ mod tests {
             "{chain}"
         );
         assert_eq!(chain.matches("No such file").count(), 1, "{chain}");
+    }
+
+    #[test]
+    fn the_tool_cache_follows_the_environment() {
+        use std::ffi::OsString;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| OsString::from(value))
+            }
+        };
+        let path = |text: &str| Some(std::path::PathBuf::from(text));
+        assert_eq!(
+            cache_dir_from(env(&[(TOOL_CACHE_ENV, "/c"), ("HOME", "/h")])),
+            path("/c")
+        );
+        assert_eq!(
+            cache_dir_from(env(&[(TOOL_CACHE_ENV, ""), ("HOME", "/h")])),
+            None
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+            path("/x/spangate/plugin-cache")
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("HOME", "/h")])),
+            path("/h/.cache/spangate/plugin-cache")
+        );
+        assert_eq!(cache_dir_from(env(&[])), None);
     }
 }

@@ -27,8 +27,8 @@ pub mod sampler_world {
         path: "../wit",
         world: "sampler-plugin",
         with: {
-            "spangate:plugin/types@0.1.0": crate::bindings::processor_world::spangate::plugin::types,
-            "spangate:plugin/host@0.1.0": crate::bindings::processor_world::spangate::plugin::host,
+            "spangate:plugin/types@0.2.0": crate::bindings::processor_world::spangate::plugin::types,
+            "spangate:plugin/host@0.2.0": crate::bindings::processor_world::spangate::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__spangate_export_sampler_world",
@@ -43,8 +43,8 @@ pub mod metrics_world {
         path: "../wit",
         world: "metrics-plugin",
         with: {
-            "spangate:plugin/types@0.1.0": crate::bindings::processor_world::spangate::plugin::types,
-            "spangate:plugin/host@0.1.0": crate::bindings::processor_world::spangate::plugin::host,
+            "spangate:plugin/types@0.2.0": crate::bindings::processor_world::spangate::plugin::types,
+            "spangate:plugin/host@0.2.0": crate::bindings::processor_world::spangate::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__spangate_export_metrics_world",

@@ -9,8 +9,10 @@ use std::cell::RefCell;
 use std::thread::LocalKey;
 
 use crate::batch::SpanBatch;
-use crate::bindings::types::{self, Decision, Edit, MetricPoint, Needs, SamplerNeeds};
+use crate::bindings::types::{self, LogLevel, MetricPoint, Needs, SamplerNeeds};
+use crate::decisions;
 use crate::edits::Edits;
+use crate::host;
 use crate::plugin::{Metrics, Processor, Sampler};
 
 /// Where an export macro keeps its instance; `None` until `init` succeeded.
@@ -18,10 +20,42 @@ pub type Slot<T> = LocalKey<RefCell<Option<T>>>;
 
 const NOT_INITIALISED: &str = "not initialised";
 
+/// Sends a guest panic's message, with its location, to the gateway's log before the
+/// trap: without it the host sees only "wasm trap: unreachable" (stderr is discarded).
+/// Installed by every export once per instance; natively (tests) the default hook stays.
+fn report_panics() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| std::panic::set_hook(Box::new(log_panic)));
+    }
+}
+
+/// The panic hook: one error line, e.g. `plugin panicked at src/lib.rs:12:5: index out of
+/// bounds: the len is 3 but the index is 7`.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // installed in wasm only
+pub(crate) fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    host::log(LogLevel::Error, &panic_message(info));
+}
+
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic payload that is not a string)");
+    match info.location() {
+        Some(location) => format!("plugin panicked at {location}: {message}"),
+        None => format!("plugin panicked: {message}"),
+    }
+}
+
 fn with_plugin<T, R>(
     slot: &'static Slot<T>,
     call: impl FnOnce(&mut T) -> Result<R, String>,
 ) -> Result<R, String> {
+    report_panics();
     slot.with(|cell| match cell.borrow_mut().as_mut() {
         Some(plugin) => call(plugin),
         None => Err(NOT_INITIALISED.to_owned()),
@@ -29,8 +63,12 @@ fn with_plugin<T, R>(
 }
 
 /// Runs `init` and stores the instance; a failed `init` leaves no instance behind.
-fn store<T, N>(slot: &'static Slot<T>, init: Result<(T, N), String>) -> Result<N, String> {
-    let outcome = init.map(|(plugin, needs)| (Some(plugin), needs));
+fn store<T, N>(
+    slot: &'static Slot<T>,
+    init: impl FnOnce() -> Result<(T, N), String>,
+) -> Result<N, String> {
+    report_panics();
+    let outcome = init().map(|(plugin, needs)| (Some(plugin), needs));
     slot.with(|cell| match outcome {
         Ok((plugin, needs)) => {
             *cell.borrow_mut() = plugin;
@@ -43,22 +81,29 @@ fn store<T, N>(slot: &'static Slot<T>, init: Result<(T, N), String>) -> Result<N
     })
 }
 
+/// The batch as the SDK reads it; a column buffer whose directory does not fit it (the
+/// host never sends one) fails the call.
+fn read_batch(batch: types::SpanBatch) -> Result<SpanBatch, String> {
+    SpanBatch::from_wit(batch).map_err(|error| format!("malformed batch: {error}"))
+}
+
 pub fn processor_init<P: Processor>(
     slot: &'static Slot<P>,
     config: String,
 ) -> Result<Needs, String> {
-    store(slot, P::init(&config))
+    store(slot, || P::init(&config))
 }
 
 pub fn processor_process<P: Processor>(
     slot: &'static Slot<P>,
     batch: types::SpanBatch,
-) -> Result<Vec<Edit>, String> {
+) -> Result<types::Edits, String> {
     with_plugin(slot, |plugin| {
-        let batch = SpanBatch::from_wit(batch);
-        let mut edits = Edits::new();
+        let batch = read_batch(batch)?;
+        // Room for an edit per span (what most processors answer at most) without growing step by step.
+        let mut edits = Edits::with_capacity(batch.len());
         plugin.process(&batch, &mut edits)?;
-        Ok(edits.into_vec())
+        Ok(edits.into_wit())
     })
 }
 
@@ -66,15 +111,15 @@ pub fn sampler_init<S: Sampler>(
     slot: &'static Slot<S>,
     config: String,
 ) -> Result<SamplerNeeds, String> {
-    store(slot, S::init(&config))
+    store(slot, || S::init(&config))
 }
 
 pub fn sampler_head<S: Sampler>(
     slot: &'static Slot<S>,
     batch: types::SpanBatch,
-) -> Result<Vec<Decision>, String> {
+) -> Result<types::Decisions, String> {
     with_plugin(slot, |plugin| {
-        let batch = SpanBatch::from_wit(batch);
+        let batch = read_batch(batch)?;
         let decisions = plugin.sample_head(&batch)?;
         // The host refuses a wrong count too; saying it here names the plugin's bug.
         if decisions.len() != batch.len() {
@@ -84,28 +129,29 @@ pub fn sampler_head<S: Sampler>(
                 batch.len()
             ));
         }
-        Ok(decisions)
+        decisions::encode(&decisions)
     })
 }
 
 pub fn sampler_tail<S: Sampler>(
     slot: &'static Slot<S>,
     batch: types::SpanBatch,
-) -> Result<Vec<Decision>, String> {
+) -> Result<types::Decisions, String> {
     with_plugin(slot, |plugin| {
-        plugin.sample_tail(&SpanBatch::from_wit(batch))
+        let decisions = plugin.sample_tail(&read_batch(batch)?)?;
+        decisions::encode(&decisions)
     })
 }
 
 pub fn metrics_init<M: Metrics>(slot: &'static Slot<M>, config: String) -> Result<Needs, String> {
-    store(slot, M::init(&config))
+    store(slot, || M::init(&config))
 }
 
 pub fn metrics_observe<M: Metrics>(
     slot: &'static Slot<M>,
     batch: types::SpanBatch,
 ) -> Result<(), String> {
-    with_plugin(slot, |plugin| plugin.observe(&SpanBatch::from_wit(batch)))
+    with_plugin(slot, |plugin| plugin.observe(&read_batch(batch)?))
 }
 
 /// Before `init` there are no series: an empty answer.
@@ -139,7 +185,7 @@ macro_rules! export_processor {
                 }
                 fn process(
                     batch: $crate::bindings::types::SpanBatch,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Edit>, ::std::string::String>
+                ) -> ::core::result::Result<$crate::bindings::types::Edits, ::std::string::String>
                 {
                     $crate::__private::processor_process::<$plugin>(&SPANGATE_PLUGIN, batch)
                 }
@@ -177,13 +223,13 @@ macro_rules! export_sampler {
                 }
                 fn sample_head(
                     batch: $crate::bindings::types::SpanBatch,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Decision>, ::std::string::String>
+                ) -> ::core::result::Result<$crate::bindings::types::Decisions, ::std::string::String>
                 {
                     $crate::__private::sampler_head::<$plugin>(&SPANGATE_PLUGIN, batch)
                 }
                 fn sample_tail(
                     batch: $crate::bindings::types::SpanBatch,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Decision>, ::std::string::String>
+                ) -> ::core::result::Result<$crate::bindings::types::Decisions, ::std::string::String>
                 {
                     $crate::__private::sampler_tail::<$plugin>(&SPANGATE_PLUGIN, batch)
                 }
@@ -243,6 +289,8 @@ macro_rules! export_metrics {
 mod tests {
     use super::*;
     use crate::bindings::types::SpanFields;
+    use crate::decisions::Decision;
+    use crate::edits::Edit;
     use crate::testing::{TestSpan, to_batch};
 
     /// Renames every span to "x"; refuses the config "bad".
@@ -258,7 +306,7 @@ mod tests {
 
         fn process(&mut self, batch: &SpanBatch, edits: &mut Edits) -> Result<(), String> {
             for span in batch.spans() {
-                edits.set_name(span.index(), "x");
+                edits.set_name(span, "x");
             }
             Ok(())
         }
@@ -279,7 +327,7 @@ mod tests {
         }
 
         fn sample_head(&mut self, _: &SpanBatch) -> Result<Vec<Decision>, String> {
-            Ok(vec![Decision::Drop])
+            Ok(vec![Decision::Keep("one".into())])
         }
     }
 
@@ -315,41 +363,59 @@ mod tests {
         let spans: Vec<TestSpan> = (0..spans)
             .map(|id| TestSpan::new(1, id as u64).named("a"))
             .collect();
-        to_batch(&spans, &Needs::new("t", "0").fields(SpanFields::NAME))
-            .raw()
-            .clone()
+        to_batch(&spans, &Needs::new("t", "0").fields(SpanFields::NAME)).into_wit()
+    }
+
+    fn decoded(answer: Result<types::Edits, String>) -> Result<Vec<Edit>, String> {
+        answer.map(|edits| Edits::from_wit(edits).to_vec())
     }
 
     #[test]
     fn a_processor_answers_only_after_a_successful_init() {
+        let not_initialised = Err("not initialised".to_owned());
         assert_eq!(
-            processor_process(&RENAMER, wit_batch(1)),
-            Err("not initialised".into())
+            decoded(processor_process(&RENAMER, wit_batch(1))),
+            not_initialised
         );
         assert_eq!(
             processor_init(&RENAMER, "bad".into()).err(),
             Some("bad config".into())
         );
         assert_eq!(
-            processor_process(&RENAMER, wit_batch(1)),
-            Err("not initialised".into())
+            decoded(processor_process(&RENAMER, wit_batch(1))),
+            not_initialised
         );
         assert_eq!(
             processor_init(&RENAMER, String::new()).unwrap().name,
             "renamer"
         );
         assert_eq!(
-            processor_process(&RENAMER, wit_batch(2)),
+            decoded(processor_process(&RENAMER, wit_batch(2))),
             Ok(vec![
-                Edit::SetName((0, "x".into())),
-                Edit::SetName((1, "x".into()))
+                Edit::SetName(0, "x".into()),
+                Edit::SetName(1, "x".into())
             ])
         );
         // A later failed init (a reload) leaves no stale instance behind.
         assert!(processor_init(&RENAMER, "bad".into()).is_err());
         assert_eq!(
-            processor_process(&RENAMER, wit_batch(1)),
-            Err("not initialised".into())
+            decoded(processor_process(&RENAMER, wit_batch(1))),
+            not_initialised
+        );
+    }
+
+    #[test]
+    fn a_malformed_batch_fails_the_call() {
+        processor_init(&RENAMER, String::new()).unwrap();
+        let short = types::SpanBatch {
+            len: 1,
+            columns: vec![0; 12],
+            strings: Vec::new(),
+        };
+        let error = processor_process(&RENAMER, short).unwrap_err();
+        assert!(
+            error.starts_with("malformed batch: the column buffer is 12 bytes"),
+            "{error}"
         );
     }
 
@@ -360,16 +426,25 @@ mod tests {
             Err("not initialised".into())
         );
         sampler_init(&ONE, String::new()).unwrap();
-        assert_eq!(sampler_head(&ONE, wit_batch(1)), Ok(vec![Decision::Drop]));
+        assert_eq!(
+            sampler_head(&ONE, wit_batch(1)),
+            Ok(types::Decisions {
+                verdicts: vec![1],
+                policies: vec!["one".into()]
+            })
+        );
         assert_eq!(
             sampler_head(&ONE, wit_batch(3)),
             Err("sample_head returned 1 decisions for 3 spans".into())
         );
-        // The default tail: one keep per distinct trace (all spans are in trace 1,
-        // but the batch did not declare trace ids, so they all read as trace 0).
+        // The default tail: one keep per distinct trace (all spans are in trace 1, but
+        // the batch did not declare trace ids, so they all read as trace 0).
         assert_eq!(
             sampler_tail(&ONE, wit_batch(3)),
-            Ok(vec![Decision::Keep(String::new())])
+            Ok(types::Decisions {
+                verdicts: vec![1],
+                policies: vec![String::new()]
+            })
         );
     }
 
@@ -386,5 +461,24 @@ mod tests {
             metrics_collect(&GAUGE, 5)[0].value,
             types::MetricValue::Gauge(5.0)
         );
+    }
+
+    #[test]
+    fn a_panic_is_logged_with_its_message_and_location() {
+        // The hook is process-wide: installed just around this panic (other tests'
+        // panics in between would be logged on their own threads, harmlessly).
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(log_panic));
+        let line = line!() + 1;
+        let outcome = std::panic::catch_unwind(|| panic!("index {} out of range", 7));
+        std::panic::set_hook(previous);
+        assert!(outcome.is_err());
+        let logs = crate::testing::take_logs();
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        let (level, message) = &logs[0];
+        assert_eq!(*level, LogLevel::Error);
+        let location = format!("plugin panicked at {}:{line}:", file!());
+        assert!(message.starts_with(&location), "{message}");
+        assert!(message.ends_with(": index 7 out of range"), "{message}");
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Lifecycle (the same for all): the host creates an instance, calls `init` once with
 //! the plugin's config, then calls the batch methods one at a time (never
-//! concurrently). A trap (panic) or a deadline kills the instance; the host makes a new
-//! one and calls `init` again, so state that must survive lives nowhere but in `Self`
-//! and is lost with the instance. Batches are borrowed for the call only.
+//! concurrently). A trap (panic) or a deadline kills the instance (a panic's message and
+//! location reach the gateway's log first, through the export glue's panic hook); the
+//! host makes a new one and calls `init` again, so state that must survive lives nowhere
+//! but in `Self` and is lost with the instance. Batches are borrowed for the call only.
 
 use crate::batch::{SpanBatch, trace_ids_in_order};
-use crate::bindings::types::{Decision, MetricPoint, Needs, SamplerNeeds};
+use crate::bindings::types::{MetricPoint, Needs, SamplerNeeds};
+use crate::decisions::Decision;
 use crate::edits::Edits;
 
 /// Edits spans: redaction, enrichment, renaming, dropping.
@@ -37,7 +39,7 @@ pub trait Sampler: Sized + 'static {
     fn sample_tail(&mut self, batch: &SpanBatch) -> Result<Vec<Decision>, String> {
         Ok(trace_ids_in_order(batch)
             .into_iter()
-            .map(|_| Decision::Keep(String::new()))
+            .map(|_| Decision::keep())
             .collect())
     }
 }

@@ -81,7 +81,7 @@ fn build_fixture(package: &str) -> PathBuf {
 }
 
 /// `<target>` from `<target>/<profile>/deps/<test binary>`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     exe.parent()
         .and_then(Path::parent)

@@ -390,7 +390,7 @@ fn a_sampler_answering_the_wrong_number_of_decisions_is_invalid_and_the_policy_a
         }
         gw.wait_for_log("plugin call failed", 1);
         assert!(
-            gw.stderr().contains("3 decisions for a batch of 2 spans"),
+            gw.stderr().contains("3 verdicts for a batch of 2 spans"),
             "the log should say what was wrong with the answer\n{}",
             gw.logs()
         );

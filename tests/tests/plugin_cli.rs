@@ -91,7 +91,7 @@ fn check_names_the_kind_name_version_and_needs_of_each_builtin() {
     assert_eq!(line(&report, "file"), path_arg(&redaction));
     assert_eq!(
         line(&report, "kind"),
-        "processor (world spangate:plugin/processor-plugin@0.1.0)"
+        "processor (world spangate:plugin/processor-plugin@0.2.0)"
     );
     assert_eq!(line(&report, "plugin"), format!("redaction {VERSION}"));
     // Value patterns read names and status messages; keys read every attribute kind.
@@ -106,7 +106,7 @@ fn check_names_the_kind_name_version_and_needs_of_each_builtin() {
     let report = succeeded(&spangate(&["plugin", "check", path_arg(&sampling)]));
     assert_eq!(
         line(&report, "kind"),
-        "sampler (world spangate:plugin/sampler-plugin@0.1.0)"
+        "sampler (world spangate:plugin/sampler-plugin@0.2.0)"
     );
     assert_eq!(line(&report, "plugin"), format!("sampling {VERSION}"));
     assert!(
@@ -135,7 +135,7 @@ fn check_names_the_kind_name_version_and_needs_of_each_builtin() {
     let report = succeeded(&spangate(&["plugin", "check", path_arg(&span_metrics)]));
     assert_eq!(
         line(&report, "kind"),
-        "metrics (world spangate:plugin/metrics-plugin@0.1.0)"
+        "metrics (world spangate:plugin/metrics-plugin@0.2.0)"
     );
     assert_eq!(line(&report, "plugin"), format!("span-metrics {VERSION}"));
     let reads = line(&report, "reads");
@@ -204,7 +204,7 @@ fn check_refuses_what_is_not_a_plugin_with_a_clear_message() {
         &spangate(&["plugin", "check", path_arg(&other_component)]),
         &[
             "not a spangate plugin",
-            "exports none of spangate:plugin/processor@0.1.0",
+            "exports none of spangate:plugin/processor@0.2.0",
             "fixture:other/greeter@1.0.0",
         ],
     );

@@ -167,7 +167,7 @@ fn non_plugins_are_refused_with_a_reason() {
     let message = other.to_string();
     assert!(
         message.contains("fixture:other/greeter@1.0.0")
-            && message.contains("spangate:plugin/processor@0.1.0"),
+            && message.contains("spangate:plugin/processor@0.2.0"),
         "{message}"
     );
 
@@ -766,65 +766,67 @@ fn recorded_columns(needs: Value, request: &ExportTraceServiceRequest) -> Value 
     serde_json::from_str(&points[0].help).expect("recorder help is JSON")
 }
 
-fn decoded(column: &Value) -> Vec<String> {
-    serde_json::from_value(column["strings"].clone()).unwrap()
+/// Column `name` (as `wit/README.md` names it) of a recorded batch, decoded.
+fn column<'a>(batch: &'a Value, name: &str) -> &'a Value {
+    let value = &batch["columns"][name];
+    assert!(!value.is_null(), "the recorder reported no column {name}");
+    value
+}
+
+fn hex_ids(byte: &[u8], width: usize) -> Vec<String> {
+    byte.iter()
+        .map(|b| format!("{b:02x}").repeat(width))
+        .collect()
 }
 
 #[test]
 fn columns_hold_only_declared_fields() {
     let nothing = recorded_columns(json!({}), &rich_request());
     assert_eq!(nothing["len"], 3);
-    for empty in [
-        "trace_id_hi",
-        "span_id",
-        "service_index",
-        "kind",
-        "size",
-        "event_offsets",
-        "link_offsets",
-        "resource_index",
-    ] {
-        assert_eq!(nothing[empty], json!([]), "{empty}");
+    assert_eq!(nothing["strings_len"], 0);
+    let columns = nothing["columns"].as_object().expect("columns");
+    assert_eq!(
+        columns.len(),
+        36,
+        "every column of the directory is reported"
+    );
+    for (name, values) in columns {
+        assert_eq!(values, &json!([]), "{name} was not declared");
     }
-    assert_eq!(nothing["names"]["offsets"], json!([]));
-    assert_eq!(nothing["span_attributes"]["owner_offsets"], json!([]));
 
     let fields = recorded_columns(
         json!({"fields": ["trace-id", "span-id", "parent-span-id", "service-name", "name", "kind", "times", "status", "status-message", "size", "event-names"]}),
         &rich_request(),
     );
+    assert_eq!(column(&fields, "trace-id"), &json!(hex_ids(&[1, 1, 2], 16)));
+    assert_eq!(column(&fields, "span-id"), &json!(hex_ids(&[1, 2, 3], 8)));
     assert_eq!(
-        fields["trace_id_hi"],
-        json!([
-            0x0101010101010101u64,
-            0x0101010101010101u64,
-            0x0202020202020202u64
-        ])
+        column(&fields, "parent-span-id"),
+        &json!(hex_ids(&[0, 0, 0], 8))
     );
+    assert_eq!(column(&fields, "services"), &json!(["shop", "billing"]));
+    assert_eq!(column(&fields, "service"), &json!([0, 0, 1]));
     assert_eq!(
-        fields["span_id"],
-        json!([
-            0x0101010101010101u64,
-            0x0202020202020202u64,
-            0x0303030303030303u64
-        ])
+        column(&fields, "name"),
+        &json!(["checkout", "db", "other service"])
     );
-    assert_eq!(fields["parent_span_id"], json!([0, 0, 0]));
-    assert_eq!(decoded(&fields["services"]), vec!["shop", "billing"]);
-    assert_eq!(fields["service_index"], json!([0, 0, 1]));
+    assert_eq!(column(&fields, "status"), &json!([1, 0, 0]));
+    assert_eq!(column(&fields, "status-message"), &json!(["ok", "", ""]));
     assert_eq!(
-        decoded(&fields["names"]),
-        vec!["checkout", "db", "other service"]
+        column(&fields, "end"),
+        &json!([1_005_000_000u64, 1_010_000_000u64, 1_015_000_000u64])
     );
-    assert_eq!(fields["status"], json!([1, 0, 0]));
-    assert_eq!(decoded(&fields["status_messages"]), vec!["ok", "", ""]);
-    assert_eq!(
-        fields["end_unix_nanos"],
-        json!([1_005_000_000u64, 1_010_000_000u64, 1_015_000_000u64])
-    );
-    assert_eq!(fields["event_offsets"], json!([0, 1, 1, 1]));
-    assert_eq!(decoded(&fields["event_names"]), vec!["charge"]);
-    assert!(fields["size"][0].as_u64().unwrap() > 50);
+    assert_eq!(column(&fields, "event-offsets"), &json!([0, 1, 1, 1]));
+    assert_eq!(column(&fields, "event-names"), &json!(["charge"]));
+    assert!(column(&fields, "size")[0].as_u64().unwrap() > 50);
+    for undeclared in ["resource", "link-offsets", "span-attributes.value"] {
+        assert_eq!(column(&fields, undeclared), &json!([]), "{undeclared}");
+    }
+    // Every present column starts at a multiple of 8 past the 288-byte directory.
+    for entry in fields["directory"].as_array().expect("directory") {
+        let (offset, count) = (entry[0].as_u64().unwrap(), entry[1].as_u64().unwrap());
+        assert!(count == 0 || (offset >= 288 && offset % 8 == 0), "{entry}");
+    }
 }
 
 #[test]
@@ -834,24 +836,36 @@ fn columns_for_each_attribute_selection() {
         json!({"span_attributes": ["card", "retries", "absent"]}),
         &request,
     );
-    let attributes = &keys["span_attributes"];
-    assert_eq!(attributes["owner_offsets"], json!([0, 2, 2, 2]));
-    assert_eq!(decoded(&attributes["keys"]), vec!["card", "retries"]);
-    assert_eq!(attributes["key"], json!([0, 1]));
-    assert_eq!(attributes["kind"], json!(["str", "int"]));
-    assert_eq!(decoded(&attributes["strings"]), vec!["4111-1111", ""]);
-    assert_eq!(attributes["ints"], json!([0, 2]));
-
-    let strings = recorded_columns(json!({"span_attributes": "all-strings"}), &request);
-    let attributes = &strings["span_attributes"];
-    assert_eq!(attributes["owner_offsets"], json!([0, 2, 3, 3]));
     assert_eq!(
-        decoded(&attributes["keys"]),
-        vec!["user", "card", "db.statement"]
+        column(&keys, "span-attributes.owner-offsets"),
+        &json!([0, 2, 2, 2])
     );
     assert_eq!(
-        decoded(&attributes["strings"]),
-        vec!["alice", "4111-1111", "SELECT 1"]
+        column(&keys, "span-attributes.keys"),
+        &json!(["card", "retries"])
+    );
+    assert_eq!(column(&keys, "span-attributes.key"), &json!([0, 1]));
+    assert_eq!(
+        column(&keys, "span-attributes.value-kind"),
+        &json!(["str", "int"])
+    );
+    assert_eq!(
+        column(&keys, "span-attributes.value"),
+        &json!(["4111-1111", 2])
+    );
+
+    let strings = recorded_columns(json!({"span_attributes": "all-strings"}), &request);
+    assert_eq!(
+        column(&strings, "span-attributes.owner-offsets"),
+        &json!([0, 2, 3, 3])
+    );
+    assert_eq!(
+        column(&strings, "span-attributes.keys"),
+        &json!(["user", "card", "db.statement"])
+    );
+    assert_eq!(
+        column(&strings, "span-attributes.value"),
+        &json!(["alice", "4111-1111", "SELECT 1"])
     );
 
     let mut with_array = request.clone();
@@ -874,33 +888,56 @@ fn columns_for_each_attribute_selection() {
         json!({"span_attributes": "all", "resource_attributes": "all-strings", "event_attributes": ["token"], "link_attributes": "all"}),
         &with_array,
     );
-    let attributes = &all["span_attributes"];
-    assert_eq!(attributes["owner_offsets"], json!([0, 3, 5, 5]));
     assert_eq!(
-        attributes["kind"],
-        json!(["str", "str", "int", "str", "json"])
-    );
-    assert_eq!(decoded(&attributes["strings"])[4], r#"["a",false]"#);
-    assert_eq!(all["resource_index"], json!([0, 0, 1]));
-    assert_eq!(
-        all["resource_attributes"]["owner_offsets"],
-        json!([0, 2, 4])
+        column(&all, "span-attributes.owner-offsets"),
+        &json!([0, 3, 5, 5])
     );
     assert_eq!(
-        decoded(&all["resource_attributes"]["keys"]),
-        vec!["service.name", "host"]
+        column(&all, "span-attributes.value-kind"),
+        &json!(["str", "str", "int", "str", "json"])
     );
-    assert_eq!(all["resource_attributes"]["key"], json!([0, 1, 0, 1]));
-    assert_eq!(all["event_offsets"], json!([0, 1, 1, 1]));
     assert_eq!(
-        all["event_names"]["offsets"],
-        json!([]),
+        column(&all, "span-attributes.value")[4],
+        json!(r#"["a",false]"#)
+    );
+    assert_eq!(column(&all, "resource"), &json!([0, 0, 1]));
+    assert_eq!(
+        column(&all, "resource-attributes.owner-offsets"),
+        &json!([0, 2, 4])
+    );
+    assert_eq!(
+        column(&all, "resource-attributes.keys"),
+        &json!(["service.name", "host"])
+    );
+    assert_eq!(
+        column(&all, "resource-attributes.key"),
+        &json!([0, 1, 0, 1])
+    );
+    assert_eq!(column(&all, "event-offsets"), &json!([0, 1, 1, 1]));
+    assert_eq!(
+        column(&all, "event-names"),
+        &json!([]),
         "event names not declared"
     );
-    assert_eq!(decoded(&all["event_attributes"]["strings"]), vec!["t0k"]);
-    assert_eq!(all["link_offsets"], json!([0, 1, 1, 1]));
-    assert_eq!(all["link_attributes"]["kind"], json!(["str", "int"]));
-    assert_eq!(all["link_attributes"]["ints"], json!([0, 1]));
+    assert_eq!(column(&all, "event-attributes.value"), &json!(["t0k"]));
+    assert_eq!(column(&all, "link-offsets"), &json!([0, 1, 1, 1]));
+    assert_eq!(
+        column(&all, "link-attributes.value-kind"),
+        &json!(["str", "int"])
+    );
+    assert_eq!(column(&all, "link-attributes.value")[1], json!(1));
+}
+
+#[test]
+fn a_component_built_against_0_1_0_is_refused_naming_both_versions() {
+    let error = runtime()
+        .load(&fixture_bytes("spangate-fixture-old-abi"))
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("spangate:plugin@0.1.0") && message.contains("spangate:plugin@0.2.0"),
+        "{message}"
+    );
 }
 
 // ---- samplers ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ fn plugin_package_parses_with_its_worlds() {
         .unwrap_or_else(|error| panic!("wit/ does not parse: {error:#}"));
     assert_eq!(
         resolve.packages[package_id].name.to_string(),
-        "spangate:plugin@0.1.0"
+        "spangate:plugin@0.2.0"
     );
     for (world_name, exported) in [
         ("processor-plugin", "processor"),
@@ -30,7 +30,7 @@ fn plugin_package_parses_with_its_worlds() {
             .collect();
         assert_eq!(
             exports,
-            [format!("spangate:plugin/{exported}@0.1.0")],
+            [format!("spangate:plugin/{exported}@0.2.0")],
             "{world_name} must export exactly its kind's interface"
         );
         let has_init = resolve.interfaces.iter().any(|(_, interface)| {
@@ -42,7 +42,7 @@ fn plugin_package_parses_with_its_worlds() {
                 && ["host", "types"].iter().any(|allowed| {
                     resolve
                         .name_world_key(key)
-                        .ends_with(&format!("/{allowed}@0.1.0"))
+                        .ends_with(&format!("/{allowed}@0.2.0"))
                 })
         });
         assert!(

@@ -11,7 +11,7 @@ mod config;
 
 use spangate_plugin_sdk::batch::SpanBatch;
 use spangate_plugin_sdk::edits::Edits;
-use spangate_plugin_sdk::{AttributeSelection, AttributeValue, Needs, Processor, SpanFields};
+use spangate_plugin_sdk::{Needs, Processor, needs};
 
 pub use config::{Config, Rename};
 
@@ -26,9 +26,7 @@ impl Processor for TagSlowRequests {
         let threshold_nanos = u64::try_from(config.threshold.as_nanos()).unwrap_or(u64::MAX);
         // Adding an attribute needs a span-attribute selection; selecting just the key
         // we add keeps the batch small (usually no rows at all).
-        let needs = Needs::new("tag-slow-requests", env!("CARGO_PKG_VERSION"))
-            .fields(SpanFields::TIMES | SpanFields::NAME)
-            .span_attributes(AttributeSelection::keys([config.attribute.as_str()]));
+        let needs = needs!("tag-slow-requests", TIMES | NAME).span_keys([&config.attribute]);
         Ok((
             TagSlowRequests {
                 config,
@@ -41,14 +39,10 @@ impl Processor for TagSlowRequests {
     fn process(&mut self, batch: &SpanBatch, edits: &mut Edits) -> Result<(), String> {
         for span in batch.spans() {
             if span.duration_nanos() >= self.threshold_nanos {
-                edits.add_span_attribute(
-                    span.index(),
-                    self.config.attribute.as_str(),
-                    AttributeValue::Boolean(true),
-                );
+                edits.add_span_attribute(span, &self.config.attribute, true);
             }
             if let Some(new_name) = self.config.renamed(span.name()) {
-                edits.set_name(span.index(), new_name);
+                edits.set_name(span, new_name);
             }
         }
         Ok(())

@@ -1,156 +1,143 @@
-//! Builds the `span-batch` a plugin reads from an OTLP request: only the columns its
-//! needs declare, strings packed into one blob per column, service names and
-//! attribute keys dictionary-encoded per batch.
+//! Builds the `span-batch` a plugin reads from an OTLP request (layout: wit/README.md,
+//! "Batch layout", implemented by `spangate_plugin_abi::BatchBuilder`): only the
+//! columns its needs declare, every string in one arena, service names and attribute
+//! keys dictionary-encoded per batch.
 //!
 //! Spans are numbered in request order (resource spans → scope spans → spans); events
-//! and links globally in the same order. Each attribute row remembers its attribute's
-//! index within its owner, so an edit addressed to a row finds its OTLP attribute.
+//! and links globally in the same order. Each attribute row remembers its owner and its
+//! attribute's index within the owner, and each event and link its span, so an edit
+//! addressed to a row, span or event finds what it edits in the request.
 //!
 //! This runs for every batch and every plugin: all buffers live in `Columns` (one per
 //! pool slot) and are cleared, not freed, so the steady state allocates nothing but a
-//! key the first time it is ever seen, and JSON for non-scalar values.
+//! key the first time it is ever seen.
 
-use std::collections::HashMap;
-use std::io::Write;
-
-use base64::Engine;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use spangate_plugin_abi::{BatchBuilder, StrRef, column, push_string, value_kind};
 
 use super::bindings::wit;
-use super::convert::{FastHash, Needs, Selection};
+use super::convert::{Needs, Selection};
+use super::dictionary::{KeyDictionary, KeysColumn, NO_ID, service_index};
+use super::json::write_json;
 use crate::model::{ExportTraceServiceRequest, service_name};
 
-/// The column buffers of one pool slot and the row → attribute maps of the last batch.
+/// The four attribute tables of a batch, in directory order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum Table {
+    Span = 0,
+    Resource = 1,
+    Event = 2,
+    Link = 3,
+}
+
+impl Table {
+    pub(super) const ALL: [Table; 4] = [Table::Span, Table::Resource, Table::Event, Table::Link];
+
+    /// The table's first column (`owner-offsets`); its others follow.
+    pub(super) fn first_column(self) -> usize {
+        column::ATTRIBUTE_TABLES + self as usize * column::TABLE_COLUMNS
+    }
+
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            Table::Span => "span",
+            Table::Resource => "resource",
+            Table::Event => "event",
+            Table::Link => "link",
+        }
+    }
+
+    pub(super) fn selection(self, needs: &Needs) -> &Selection {
+        match self {
+            Table::Span => &needs.span_attributes,
+            Table::Resource => &needs.resource_attributes,
+            Table::Event => &needs.event_attributes,
+            Table::Link => &needs.link_attributes,
+        }
+    }
+}
+
+/// Where an attribute row's attribute is: its owner (span, resource position, global
+/// event or link index, by table) and its index in the owner's attribute list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Row {
+    pub(super) owner: u32,
+    pub(super) attribute: u32,
+}
+
+/// Where an event or link is: its span and its index in the span's list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Member {
+    pub(super) span: u32,
+    pub(super) position: u32,
+}
+
+/// The buffers of one pool slot, and where the rows, events and links of the last batch
+/// are in its request.
 pub(super) struct Columns {
+    /// What the plugin is called with. `columns` and `strings` are rewritten for each
+    /// batch and keep their allocations.
     pub(super) batch: wit::SpanBatch,
-    /// Per attribute row: the attribute's index within its owner's attribute list.
-    pub(super) span_attribute_rows: Vec<u32>,
-    pub(super) resource_attribute_rows: Vec<u32>,
-    pub(super) event_attribute_rows: Vec<u32>,
-    pub(super) link_attribute_rows: Vec<u32>,
+    builder: BatchBuilder,
+    /// Per table (`Table as usize`), per row.
+    pub(super) rows: [Vec<Row>; 4],
+    /// Per global event index; filled when the batch has event columns.
+    pub(super) events: Vec<Member>,
+    /// Per global link index; filled when the batch has link columns.
+    pub(super) links: Vec<Member>,
+    services: Vec<StrRef>,
     dictionaries: [KeyDictionary; 4],
 }
 
 impl Default for Columns {
     fn default() -> Self {
         Columns {
-            batch: empty_batch(),
-            span_attribute_rows: Vec::new(),
-            resource_attribute_rows: Vec::new(),
-            event_attribute_rows: Vec::new(),
-            link_attribute_rows: Vec::new(),
+            batch: wit::SpanBatch {
+                len: 0,
+                columns: Vec::new(),
+                strings: Vec::new(),
+            },
+            builder: BatchBuilder::default(),
+            rows: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+            services: Vec::new(),
             dictionaries: Default::default(),
         }
     }
 }
 
-fn empty_strings() -> wit::StringColumn {
-    wit::StringColumn {
-        bytes: Vec::new(),
-        offsets: Vec::new(),
-    }
-}
-
-fn empty_attributes() -> wit::AttributeColumns {
-    wit::AttributeColumns {
-        owner_offsets: Vec::new(),
-        key: Vec::new(),
-        keys: empty_strings(),
-        kind: Vec::new(),
-        strings: empty_strings(),
-        ints: Vec::new(),
-        doubles: Vec::new(),
-    }
-}
-
-pub(super) fn empty_batch() -> wit::SpanBatch {
-    wit::SpanBatch {
-        len: 0,
-        trace_id_hi: Vec::new(),
-        trace_id_lo: Vec::new(),
-        span_id: Vec::new(),
-        parent_span_id: Vec::new(),
-        services: empty_strings(),
-        service_index: Vec::new(),
-        names: empty_strings(),
-        kind: Vec::new(),
-        start_unix_nanos: Vec::new(),
-        end_unix_nanos: Vec::new(),
-        status: Vec::new(),
-        status_messages: empty_strings(),
-        size: Vec::new(),
-        span_attributes: empty_attributes(),
-        event_offsets: Vec::new(),
-        event_names: empty_strings(),
-        event_attributes: empty_attributes(),
-        link_offsets: Vec::new(),
-        link_attributes: empty_attributes(),
-        resource_index: Vec::new(),
-        resource_attributes: empty_attributes(),
-    }
-}
-
-/// Empties a string column; a declared one starts with offset 0 (`offsets.len() - 1`
-/// strings), an undeclared one stays entirely empty.
-fn reset_strings(column: &mut wit::StringColumn, declared: bool) {
-    column.bytes.clear();
-    column.offsets.clear();
-    if declared {
-        column.offsets.push(0);
-    }
-}
-
+/// Counts are u32 in the contract; a batch is far below 4 GiB (request size limits).
 #[inline]
-fn push_str(column: &mut wit::StringColumn, text: &str) {
-    column.bytes.extend_from_slice(text.as_bytes());
-    column.offsets.push(offset(column.bytes.len()));
-}
-
-/// Closes a string whose bytes were written directly into `column.bytes`.
-#[inline]
-fn end_str(column: &mut wit::StringColumn) {
-    column.offsets.push(offset(column.bytes.len()));
-}
-
-/// Offsets are u32 in the contract; a batch is far below 4 GiB (request size limits).
-#[inline]
-fn offset(length: usize) -> u32 {
+fn count(length: usize) -> u32 {
     u32::try_from(length).unwrap_or(u32::MAX)
 }
 
-/// Big-endian u64 at `bytes[start..start + 8]`, 0 when the id is shorter (ingest
-/// validates ids; this only keeps odd input from panicking).
-#[inline]
-fn id_u64(bytes: &[u8], start: usize) -> u64 {
-    bytes
-        .get(start..start + 8)
-        .and_then(|slice| slice.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
-fn span_kind(kind: i32) -> wit::SpanKind {
+/// The WIT `span-kind` case of an OTLP kind (the same numbers; unknown ones unspecified).
+fn span_kind(kind: i32) -> u8 {
     match kind {
-        1 => wit::SpanKind::Internal,
-        2 => wit::SpanKind::Server,
-        3 => wit::SpanKind::Client,
-        4 => wit::SpanKind::Producer,
-        5 => wit::SpanKind::Consumer,
-        _ => wit::SpanKind::Unspecified,
+        1..=5 => kind as u8,
+        _ => 0,
     }
 }
 
-fn status_code(span: &Span) -> wit::StatusCode {
+/// The WIT `status-code` case of a span's OTLP status (the same numbers).
+fn status_code(span: &Span) -> u8 {
     match span.status.as_ref().map(|status| status.code) {
-        Some(1) => wit::StatusCode::Ok,
-        Some(2) => wit::StatusCode::Error,
-        _ => wit::StatusCode::Unset,
+        Some(code @ 1..=2) => code as u8,
+        _ => 0,
     }
 }
 
 impl Columns {
-    /// Refills the columns from `request` for a plugin with `needs`.
+    /// Number of spans in the last batch.
+    pub(super) fn span_count(&self) -> u32 {
+        self.batch.len
+    }
+
+    /// Refills the batch from `request` for a plugin with `needs`.
     pub(super) fn build(&mut self, request: &ExportTraceServiceRequest, needs: &Needs) {
         let want_trace_id = needs.has(wit::SpanFields::TRACE_ID);
         let want_span_id = needs.has(wit::SpanFields::SPAN_ID);
@@ -170,343 +157,198 @@ impl Columns {
         let want_events = want_event_names || want_event_attributes;
         let want_links = want_link_attributes;
 
-        let batch = &mut self.batch;
-        batch.trace_id_hi.clear();
-        batch.trace_id_lo.clear();
-        batch.span_id.clear();
-        batch.parent_span_id.clear();
-        reset_strings(&mut batch.services, want_service);
-        batch.service_index.clear();
-        reset_strings(&mut batch.names, want_name);
-        batch.kind.clear();
-        batch.start_unix_nanos.clear();
-        batch.end_unix_nanos.clear();
-        batch.status.clear();
-        reset_strings(&mut batch.status_messages, want_status_message);
-        batch.size.clear();
-        batch.event_offsets.clear();
-        reset_strings(&mut batch.event_names, want_event_names);
-        batch.link_offsets.clear();
-        batch.resource_index.clear();
+        let Columns {
+            batch,
+            builder,
+            rows,
+            events,
+            links,
+            services,
+            dictionaries,
+        } = self;
+        // The arena the guest was last given becomes the builder's again.
+        std::mem::swap(&mut builder.strings, &mut batch.strings);
+        builder.clear();
+        events.clear();
+        links.clear();
+        services.clear();
         if want_events {
-            batch.event_offsets.push(0);
+            builder.push_u32(column::EVENT_OFFSETS, 0);
         }
         if want_links {
-            batch.link_offsets.push(0);
+            builder.push_u32(column::LINK_OFFSETS, 0);
         }
-        let [span_keys, resource_keys, event_keys, link_keys] = &mut self.dictionaries;
-        let mut span_attributes = AttributeBuilder::begin(
+        let [span_rows, resource_rows, event_rows, link_rows] = rows;
+        let [span_keys, resource_keys, event_keys, link_keys] = dictionaries;
+        let mut span_attributes = AttributeTable::begin(
+            Table::Span,
             &needs.span_attributes,
-            &mut batch.span_attributes,
-            &mut self.span_attribute_rows,
+            span_rows,
             span_keys,
+            builder,
         );
-        let mut resource_attributes = AttributeBuilder::begin(
+        let mut resource_attributes = AttributeTable::begin(
+            Table::Resource,
             &needs.resource_attributes,
-            &mut batch.resource_attributes,
-            &mut self.resource_attribute_rows,
+            resource_rows,
             resource_keys,
+            builder,
         );
-        let mut event_attributes = AttributeBuilder::begin(
+        let mut event_attributes = AttributeTable::begin(
+            Table::Event,
             &needs.event_attributes,
-            &mut batch.event_attributes,
-            &mut self.event_attribute_rows,
+            event_rows,
             event_keys,
+            builder,
         );
-        let mut link_attributes = AttributeBuilder::begin(
+        let mut link_attributes = AttributeTable::begin(
+            Table::Link,
             &needs.link_attributes,
-            &mut batch.link_attributes,
-            &mut self.link_attribute_rows,
+            link_rows,
             link_keys,
+            builder,
         );
 
         let mut spans: u32 = 0;
-        let mut events: u32 = 0;
-        let mut links: u32 = 0;
         for (resource_position, resource_spans) in request.resource_spans.iter().enumerate() {
+            let resource_position = count(resource_position);
             let resource_attribute_list = resource_spans
                 .resource
                 .as_ref()
                 .map_or(&[][..], |resource| resource.attributes.as_slice());
             if want_resource_attributes {
-                resource_attributes.owner(resource_attribute_list);
+                resource_attributes.owner(builder, resource_position, resource_attribute_list);
             }
             let service = if want_service {
-                service_index(&mut batch.services, service_name(resource_attribute_list))
+                service_index(
+                    services,
+                    builder,
+                    column::SERVICES,
+                    service_name(resource_attribute_list),
+                )
             } else {
                 0
             };
-            let resource_index = offset(resource_position);
-            for scope_spans in &resource_spans.scope_spans {
-                for span in &scope_spans.spans {
-                    spans += 1;
-                    if want_trace_id {
-                        batch.trace_id_hi.push(id_u64(&span.trace_id, 0));
-                        batch.trace_id_lo.push(id_u64(&span.trace_id, 8));
-                    }
-                    if want_span_id {
-                        batch.span_id.push(id_u64(&span.span_id, 0));
-                    }
-                    if want_parent {
-                        batch.parent_span_id.push(id_u64(&span.parent_span_id, 0));
-                    }
-                    if want_service {
-                        batch.service_index.push(service);
-                    }
-                    if want_name {
-                        push_str(&mut batch.names, &span.name);
-                    }
-                    if want_kind {
-                        batch.kind.push(span_kind(span.kind));
-                    }
-                    if want_times {
-                        batch.start_unix_nanos.push(span.start_time_unix_nano);
-                        batch.end_unix_nanos.push(span.end_time_unix_nano);
-                    }
-                    if want_status {
-                        batch.status.push(status_code(span));
-                    }
-                    if want_status_message {
-                        let message = span.status.as_ref().map_or("", |status| &status.message);
-                        push_str(&mut batch.status_messages, message);
-                    }
-                    if want_size {
-                        batch.size.push(offset(span.encoded_len()));
-                    }
-                    if want_span_attributes {
-                        span_attributes.owner(&span.attributes);
-                    }
-                    if want_resource_attributes {
-                        batch.resource_index.push(resource_index);
-                    }
-                    if want_events {
-                        for event in &span.events {
-                            if want_event_names {
-                                push_str(&mut batch.event_names, &event.name);
-                            }
-                            if want_event_attributes {
-                                event_attributes.owner(&event.attributes);
-                            }
+            for span in resource_spans
+                .scope_spans
+                .iter()
+                .flat_map(|scope_spans| &scope_spans.spans)
+            {
+                let index = spans;
+                spans += 1;
+                if want_trace_id {
+                    builder.push_id(column::TRACE_ID, &span.trace_id);
+                }
+                if want_span_id {
+                    builder.push_id(column::SPAN_ID, &span.span_id);
+                }
+                if want_parent {
+                    builder.push_id(column::PARENT_SPAN_ID, &span.parent_span_id);
+                }
+                if want_service {
+                    builder.push_u32(column::SERVICE, service);
+                }
+                if want_name {
+                    builder.push_str(column::NAME, span.name.as_bytes());
+                }
+                if want_kind {
+                    builder.push_u8(column::KIND, span_kind(span.kind));
+                }
+                if want_status {
+                    builder.push_u8(column::STATUS, status_code(span));
+                }
+                if want_times {
+                    builder.push_u64(column::START, span.start_time_unix_nano);
+                    builder.push_u64(column::END, span.end_time_unix_nano);
+                }
+                if want_status_message {
+                    let message = span.status.as_ref().map_or("", |status| &status.message);
+                    builder.push_str(column::STATUS_MESSAGE, message.as_bytes());
+                }
+                if want_size {
+                    builder.push_u32(column::SIZE, count(span.encoded_len()));
+                }
+                if want_resource_attributes {
+                    builder.push_u32(column::RESOURCE, resource_position);
+                }
+                if want_span_attributes {
+                    span_attributes.owner(builder, index, &span.attributes);
+                }
+                if want_events {
+                    for (position, event) in span.events.iter().enumerate() {
+                        if want_event_names {
+                            builder.push_str(column::EVENT_NAMES, event.name.as_bytes());
                         }
-                        events += offset(span.events.len());
-                        batch.event_offsets.push(events);
-                    }
-                    if want_links {
-                        for link in &span.links {
-                            link_attributes.owner(&link.attributes);
+                        if want_event_attributes {
+                            event_attributes.owner(builder, count(events.len()), &event.attributes);
                         }
-                        links += offset(span.links.len());
-                        batch.link_offsets.push(links);
+                        events.push(Member {
+                            span: index,
+                            position: count(position),
+                        });
                     }
+                    builder.push_u32(column::EVENT_OFFSETS, count(events.len()));
+                }
+                if want_links {
+                    for (position, link) in span.links.iter().enumerate() {
+                        link_attributes.owner(builder, count(links.len()), &link.attributes);
+                        links.push(Member {
+                            span: index,
+                            position: count(position),
+                        });
+                    }
+                    builder.push_u32(column::LINK_OFFSETS, count(links.len()));
                 }
             }
         }
+        builder.write_columns(&mut batch.columns);
+        std::mem::swap(&mut builder.strings, &mut batch.strings);
         batch.len = spans;
     }
 }
 
-/// The dictionary index of `service` in `services`, adding it if new. A batch has few
-/// distinct services (one per resource at most), so a scan beats hashing.
-fn service_index(services: &mut wit::StringColumn, service: &str) -> u32 {
-    let known = services.offsets.len().saturating_sub(1);
-    for index in 0..known {
-        let start = services.offsets[index] as usize;
-        let end = services.offsets[index + 1] as usize;
-        if services.bytes.get(start..end) == Some(service.as_bytes()) {
-            return index as u32;
-        }
-    }
-    push_str(services, service);
-    known as u32
-}
-
-/// Attribute key → id within the current batch. Keys are kept across batches (tagged
-/// with the batch generation) so a key is hashed but not allocated once it is known.
-#[derive(Default)]
-struct KeyDictionary {
-    ids: HashMap<Box<str>, KeyEntry, FastHash>,
-    generation: u32,
-    /// For a `keys` selection: declared position → id in this batch (`NO_ID` if unseen).
-    declared_ids: Vec<u32>,
-    /// Key id → id of the key that last followed it in an owner (`first` for the
-    /// start of an owner). Owners of one shape (spans of one kind of operation) list
-    /// the same keys in the same order, so one comparison with the predicted key
-    /// replaces hashing it, even when an optional attribute shifts the positions.
-    successors: Vec<u32>,
-    first: u32,
-    /// Attribute position within its owner → id of the key last seen there: the
-    /// fallback prediction when the successor guess missed.
-    recent_ids: Vec<u32>,
-}
-
-#[derive(Clone, Copy)]
-struct KeyEntry {
-    generation: u32,
-    id: u32,
-}
-
-const NO_ID: u32 = u32::MAX;
-/// Attributes past this position in their owner always go through the hash map.
-const MAX_RECENT_POSITIONS: usize = 64;
-
-/// The bytes of dictionary entry `id`.
-#[inline]
-fn key_at(keys: &wit::StringColumn, id: u32) -> Option<&[u8]> {
-    let start = *keys.offsets.get(id as usize)? as usize;
-    let end = *keys.offsets.get(id as usize + 1)? as usize;
-    keys.bytes.get(start..end)
-}
-/// Attribute keys with unbounded cardinality must not grow the dictionary forever.
-const MAX_REMEMBERED_KEYS: usize = 16 * 1024;
-
-impl KeyDictionary {
-    fn begin(&mut self, declared_keys: usize) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 || self.ids.len() > MAX_REMEMBERED_KEYS {
-            self.ids.clear();
-            self.generation = 1;
-        }
-        self.declared_ids.clear();
-        self.declared_ids.resize(declared_keys, NO_ID);
-        self.successors.clear();
-        self.first = NO_ID;
-        self.recent_ids.clear();
-    }
-
-    /// The id of `key`, the `position`-th attribute of its owner, which follows the
-    /// key with id `previous` (`NO_ID` for the owner's first selected key).
-    #[inline]
-    fn id(
-        &mut self,
-        key: &str,
-        position: usize,
-        previous: u32,
-        keys: &mut wit::StringColumn,
-    ) -> u32 {
-        let predicted = match previous {
-            NO_ID => self.first,
-            previous => self
-                .successors
-                .get(previous as usize)
-                .copied()
-                .unwrap_or(NO_ID),
-        };
-        if predicted != NO_ID && key_at(keys, predicted) == Some(key.as_bytes()) {
-            return predicted;
-        }
-        let id = self.id_at_position(key, position, keys);
-        match previous {
-            NO_ID => self.first = id,
-            previous => {
-                let previous = previous as usize;
-                if self.successors.len() <= previous {
-                    self.successors.resize(previous + 1, NO_ID);
-                }
-                self.successors[previous] = id;
-            }
-        }
-        id
-    }
-
-    #[inline]
-    fn id_at_position(&mut self, key: &str, position: usize, keys: &mut wit::StringColumn) -> u32 {
-        if let Some(&recent) = self.recent_ids.get(position)
-            && recent != NO_ID
-            && key_at(keys, recent) == Some(key.as_bytes())
-        {
-            return recent;
-        }
-        let id = self.lookup(key, keys);
-        if position < MAX_RECENT_POSITIONS {
-            if self.recent_ids.len() <= position {
-                self.recent_ids.resize(position + 1, NO_ID);
-            }
-            self.recent_ids[position] = id;
-        }
-        id
-    }
-
-    #[inline]
-    fn lookup(&mut self, key: &str, keys: &mut wit::StringColumn) -> u32 {
-        let next = offset(keys.offsets.len().saturating_sub(1));
-        let generation = self.generation;
-        if let Some(entry) = self.ids.get_mut(key) {
-            if entry.generation != generation {
-                *entry = KeyEntry {
-                    generation,
-                    id: next,
-                };
-                push_str(keys, key);
-            }
-            return entry.id;
-        }
-        self.ids.insert(
-            key.into(),
-            KeyEntry {
-                generation,
-                id: next,
-            },
-        );
-        push_str(keys, key);
-        next
-    }
-
-    #[inline]
-    fn declared_id(&mut self, position: u32, key: &str, keys: &mut wit::StringColumn) -> u32 {
-        let Some(slot) = self.declared_ids.get_mut(position as usize) else {
-            return NO_ID;
-        };
-        if *slot == NO_ID {
-            *slot = offset(keys.offsets.len().saturating_sub(1));
-            push_str(keys, key);
-        }
-        *slot
-    }
-}
-
-/// Fills one `attribute-columns`, owner by owner.
-struct AttributeBuilder<'a> {
+/// Fills one attribute table, owner by owner.
+struct AttributeTable<'a> {
     selection: &'a Selection,
-    columns: &'a mut wit::AttributeColumns,
-    rows: &'a mut Vec<u32>,
+    /// The table's first column.
+    first: usize,
+    rows: &'a mut Vec<Row>,
     dictionary: &'a mut KeyDictionary,
 }
 
-impl<'a> AttributeBuilder<'a> {
+impl<'a> AttributeTable<'a> {
     fn begin(
+        table: Table,
         selection: &'a Selection,
-        columns: &'a mut wit::AttributeColumns,
-        rows: &'a mut Vec<u32>,
+        rows: &'a mut Vec<Row>,
         dictionary: &'a mut KeyDictionary,
-    ) -> AttributeBuilder<'a> {
-        let declared = !selection.is_none();
-        columns.owner_offsets.clear();
-        columns.key.clear();
-        reset_strings(&mut columns.keys, declared);
-        columns.kind.clear();
-        reset_strings(&mut columns.strings, declared);
-        columns.ints.clear();
-        columns.doubles.clear();
+        builder: &mut BatchBuilder,
+    ) -> AttributeTable<'a> {
         rows.clear();
-        if declared {
-            columns.owner_offsets.push(0);
+        let first = table.first_column();
+        if !selection.is_none() {
+            builder.push_u32(first + column::OWNER_OFFSETS, 0);
             let declared_keys = match selection {
                 Selection::Keys(keys) => keys.len(),
                 _ => 0,
             };
             dictionary.begin(declared_keys);
         }
-        AttributeBuilder {
+        AttributeTable {
             selection,
-            columns,
+            first,
             rows,
             dictionary,
         }
     }
 
-    /// Adds the selected attributes of one owner (call only for a declared selection).
+    /// Adds the selected attributes of owner `owner` (call only for a declared selection).
     #[inline]
-    fn owner(&mut self, attributes: &[KeyValue]) {
+    fn owner(&mut self, builder: &mut BatchBuilder, owner: u32, attributes: &[KeyValue]) {
+        let mut keys = KeysColumn {
+            builder,
+            column: self.first + column::KEYS,
+        };
         let mut previous = NO_ID;
         for (position, attribute) in attributes.iter().enumerate() {
             let value = attribute
@@ -521,150 +363,54 @@ impl<'a> AttributeBuilder<'a> {
                     continue;
                 }
                 Selection::AllStrings | Selection::All => {
-                    previous = self.dictionary.id(
-                        &attribute.key,
-                        position,
-                        previous,
-                        &mut self.columns.keys,
-                    );
+                    previous = self
+                        .dictionary
+                        .id(&attribute.key, position, previous, &mut keys);
                     previous
                 }
-                Selection::Keys(keys) => match keys.lookup(&attribute.key) {
-                    Some(declared) => self.dictionary.declared_id(
-                        declared,
-                        &attribute.key,
-                        &mut self.columns.keys,
-                    ),
+                Selection::Keys(declared) => match declared.lookup(&attribute.key) {
+                    Some(declared) => {
+                        self.dictionary
+                            .declared_id(declared, &attribute.key, &mut keys)
+                    }
                     None => continue,
                 },
             };
-            self.columns.key.push(key_id);
-            push_value(self.columns, value);
-            self.rows.push(offset(position));
+            keys.builder.push_u32(self.first + column::KEY, key_id);
+            push_value(keys.builder, self.first, value);
+            self.rows.push(Row {
+                owner,
+                attribute: count(position),
+            });
         }
-        self.columns.owner_offsets.push(offset(self.rows.len()));
+        keys.builder
+            .push_u32(self.first + column::OWNER_OFFSETS, count(self.rows.len()));
     }
 }
 
-/// One row's value: in the column its kind names; the other columns get defaults.
+/// One row's value kind and value.
 #[inline]
-fn push_value(columns: &mut wit::AttributeColumns, value: Option<&any_value::Value>) {
-    let (kind, int, double) = match value {
-        Some(any_value::Value::StringValue(text)) => {
-            columns.strings.bytes.extend_from_slice(text.as_bytes());
-            (wit::ValueKind::Str, 0, 0.0)
-        }
-        Some(any_value::Value::IntValue(int)) => (wit::ValueKind::Int, *int, 0.0),
-        Some(any_value::Value::DoubleValue(double)) => (wit::ValueKind::Double, 0, *double),
-        Some(any_value::Value::BoolValue(boolean)) => {
-            (wit::ValueKind::Boolean, i64::from(*boolean), 0.0)
-        }
+fn push_value(builder: &mut BatchBuilder, first: usize, value: Option<&any_value::Value>) {
+    let (kind, word) = match value {
+        Some(any_value::Value::StringValue(text)) => (
+            value_kind::STR,
+            push_string(&mut builder.strings, text.as_bytes()).to_u64(),
+        ),
+        Some(any_value::Value::IntValue(int)) => (value_kind::INT, *int as u64),
+        Some(any_value::Value::DoubleValue(double)) => (value_kind::DOUBLE, double.to_bits()),
+        Some(any_value::Value::BoolValue(boolean)) => (value_kind::BOOL, u64::from(*boolean)),
         other => {
-            write_json(&mut columns.strings.bytes, other);
-            (wit::ValueKind::Json, 0, 0.0)
+            let start = builder.strings.len();
+            write_json(&mut builder.strings, other);
+            let reference = StrRef {
+                offset: count(start),
+                len: count(builder.strings.len() - start),
+            };
+            (value_kind::JSON, reference.to_u64())
         }
     };
-    end_str(&mut columns.strings);
-    columns.kind.push(kind);
-    columns.ints.push(int);
-    columns.doubles.push(double);
-}
-
-/// JSON text of an OTLP value: arrays as arrays, kvlists as objects (later duplicate
-/// keys win when parsed), bytes as a base64 string, a missing value as `null`,
-/// non-finite doubles as the strings "NaN" / "Infinity" / "-Infinity" (as proto3 JSON).
-fn write_json(out: &mut Vec<u8>, value: Option<&any_value::Value>) {
-    match value {
-        None => out.extend_from_slice(b"null"),
-        Some(any_value::Value::StringValue(text)) => write_json_string(out, text),
-        Some(any_value::Value::BoolValue(boolean)) => {
-            out.extend_from_slice(if *boolean { b"true" } else { b"false" })
-        }
-        Some(any_value::Value::IntValue(int)) => {
-            let _ = write!(out, "{int}");
-        }
-        // An index into a profiles string table; traces do not use it.
-        Some(any_value::Value::StringValueStrindex(index)) => {
-            let _ = write!(out, "{index}");
-        }
-        Some(any_value::Value::DoubleValue(double)) => write_json_double(out, *double),
-        Some(any_value::Value::BytesValue(bytes)) => {
-            out.push(b'"');
-            out.extend_from_slice(
-                base64::engine::general_purpose::STANDARD
-                    .encode(bytes)
-                    .as_bytes(),
-            );
-            out.push(b'"');
-        }
-        Some(any_value::Value::ArrayValue(array)) => {
-            out.push(b'[');
-            for (position, element) in array.values.iter().enumerate() {
-                if position > 0 {
-                    out.push(b',');
-                }
-                write_json(out, element.value.as_ref());
-            }
-            out.push(b']');
-        }
-        Some(any_value::Value::KvlistValue(list)) => {
-            out.push(b'{');
-            for (position, entry) in list.values.iter().enumerate() {
-                if position > 0 {
-                    out.push(b',');
-                }
-                write_json_string(out, &entry.key);
-                out.push(b':');
-                write_json(
-                    out,
-                    entry.value.as_ref().and_then(|value| value.value.as_ref()),
-                );
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-fn write_json_double(out: &mut Vec<u8>, double: f64) {
-    if double.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if double.is_infinite() {
-        out.extend_from_slice(if double > 0.0 {
-            b"\"Infinity\""
-        } else {
-            b"\"-Infinity\""
-        });
-    } else {
-        // Debug is the shortest text that round-trips, with an exponent when long
-        // ("1e300"), and always valid JSON ("1.0", "-0.0", "1e-7").
-        let _ = write!(out, "{double:?}");
-    }
-}
-
-fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    out.push(b'"');
-    let mut plain_from = 0;
-    for (position, byte) in text.bytes().enumerate() {
-        let escape: Option<&[u8]> = match byte {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&text.as_bytes()[plain_from..position]);
-        match escape {
-            Some(escaped) => out.extend_from_slice(escaped),
-            None => {
-                let _ = write!(out, "\\u{byte:04x}");
-            }
-        }
-        plain_from = position + 1;
-    }
-    out.extend_from_slice(&text.as_bytes()[plain_from..]);
-    out.push(b'"');
+    builder.push_u8(first + column::VALUE_KIND, kind);
+    builder.push_u64(first + column::VALUE, word);
 }
 
 #[cfg(test)]
@@ -674,6 +420,7 @@ pub(super) mod tests {
         AnyValue, ArrayValue, KeyValue, KeyValueList, Resource, ResourceSpans, ScopeSpans, Span,
         Status, span,
     };
+    use spangate_plugin_abi::BatchView;
 
     pub(crate) fn kv(key: &str, value: any_value::Value) -> KeyValue {
         KeyValue {
@@ -818,34 +565,68 @@ pub(super) mod tests {
         }
     }
 
-    pub(crate) fn strings(column: &wit::StringColumn) -> Vec<String> {
-        column
-            .offsets
-            .windows(2)
-            .map(|pair| {
-                String::from_utf8(column.bytes[pair[0] as usize..pair[1] as usize].to_vec())
-                    .unwrap()
-            })
+    pub(crate) fn view(columns: &Columns) -> BatchView<'_> {
+        BatchView::parse(&columns.batch.columns, &columns.batch.strings).unwrap()
+    }
+
+    /// The strings a string-reference column points to.
+    pub(crate) fn strings(view: &BatchView<'_>, column: usize) -> Vec<String> {
+        (0..view.count(column))
+            .map(|index| String::from_utf8(view.str_at(column, index).unwrap().to_vec()).unwrap())
             .collect()
     }
 
-    /// Rows as (owner, key, kind, rendered value).
-    fn rows(columns: &wit::AttributeColumns) -> Vec<(usize, String, String)> {
-        let keys = strings(&columns.keys);
-        let values = strings(&columns.strings);
+    pub(crate) fn u32s(view: &BatchView<'_>, column: usize) -> Vec<u32> {
+        (0..view.count(column))
+            .map(|index| view.u32_at(column, index).unwrap())
+            .collect()
+    }
+
+    fn u64s(view: &BatchView<'_>, column: usize) -> Vec<u64> {
+        (0..view.count(column))
+            .map(|index| view.u64_at(column, index).unwrap())
+            .collect()
+    }
+
+    fn u8s(view: &BatchView<'_>, column: usize) -> Vec<u8> {
+        view.column(column).to_vec()
+    }
+
+    fn ids(view: &BatchView<'_>, column: usize) -> Vec<Vec<u8>> {
+        (0..view.count(column))
+            .map(|index| view.id_at(column, index).unwrap().to_vec())
+            .collect()
+    }
+
+    /// A row's value for humans: `str:x`, `int:1`, `double:0.5`, `bool:1`, `json:[..]`.
+    pub(crate) fn render(view: &BatchView<'_>, table: Table, row: usize) -> String {
+        let first = table.first_column();
+        let word = view.u64_at(first + column::VALUE, row).unwrap();
+        let text = || {
+            let bytes = StrRef::from_u64(word).get(view.strings()).unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        match view.u8_at(first + column::VALUE_KIND, row).unwrap() {
+            value_kind::STR => format!("str:{}", text()),
+            value_kind::JSON => format!("json:{}", text()),
+            value_kind::INT => format!("int:{}", word as i64),
+            value_kind::BOOL => format!("bool:{word}"),
+            value_kind::DOUBLE => format!("double:{}", f64::from_bits(word)),
+            other => panic!("value kind {other}"),
+        }
+    }
+
+    /// Rows as (owner, key, rendered value).
+    pub(crate) fn rows(view: &BatchView<'_>, table: Table) -> Vec<(usize, String, String)> {
+        let first = table.first_column();
+        let keys = strings(view, first + column::KEYS);
+        let owners = view.count(first + column::OWNER_OFFSETS).saturating_sub(1);
         let mut out = Vec::new();
-        for owner in 0..columns.owner_offsets.len().saturating_sub(1) {
-            for row in
-                columns.owner_offsets[owner] as usize..columns.owner_offsets[owner + 1] as usize
-            {
-                let value = match columns.kind[row] {
-                    wit::ValueKind::Str => format!("str:{}", values[row]),
-                    wit::ValueKind::Json => format!("json:{}", values[row]),
-                    wit::ValueKind::Int => format!("int:{}", columns.ints[row]),
-                    wit::ValueKind::Boolean => format!("bool:{}", columns.ints[row]),
-                    wit::ValueKind::Double => format!("double:{}", columns.doubles[row]),
-                };
-                out.push((owner, keys[columns.key[row] as usize].clone(), value));
+        for owner in 0..owners {
+            let (start, end) = view.range_at(first + column::OWNER_OFFSETS, owner).unwrap();
+            for row in start as usize..end as usize {
+                let key = view.u32_at(first + column::KEY, row).unwrap();
+                out.push((owner, keys[key as usize].clone(), render(view, table, row)));
             }
         }
         out
@@ -853,78 +634,83 @@ pub(super) mod tests {
 
     use wit::AttributeSelection as Sel;
 
+    fn fields_only(fields: wit::SpanFields) -> Needs {
+        needs(fields, Sel::None, Sel::None, Sel::None, Sel::None)
+    }
+
     #[test]
     fn undeclared_columns_stay_empty() {
         let mut columns = Columns::default();
-        let none = needs(
-            wit::SpanFields::empty(),
-            Sel::None,
-            Sel::None,
-            Sel::None,
-            Sel::None,
-        );
-        columns.build(&sample_request(), &none);
-        let batch = &columns.batch;
-        assert_eq!(batch.len, 3);
-        assert!(batch.trace_id_hi.is_empty() && batch.names.offsets.is_empty());
-        assert!(batch.services.offsets.is_empty() && batch.event_offsets.is_empty());
-        assert!(batch.span_attributes.owner_offsets.is_empty());
-        assert!(batch.span_attributes.strings.offsets.is_empty());
-        assert!(batch.resource_index.is_empty() && batch.link_offsets.is_empty());
+        columns.build(&sample_request(), &fields_only(wit::SpanFields::empty()));
+        assert_eq!(columns.batch.len, 3);
+        let view = view(&columns);
+        for index in 0..column::COUNT {
+            assert_eq!(view.count(index), 0, "{}", column::NAMES[index]);
+        }
+        assert_eq!(columns.batch.columns.len(), column::DIRECTORY_BYTES);
+        assert!(columns.batch.strings.is_empty());
     }
 
     #[test]
     fn span_fields_are_columns() {
         let mut columns = Columns::default();
-        let all_fields = needs(
-            wit::SpanFields::all(),
-            Sel::None,
-            Sel::None,
-            Sel::None,
-            Sel::None,
-        );
         let request = sample_request();
-        columns.build(&request, &all_fields);
-        let batch = &columns.batch;
+        columns.build(&request, &fields_only(wit::SpanFields::all()));
+        let view = view(&columns);
+        let first_trace: Vec<u8> = (1..=16).collect();
         assert_eq!(
-            batch.trace_id_hi,
-            vec![0x0102030405060708, 0x0102030405060708, 0x0202020202020202]
+            ids(&view, column::TRACE_ID),
+            vec![first_trace.clone(), first_trace, vec![2; 16]]
         );
-        assert_eq!(batch.trace_id_lo[0], 0x090a0b0c0d0e0f10);
-        assert_eq!(batch.span_id, vec![7, 8, 0x0303030303030303]);
-        assert_eq!(batch.parent_span_id, vec![0, 7, 0]);
-        assert_eq!(strings(&batch.services), vec!["checkout", "cart"]);
-        assert_eq!(batch.service_index, vec![0, 0, 1]);
         assert_eq!(
-            strings(&batch.names),
+            ids(&view, column::SPAN_ID),
+            vec![
+                vec![0, 0, 0, 0, 0, 0, 0, 7],
+                vec![0, 0, 0, 0, 0, 0, 0, 8],
+                vec![3; 8]
+            ]
+        );
+        assert_eq!(
+            ids(&view, column::PARENT_SPAN_ID),
+            vec![vec![0; 8], vec![0, 0, 0, 0, 0, 0, 0, 7], vec![0; 8]]
+        );
+        assert_eq!(strings(&view, column::SERVICES), vec!["checkout", "cart"]);
+        assert_eq!(u32s(&view, column::SERVICE), vec![0, 0, 1]);
+        assert_eq!(
+            strings(&view, column::NAME),
             vec!["GET /", "SELECT", "add to cart"]
         );
-        assert_eq!(
-            batch.kind,
-            vec![
-                wit::SpanKind::Server,
-                wit::SpanKind::Client,
-                wit::SpanKind::Unspecified
-            ]
-        );
-        assert_eq!(batch.start_unix_nanos, vec![10, 0, 0]);
-        assert_eq!(batch.end_unix_nanos, vec![25, 0, 0]);
-        assert_eq!(
-            batch.status,
-            vec![
-                wit::StatusCode::Ok,
-                wit::StatusCode::Unset,
-                wit::StatusCode::Error
-            ]
-        );
-        assert_eq!(strings(&batch.status_messages), vec!["fine", "", ""]);
+        assert_eq!(u8s(&view, column::KIND), vec![2, 3, 0]);
+        assert_eq!(u64s(&view, column::START), vec![10, 0, 0]);
+        assert_eq!(u64s(&view, column::END), vec![25, 0, 0]);
+        assert_eq!(u8s(&view, column::STATUS), vec![1, 0, 2]);
+        assert_eq!(strings(&view, column::STATUS_MESSAGE), vec!["fine", "", ""]);
         let first_span = &request.resource_spans[0].scope_spans[0].spans[0];
-        assert_eq!(batch.size[0] as usize, first_span.encoded_len());
-        assert_eq!(batch.event_offsets, vec![0, 2, 2, 2]);
-        assert_eq!(strings(&batch.event_names), vec!["exception", "retry"]);
+        assert_eq!(
+            view.u32_at(column::SIZE, 0),
+            Some(first_span.encoded_len() as u32)
+        );
+        assert_eq!(u32s(&view, column::EVENT_OFFSETS), vec![0, 2, 2, 2]);
+        assert_eq!(
+            strings(&view, column::EVENT_NAMES),
+            vec!["exception", "retry"]
+        );
         // Links are columns only with link attributes declared.
-        assert!(batch.link_offsets.is_empty());
-        assert!(batch.resource_index.is_empty());
+        assert_eq!(view.count(column::LINK_OFFSETS), 0);
+        assert_eq!(view.count(column::RESOURCE), 0);
+        assert_eq!(
+            columns.events,
+            vec![
+                Member {
+                    span: 0,
+                    position: 0
+                },
+                Member {
+                    span: 0,
+                    position: 1
+                }
+            ]
+        );
     }
 
     #[test]
@@ -946,21 +732,26 @@ pub(super) mod tests {
                 Sel::None,
             ),
         );
+        let batch = view(&columns);
         assert_eq!(
-            rows(&columns.batch.span_attributes),
+            rows(&batch, Table::Span),
             vec![
                 (0, "secret".to_owned(), "str:hunter2".to_owned()),
                 (1, "ratio".to_owned(), "double:0.5".to_owned()),
                 (2, "secret".to_owned(), "str:pw".to_owned()),
             ]
         );
+        let first = Table::Span.first_column();
         assert_eq!(
-            strings(&columns.batch.span_attributes.keys),
+            strings(&batch, first + column::KEYS),
             vec!["secret", "ratio"]
         );
-        assert_eq!(columns.span_attribute_rows, vec![2, 1, 0]);
+        let attributes: Vec<u32> = columns.rows[0].iter().map(|row| row.attribute).collect();
+        assert_eq!(attributes, vec![2, 1, 0]);
+        let owners: Vec<u32> = columns.rows[0].iter().map(|row| row.owner).collect();
+        assert_eq!(owners, vec![0, 1, 2]);
         assert_eq!(
-            columns.batch.span_attributes.owner_offsets,
+            u32s(&batch, first + column::OWNER_OFFSETS),
             vec![0, 1, 2, 3]
         );
 
@@ -974,8 +765,9 @@ pub(super) mod tests {
                 Sel::None,
             ),
         );
+        let batch = view(&columns);
         assert_eq!(
-            rows(&columns.batch.span_attributes),
+            rows(&batch, Table::Span),
             vec![
                 (0, "http.method".to_owned(), "str:GET".to_owned()),
                 (0, "secret".to_owned(), "str:hunter2".to_owned()),
@@ -983,7 +775,7 @@ pub(super) mod tests {
             ]
         );
         assert_eq!(
-            strings(&columns.batch.span_attributes.keys),
+            strings(&batch, first + column::KEYS),
             vec!["http.method", "secret"]
         );
 
@@ -997,8 +789,9 @@ pub(super) mod tests {
                 Sel::None,
             ),
         );
+        let batch = view(&columns);
         assert_eq!(
-            rows(&columns.batch.span_attributes),
+            rows(&batch, Table::Span),
             vec![
                 (0, "http.method".to_owned(), "str:GET".to_owned()),
                 (0, "http.status_code".to_owned(), "int:200".to_owned()),
@@ -1010,11 +803,8 @@ pub(super) mod tests {
                 (2, "map".to_owned(), r#"json:{"k":"AQID"}"#.to_owned()),
             ]
         );
-        // Every row has a value in each of the three value columns.
-        let attributes = &columns.batch.span_attributes;
-        assert_eq!(attributes.ints.len(), 8);
-        assert_eq!(attributes.doubles.len(), 8);
-        assert_eq!(attributes.strings.offsets.len(), 9);
+        assert_eq!(batch.count(first + column::VALUE_KIND), 8);
+        assert_eq!(batch.count(first + column::VALUE), 8);
     }
 
     #[test]
@@ -1031,30 +821,48 @@ pub(super) mod tests {
                 Sel::Keys(vec!["link.kind".to_owned()]),
             ),
         );
-        let batch = &columns.batch;
-        assert_eq!(batch.resource_index, vec![0, 0, 1]);
+        let batch = view(&columns);
+        assert_eq!(u32s(&batch, column::RESOURCE), vec![0, 0, 1]);
         assert_eq!(
-            rows(&batch.resource_attributes),
+            rows(&batch, Table::Resource),
             vec![
                 (0, "service.name".to_owned(), "str:checkout".to_owned()),
                 (0, "host".to_owned(), "str:a".to_owned()),
                 (1, "service.name".to_owned(), "str:cart".to_owned()),
             ]
         );
-        assert_eq!(batch.event_offsets, vec![0, 2, 2, 2]);
-        assert!(
-            batch.event_names.offsets.is_empty(),
+        assert_eq!(u32s(&batch, column::EVENT_OFFSETS), vec![0, 2, 2, 2]);
+        assert_eq!(
+            batch.count(column::EVENT_NAMES),
+            0,
             "event names not declared"
         );
         assert_eq!(
-            rows(&batch.event_attributes),
+            rows(&batch, Table::Event),
             vec![(0, "exception.message".to_owned(), "str:boom".to_owned())]
         );
-        assert_eq!(batch.event_attributes.owner_offsets, vec![0, 1, 1]);
-        assert_eq!(batch.link_offsets, vec![0, 0, 1, 1]);
         assert_eq!(
-            rows(&batch.link_attributes),
+            u32s(&batch, Table::Event.first_column() + column::OWNER_OFFSETS),
+            vec![0, 1, 1]
+        );
+        assert_eq!(u32s(&batch, column::LINK_OFFSETS), vec![0, 0, 1, 1]);
+        assert_eq!(
+            rows(&batch, Table::Link),
             vec![(0, "link.kind".to_owned(), "str:follows".to_owned())]
+        );
+        assert_eq!(
+            columns.links,
+            vec![Member {
+                span: 1,
+                position: 0
+            }]
+        );
+        assert_eq!(
+            columns.rows[Table::Resource as usize][2],
+            Row {
+                owner: 1,
+                attribute: 0
+            }
         );
     }
 
@@ -1070,17 +878,45 @@ pub(super) mod tests {
             Sel::None,
         );
         columns.build(&request, &all);
-        let first = columns.batch.span_attributes.clone();
+        let first = columns.batch.clone();
         let mut only_third = request.clone();
         only_third.resource_spans.remove(0);
         columns.build(&only_third, &all);
-        assert_eq!(
-            strings(&columns.batch.span_attributes.keys),
-            vec!["secret", "map"]
-        );
-        assert_eq!(columns.batch.span_attributes.key, vec![0, 1]);
+        let batch = view(&columns);
+        let table = Table::Span.first_column();
+        assert_eq!(strings(&batch, table + column::KEYS), vec!["secret", "map"]);
+        assert_eq!(u32s(&batch, table + column::KEY), vec![0, 1]);
         columns.build(&request, &all);
-        assert_eq!(columns.batch.span_attributes, first);
+        assert_eq!(columns.batch, first);
+    }
+
+    #[test]
+    fn a_warm_slot_builds_without_allocating() {
+        let request = sample_request();
+        let mut columns = Columns::default();
+        let everything = needs(
+            wit::SpanFields::all(),
+            Sel::All,
+            Sel::All,
+            Sel::All,
+            Sel::All,
+        );
+        columns.build(&request, &everything);
+        columns.build(&request, &everything);
+        let buffers = (
+            columns.batch.columns.as_ptr(),
+            columns.batch.strings.as_ptr(),
+        );
+        for _ in 0..3 {
+            columns.build(&request, &everything);
+            assert_eq!(
+                (
+                    columns.batch.columns.as_ptr(),
+                    columns.batch.strings.as_ptr()
+                ),
+                buffers
+            );
+        }
     }
 
     #[test]
@@ -1102,13 +938,15 @@ pub(super) mod tests {
             Sel::None,
         );
         columns.build(&request, &all);
-        let attributes = &columns.batch.span_attributes;
+        let batch = view(&columns);
+        let table = Table::Span.first_column();
         assert_eq!(
-            strings(&attributes.keys),
+            strings(&batch, table + column::KEYS),
             vec!["a", "b", "c", "secret", "map"]
         );
-        assert_eq!(attributes.key, vec![0, 1, 1, 0, 2, 3, 4]);
-        assert_eq!(strings(&attributes.strings)[..5], ["1", "2", "3", "4", "5"]);
+        assert_eq!(u32s(&batch, table + column::KEY), vec![0, 1, 1, 0, 2, 3, 4]);
+        let values: Vec<String> = (0..5).map(|row| render(&batch, Table::Span, row)).collect();
+        assert_eq!(values, ["str:1", "str:2", "str:3", "str:4", "str:5"]);
     }
 
     proptest::proptest! {
@@ -1146,48 +984,38 @@ pub(super) mod tests {
                         shape.iter().map(move |&key| (owner, KEYS[key].to_owned(), "str:v".to_owned()))
                     })
                     .collect();
-                proptest::prop_assert_eq!(rows(&columns.batch.span_attributes), expected);
+                proptest::prop_assert_eq!(rows(&view(&columns), Table::Span), expected);
             }
         }
     }
 
     #[test]
-    fn json_text() {
-        let mut out = Vec::new();
-        write_json_string(&mut out, "a\"b\\c\n\u{1}é");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\n\u0001é""#);
-        for (double, text) in [
-            (1.0, "1.0"),
-            (1e300, "1e300"),
-            (f64::NAN, "\"NaN\""),
-            (f64::NEG_INFINITY, "\"-Infinity\""),
-        ] {
-            let mut out = Vec::new();
-            write_json_double(&mut out, double);
-            assert_eq!(String::from_utf8(out).unwrap(), text);
-        }
-        let mut out = Vec::new();
-        write_json(&mut out, None);
-        assert_eq!(out, b"null");
+    fn odd_ids_are_cut_or_padded() {
+        let mut request = sample_request();
+        request.resource_spans[0].scope_spans[0].spans[0].trace_id = vec![1, 2, 3];
+        request.resource_spans[0].scope_spans[0].spans[0].span_id = vec![5; 9];
+        let mut columns = Columns::default();
+        columns.build(&request, &fields_only(wit::SpanFields::all()));
+        let batch = view(&columns);
+        let mut padded = [0u8; 16];
+        padded[..3].copy_from_slice(&[1, 2, 3]);
+        assert_eq!(batch.id_at(column::TRACE_ID, 0), Some(&padded[..]));
+        assert_eq!(batch.id_at(column::SPAN_ID, 0), Some(&[5u8; 8][..]));
     }
 
     #[test]
-    fn odd_ids_do_not_panic() {
+    fn unknown_kinds_and_status_codes_are_unspecified_and_unset() {
         let mut request = sample_request();
-        request.resource_spans[0].scope_spans[0].spans[0].trace_id = vec![1, 2, 3];
-        request.resource_spans[0].scope_spans[0].spans[0].span_id = Vec::new();
+        let span = &mut request.resource_spans[0].scope_spans[0].spans[0];
+        span.kind = 9;
+        span.status.as_mut().unwrap().code = -1;
         let mut columns = Columns::default();
         columns.build(
             &request,
-            &needs(
-                wit::SpanFields::all(),
-                Sel::None,
-                Sel::None,
-                Sel::None,
-                Sel::None,
-            ),
+            &fields_only(wit::SpanFields::KIND | wit::SpanFields::STATUS),
         );
-        assert_eq!(columns.batch.trace_id_hi[0], 0);
-        assert_eq!(columns.batch.span_id[0], 0);
+        let batch = view(&columns);
+        assert_eq!(u8s(&batch, column::KIND), vec![0, 3, 0]);
+        assert_eq!(u8s(&batch, column::STATUS), vec![0, 0, 2]);
     }
 }

@@ -13,6 +13,18 @@ pub enum PluginError {
     },
     #[error("not a spangate plugin: {reason}")]
     NotAPlugin { reason: String },
+    /// The component exports a plugin interface of another version of the contract.
+    #[error(
+        "the plugin targets {targets}; this gateway speaks {speaks}: rebuild it against \
+         the {version} WIT (sdk/ or wit/plugin.wit)"
+    )]
+    Version {
+        /// E.g. `spangate:plugin@0.1.0`.
+        targets: String,
+        /// E.g. `spangate:plugin@0.2.0`.
+        speaks: String,
+        version: &'static str,
+    },
     #[error("cannot compile the plugin component: {message}")]
     Compile { message: String },
     /// The component imports something the host does not provide (e.g. `wasi:http`).

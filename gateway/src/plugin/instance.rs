@@ -143,8 +143,8 @@ impl Instance {
 }
 
 fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Failure {
-    let memory =
-        store.data().limiter.exceeded || error.downcast_ref::<MemoryLimitExceeded>().is_some();
+    let state = store.data();
+    let memory = state.limiter.exceeded || error.downcast_ref::<MemoryLimitExceeded>().is_some();
     let kind = if memory {
         FailureKind::Memory
     } else if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
@@ -154,13 +154,20 @@ fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Failure {
     };
     // The root cause is the readable part ("wasm `unreachable` instruction executed");
     // the full chain, with the guest backtrace, goes to debug logs.
-    tracing::debug!(error = ?error, "plugin call failed");
-    let message = match kind {
+    tracing::debug!(plugin = %state.plugin, error = ?error, "plugin call failed");
+    let mut message = match kind {
         FailureKind::Memory => error
             .downcast_ref::<MemoryLimitExceeded>()
             .map_or_else(|| error.root_cause().to_string(), ToString::to_string),
         _ => error.root_cause().to_string(),
     };
+    // A guest that panics logs why just before it traps (the SDKs do).
+    if kind == FailureKind::Trap
+        && let Some(logged) = state.last_error_log()
+    {
+        message.push_str("; the plugin logged before it trapped: ");
+        message.push_str(logged);
+    }
     Failure::new(kind, message)
 }
 

@@ -1,10 +1,18 @@
-//! The span-batch layout of `wit/plugin.wit` is implemented twice: here, the host
-//! builds columns from OTLP (`columns.rs`) and applies answers to OTLP (`edits.rs`);
-//! in the SDK, the test support builds the same columns from `TestSpan`s
+//! The span-batch layout of `wit/plugin.wit` (`spangate:plugin@0.2.0`) is written by
+//! both sides through `spangate_plugin_abi`, but filled twice: here, the host builds the
+//! batch from OTLP (`columns.rs`) and applies answers to OTLP (`edits.rs`,
+//! `decisions.rs`); in the SDK, the test support builds the batch from `TestSpan`s
 //! (`sdk/src/testing/encode.rs`) and applies answers to them (`apply.rs`), so plugins
-//! are unit tested natively. This property test keeps the two identical, so a plugin
-//! that passes its native tests sees the same batch, and has its answer applied the same
-//! way, in the gateway.
+//! are unit tested natively. This property test keeps the two in agreement, so a
+//! plugin that passes its native tests sees the same batch, and has its answer applied
+//! the same way, in the gateway.
+//!
+//! Batches are compared by what a reader decodes from them (every column's element
+//! count, then each span's fields, services and keys through their dictionaries,
+//! attribute rows as key and value), not byte for byte: the order strings take in the
+//! arena is no contract. Answers are the same bytes for both sides: edit records the
+//! SDK's encoder wrote (sometimes with one byte changed, so the decoders' checks are
+//! compared too) and decisions.
 //!
 //! Random OTLP requests are mapped to the test spans an author would write for them:
 //! the resource's attributes in full (`service.name` included, since the host sends it
@@ -16,13 +24,16 @@
 use base64::Engine;
 use proptest::prelude::*;
 use proptest::sample::Index;
+use spangate_plugin_abi::{BatchView, EDIT_RECORD_BYTES, StrRef, column, value_kind};
 use spangate_plugin_sdk::bindings::types as sdk_wit;
+use spangate_plugin_sdk::edits::{AttributeValue, Edit, Edits};
 use spangate_plugin_sdk::testing::{self, TestEvent, TestLink, TestSpan, TestValue};
 
 use super::bindings::wit as host_wit;
-use super::columns::Columns;
+use super::columns::{Columns, Table as Owner};
 use super::convert::Needs;
-use super::edits::{EditScratch, apply_decisions, apply_edits};
+use super::decisions::apply_decisions;
+use super::edits::{EditScratch, apply_edits};
 use crate::model::{
     AnyValue, ArrayValue, ExportTraceServiceRequest, KeyValue, KeyValueList, Resource,
     ResourceSpans, ScopeSpans, Span, Status, any_value, service_name, span,
@@ -30,22 +41,26 @@ use crate::model::{
 
 // ---- comparable forms -------------------------------------------------------------
 
-/// An attribute value both sides can be compared by: doubles by their bits (NaN equals
-/// itself, -0.0 differs from 0.0), JSON parsed (the host writes its own JSON text, a
-/// test any equivalent text).
-#[derive(Debug, PartialEq)]
+/// A decoded string or attribute value both sides can be compared by: doubles by
+/// their bits (NaN equals itself, -0.0 differs from 0.0), JSON parsed (the host writes
+/// its own JSON text, a test any equivalent text).
+#[derive(Debug, PartialEq, PartialOrd)]
 enum Plain {
     Str(String),
     Int(i64),
     Double(u64),
     Bool(bool),
-    Json(serde_json::Value),
-    /// Text that should have been JSON (or a string outside its column), verbatim.
+    Json(String),
+    /// What no reader could decode, described.
     Malformed(String),
 }
 
+/// JSON text, normalised (parsed and printed again) so equivalent texts compare equal.
 fn plain_json(text: &str) -> Plain {
-    serde_json::from_str(text).map_or_else(|_| Plain::Malformed(text.to_owned()), Plain::Json)
+    serde_json::from_str::<serde_json::Value>(text).map_or_else(
+        |_| Plain::Malformed(format!("not JSON: {text}")),
+        |json| Plain::Json(json.to_string()),
+    )
 }
 
 fn plain_value(value: &TestValue) -> Plain {
@@ -65,129 +80,164 @@ fn plain_attributes(attributes: &[(String, TestValue)]) -> Vec<(String, Plain)> 
         .collect()
 }
 
-#[derive(Debug, PartialEq)]
-struct PlainStrings {
-    offsets: Vec<u32>,
-    bytes: Vec<u8>,
+/// The text a string reference points to.
+fn plain_text(view: &BatchView<'_>, word: u64) -> Plain {
+    let reference = StrRef::from_u64(word);
+    match reference.get(view.strings()) {
+        None => Plain::Malformed(format!("reference {reference:?} outside the arena")),
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Plain::Str(text.to_owned()),
+            Err(_) => Plain::Malformed(format!("not UTF-8: {bytes:?}")),
+        },
+    }
+}
+
+fn u8s(view: &BatchView<'_>, column: usize) -> Vec<u8> {
+    view.column(column).to_vec()
+}
+
+fn u32s(view: &BatchView<'_>, column: usize) -> Vec<u32> {
+    (0..view.count(column))
+        .filter_map(|index| view.u32_at(column, index))
+        .collect()
+}
+
+fn u64s(view: &BatchView<'_>, column: usize) -> Vec<u64> {
+    (0..view.count(column))
+        .filter_map(|index| view.u64_at(column, index))
+        .collect()
+}
+
+fn ids(view: &BatchView<'_>, column: usize) -> Vec<Vec<u8>> {
+    (0..view.count(column))
+        .filter_map(|index| view.id_at(column, index).map(<[u8]>::to_vec))
+        .collect()
+}
+
+fn texts(view: &BatchView<'_>, column: usize) -> Vec<Plain> {
+    u64s(view, column)
+        .into_iter()
+        .map(|word| plain_text(view, word))
+        .collect()
+}
+
+/// Entry `index` of a dictionary column (`services`, a table's `keys`).
+fn entry(dictionary: &[Plain], index: u32) -> Plain {
+    match dictionary.get(index as usize) {
+        Some(Plain::Str(text)) => Plain::Str(text.clone()),
+        _ => Plain::Malformed(format!(
+            "entry {index} of a {}-entry dictionary",
+            dictionary.len()
+        )),
+    }
+}
+
+/// A dictionary as a reader sees it: its entries, in no particular order.
+fn sorted(mut entries: Vec<Plain>) -> Vec<Plain> {
+    entries.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    entries
 }
 
 #[derive(Debug, PartialEq)]
-struct PlainAttributes {
+struct PlainTable {
     owner_offsets: Vec<u32>,
-    key: Vec<u32>,
-    keys: PlainStrings,
-    /// WIT case positions of `value-kind`.
-    kind: Vec<u8>,
-    /// `strings.offsets[0]`; `None` when the column is not sent.
-    strings_start: Option<u32>,
-    /// Each entry of `strings`, parsed as JSON on rows of kind `json`.
-    strings: Vec<Plain>,
-    ints: Vec<i64>,
-    doubles: Vec<u64>,
+    /// Per row: key (through the dictionary) and value.
+    rows: Vec<(Plain, Plain)>,
+    keys: Vec<Plain>,
+}
+
+fn plain_table(view: &BatchView<'_>, table: Owner) -> PlainTable {
+    let first = table.first_column();
+    let keys = texts(view, first + column::KEYS);
+    let kinds = u8s(view, first + column::VALUE_KIND);
+    let values = u64s(view, first + column::VALUE);
+    let rows = u32s(view, first + column::KEY)
+        .into_iter()
+        .enumerate()
+        .map(|(row, key)| {
+            let word = values.get(row).copied().unwrap_or_default();
+            let value = match kinds.get(row).copied() {
+                Some(value_kind::STR) => plain_text(view, word),
+                Some(value_kind::JSON) => match plain_text(view, word) {
+                    Plain::Str(text) => plain_json(&text),
+                    other => other,
+                },
+                Some(value_kind::INT) => Plain::Int(word as i64),
+                Some(value_kind::DOUBLE) => Plain::Double(word),
+                Some(value_kind::BOOL) if word <= 1 => Plain::Bool(word == 1),
+                other => Plain::Malformed(format!("kind {other:?}, value {word}")),
+            };
+            (entry(&keys, key), value)
+        })
+        .collect();
+    PlainTable {
+        owner_offsets: u32s(view, first + column::OWNER_OFFSETS),
+        rows,
+        keys: sorted(keys),
+    }
 }
 
 #[derive(Debug, PartialEq)]
 struct PlainBatch {
     len: u32,
-    trace_id_hi: Vec<u64>,
-    trace_id_lo: Vec<u64>,
-    span_id: Vec<u64>,
-    parent_span_id: Vec<u64>,
-    services: PlainStrings,
-    service_index: Vec<u32>,
-    names: PlainStrings,
+    /// Every column's element count: which columns are sent, and their sizes.
+    counts: Vec<(&'static str, usize)>,
+    trace_id: Vec<Vec<u8>>,
+    span_id: Vec<Vec<u8>>,
+    parent_span_id: Vec<Vec<u8>>,
+    /// Per span, its service through the dictionary.
+    service: Vec<Plain>,
+    services: Vec<Plain>,
+    name: Vec<Plain>,
     kind: Vec<u8>,
-    start_unix_nanos: Vec<u64>,
-    end_unix_nanos: Vec<u64>,
     status: Vec<u8>,
-    status_messages: PlainStrings,
-    /// Only the length: the host sends the protobuf size, the SDK a documented
-    /// stand-in (`TestSpan::estimated_size`).
-    size_len: usize,
-    span_attributes: PlainAttributes,
+    start: Vec<u64>,
+    end: Vec<u64>,
+    status_message: Vec<Plain>,
+    // `size`: only its count: the host sends the protobuf size, the SDK a documented
+    // stand-in (`TestSpan::estimated_size`).
+    resource: Vec<u32>,
     event_offsets: Vec<u32>,
-    event_names: PlainStrings,
-    event_attributes: PlainAttributes,
+    event_names: Vec<Plain>,
     link_offsets: Vec<u32>,
-    link_attributes: PlainAttributes,
-    resource_index: Vec<u32>,
-    resource_attributes: PlainAttributes,
+    span_attributes: PlainTable,
+    resource_attributes: PlainTable,
+    event_attributes: PlainTable,
+    link_attributes: PlainTable,
 }
 
-/// `fn $function(&$types::SpanBatch) -> PlainBatch` for one of the two bindings (the
-/// wasmtime host types and the wit-bindgen guest types are generated from the same
-/// WIT, so field and case names agree; enums compare by WIT case position).
-macro_rules! plain_batch {
-    ($function:ident, $types:ident) => {
-        fn $function(batch: &$types::SpanBatch) -> PlainBatch {
-            let strings = |column: &$types::StringColumn| PlainStrings {
-                offsets: column.offsets.clone(),
-                bytes: column.bytes.clone(),
-            };
-            let attributes = |columns: &$types::AttributeColumns| {
-                let column = &columns.strings;
-                let texts = column
-                    .offsets
-                    .windows(2)
-                    .enumerate()
-                    .map(|(row, pair)| {
-                        let Some(bytes) = column.bytes.get(pair[0] as usize..pair[1] as usize)
-                        else {
-                            return Plain::Malformed(format!("offsets {pair:?} out of bounds"));
-                        };
-                        let text = String::from_utf8_lossy(bytes);
-                        if matches!(columns.kind.get(row), Some($types::ValueKind::Json)) {
-                            plain_json(&text)
-                        } else {
-                            Plain::Str(text.into_owned())
-                        }
-                    })
-                    .collect();
-                PlainAttributes {
-                    owner_offsets: columns.owner_offsets.clone(),
-                    key: columns.key.clone(),
-                    keys: strings(&columns.keys),
-                    kind: columns.kind.iter().map(|kind| *kind as u8).collect(),
-                    strings_start: column.offsets.first().copied(),
-                    strings: texts,
-                    ints: columns.ints.clone(),
-                    doubles: columns
-                        .doubles
-                        .iter()
-                        .map(|double| double.to_bits())
-                        .collect(),
-                }
-            };
-            PlainBatch {
-                len: batch.len,
-                trace_id_hi: batch.trace_id_hi.clone(),
-                trace_id_lo: batch.trace_id_lo.clone(),
-                span_id: batch.span_id.clone(),
-                parent_span_id: batch.parent_span_id.clone(),
-                services: strings(&batch.services),
-                service_index: batch.service_index.clone(),
-                names: strings(&batch.names),
-                kind: batch.kind.iter().map(|kind| *kind as u8).collect(),
-                start_unix_nanos: batch.start_unix_nanos.clone(),
-                end_unix_nanos: batch.end_unix_nanos.clone(),
-                status: batch.status.iter().map(|status| *status as u8).collect(),
-                status_messages: strings(&batch.status_messages),
-                size_len: batch.size.len(),
-                span_attributes: attributes(&batch.span_attributes),
-                event_offsets: batch.event_offsets.clone(),
-                event_names: strings(&batch.event_names),
-                event_attributes: attributes(&batch.event_attributes),
-                link_offsets: batch.link_offsets.clone(),
-                link_attributes: attributes(&batch.link_attributes),
-                resource_index: batch.resource_index.clone(),
-                resource_attributes: attributes(&batch.resource_attributes),
-            }
-        }
-    };
+fn plain_batch(len: u32, columns: &[u8], strings: &[u8]) -> Result<PlainBatch, String> {
+    let view = BatchView::parse(columns, strings).map_err(|error| error.to_string())?;
+    let services = texts(&view, column::SERVICES);
+    Ok(PlainBatch {
+        len,
+        counts: (0..column::COUNT)
+            .map(|index| (column::NAMES[index], view.count(index)))
+            .collect(),
+        trace_id: ids(&view, column::TRACE_ID),
+        span_id: ids(&view, column::SPAN_ID),
+        parent_span_id: ids(&view, column::PARENT_SPAN_ID),
+        service: u32s(&view, column::SERVICE)
+            .into_iter()
+            .map(|index| entry(&services, index))
+            .collect(),
+        services: sorted(services),
+        name: texts(&view, column::NAME),
+        kind: u8s(&view, column::KIND),
+        status: u8s(&view, column::STATUS),
+        start: u64s(&view, column::START),
+        end: u64s(&view, column::END),
+        status_message: texts(&view, column::STATUS_MESSAGE),
+        resource: u32s(&view, column::RESOURCE),
+        event_offsets: u32s(&view, column::EVENT_OFFSETS),
+        event_names: texts(&view, column::EVENT_NAMES),
+        link_offsets: u32s(&view, column::LINK_OFFSETS),
+        span_attributes: plain_table(&view, Owner::Span),
+        resource_attributes: plain_table(&view, Owner::Resource),
+        event_attributes: plain_table(&view, Owner::Event),
+        link_attributes: plain_table(&view, Owner::Link),
+    })
 }
-
-plain_batch!(host_batch, host_wit);
-plain_batch!(sdk_batch, sdk_wit);
 
 /// Column by column, so a failure names the column.
 fn same_batches(host: &PlainBatch, sdk: &PlainBatch) -> Result<(), TestCaseError> {
@@ -196,36 +246,35 @@ fn same_batches(host: &PlainBatch, sdk: &PlainBatch) -> Result<(), TestCaseError
             $(prop_assert_eq!(
                 &host.$column,
                 &sdk.$column,
-                "column `{}`: host (left) and SDK (right) differ",
+                "`{}`: host (left) and SDK (right) differ",
                 stringify!($column)
             );)+
         };
     }
     same!(
         len,
-        trace_id_hi,
-        trace_id_lo,
+        counts,
+        trace_id,
         span_id,
         parent_span_id,
+        service,
         services,
-        service_index,
-        names,
+        name,
         kind,
-        start_unix_nanos,
-        end_unix_nanos,
         status,
-        status_messages,
-        size_len,
-        span_attributes,
+        start,
+        end,
+        status_message,
+        resource,
         event_offsets,
         event_names,
-        event_attributes,
         link_offsets,
-        link_attributes,
-        resource_index,
+        span_attributes,
         resource_attributes,
+        event_attributes,
+        link_attributes,
     );
-    // Catches a column added to `PlainBatch` but not to the list above.
+    // Catches a field added to `PlainBatch` but not to the list above.
     prop_assert_eq!(host, sdk);
     Ok(())
 }
@@ -529,23 +578,15 @@ impl TestNeeds {
     }
 }
 
-// ---- answers, in both bindings ----------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Owner {
-    Span = 0,
-    Resource = 1,
-    Event = 2,
-    Link = 3,
-}
+// ---- answers --------------------------------------------------------------------
 
 /// An edit before its index is known: `Index` picks among the rows, spans or events the
 /// batch has, so most edits address something that exists.
 #[derive(Clone, Debug)]
 enum EditPick {
-    SetAttribute(Owner, Index, host_wit::AttributeValue),
+    SetAttribute(Owner, Index, AttributeValue),
     RemoveAttribute(Owner, Index),
-    AddSpanAttribute(Index, String, host_wit::AttributeValue),
+    AddSpanAttribute(Index, String, AttributeValue),
     SetName(Index, String),
     SetStatusMessage(Index, String),
     SetEventName(Index, String),
@@ -556,12 +597,12 @@ enum EditPick {
 struct Counts {
     spans: usize,
     events: usize,
-    /// Attribute rows per owner kind.
+    /// Attribute rows per table.
     rows: [usize; 4],
 }
 
 impl Counts {
-    fn of(request: &ExportTraceServiceRequest, batch: &host_wit::SpanBatch) -> Counts {
+    fn of(request: &ExportTraceServiceRequest, columns: &Columns) -> Counts {
         let spans: Vec<&Span> = request
             .resource_spans
             .iter()
@@ -573,12 +614,7 @@ impl Counts {
             // From the request, so an event edit without event columns addresses a real
             // event and is refused for the undeclared field, not the range.
             events: spans.iter().map(|span| span.events.len()).sum(),
-            rows: [
-                batch.span_attributes.key.len(),
-                batch.resource_attributes.key.len(),
-                batch.event_attributes.key.len(),
-                batch.link_attributes.key.len(),
-            ],
+            rows: Owner::ALL.map(|table| columns.rows[table as usize].len()),
         }
     }
 }
@@ -593,8 +629,7 @@ fn resolve(pick: &Index, count: usize, out_of_range: bool) -> u32 {
     }
 }
 
-fn host_edit(pick: &EditPick, counts: &Counts, out_of_range: bool) -> host_wit::Edit {
-    use host_wit::Edit;
+fn edit(pick: &EditPick, counts: &Counts, out_of_range: bool) -> Edit {
     let rows =
         |owner: Owner, index: &Index| resolve(index, counts.rows[owner as usize], out_of_range);
     let span = |index: &Index| resolve(index, counts.spans, out_of_range);
@@ -602,10 +637,10 @@ fn host_edit(pick: &EditPick, counts: &Counts, out_of_range: bool) -> host_wit::
         EditPick::SetAttribute(owner, index, value) => {
             let row = rows(owner, &index);
             match owner {
-                Owner::Span => Edit::SetSpanAttribute((row, value)),
-                Owner::Resource => Edit::SetResourceAttribute((row, value)),
-                Owner::Event => Edit::SetEventAttribute((row, value)),
-                Owner::Link => Edit::SetLinkAttribute((row, value)),
+                Owner::Span => Edit::SetSpanAttribute(row, value),
+                Owner::Resource => Edit::SetResourceAttribute(row, value),
+                Owner::Event => Edit::SetEventAttribute(row, value),
+                Owner::Link => Edit::SetLinkAttribute(row, value),
             }
         }
         EditPick::RemoveAttribute(owner, index) => {
@@ -618,70 +653,31 @@ fn host_edit(pick: &EditPick, counts: &Counts, out_of_range: bool) -> host_wit::
             }
         }
         EditPick::AddSpanAttribute(index, key, value) => {
-            Edit::AddSpanAttribute((span(&index), key, value))
+            Edit::AddSpanAttribute(span(&index), key, value)
         }
-        EditPick::SetName(index, name) => Edit::SetName((span(&index), name)),
-        EditPick::SetStatusMessage(index, message) => {
-            Edit::SetStatusMessage((span(&index), message))
-        }
+        EditPick::SetName(index, name) => Edit::SetName(span(&index), name),
+        EditPick::SetStatusMessage(index, message) => Edit::SetStatusMessage(span(&index), message),
         EditPick::SetEventName(index, name) => {
-            Edit::SetEventName((resolve(&index, counts.events, out_of_range), name))
+            Edit::SetEventName(resolve(&index, counts.events, out_of_range), name)
         }
         EditPick::DropSpan(index) => Edit::DropSpan(span(&index)),
     }
 }
 
-fn sdk_value(value: &host_wit::AttributeValue) -> sdk_wit::AttributeValue {
-    match value {
-        host_wit::AttributeValue::Str(text) => sdk_wit::AttributeValue::Str(text.clone()),
-        host_wit::AttributeValue::Int(number) => sdk_wit::AttributeValue::Int(*number),
-        host_wit::AttributeValue::Double(number) => sdk_wit::AttributeValue::Double(*number),
-        host_wit::AttributeValue::Boolean(flag) => sdk_wit::AttributeValue::Boolean(*flag),
-    }
-}
-
-fn sdk_edit(edit: &host_wit::Edit) -> sdk_wit::Edit {
-    use host_wit::Edit as H;
-    use sdk_wit::Edit as S;
-    match edit {
-        H::SetSpanAttribute((row, value)) => S::SetSpanAttribute((*row, sdk_value(value))),
-        H::RemoveSpanAttribute(row) => S::RemoveSpanAttribute(*row),
-        H::AddSpanAttribute((span, key, value)) => {
-            S::AddSpanAttribute((*span, key.clone(), sdk_value(value)))
-        }
-        H::SetResourceAttribute((row, value)) => S::SetResourceAttribute((*row, sdk_value(value))),
-        H::RemoveResourceAttribute(row) => S::RemoveResourceAttribute(*row),
-        H::SetEventAttribute((row, value)) => S::SetEventAttribute((*row, sdk_value(value))),
-        H::RemoveEventAttribute(row) => S::RemoveEventAttribute(*row),
-        H::SetLinkAttribute((row, value)) => S::SetLinkAttribute((*row, sdk_value(value))),
-        H::RemoveLinkAttribute(row) => S::RemoveLinkAttribute(*row),
-        H::SetName((span, name)) => S::SetName((*span, name.clone())),
-        H::SetStatusMessage((span, message)) => S::SetStatusMessage((*span, message.clone())),
-        H::SetEventName((event, name)) => S::SetEventName((*event, name.clone())),
-        H::DropSpan(span) => S::DropSpan(*span),
-    }
-}
-
-/// Whether the contract (wit/README.md, "What a plugin returns") accepts `edit` after
+/// Whether the contract (wit/README.md, "Edit records") accepts `edit` after
 /// `accepted`: in range, its field or attribute kind declared, a non-empty added key,
 /// no row both set and removed. Used to make answers that must be applied, so the
 /// appliers are compared on applying and not only on refusing.
-fn acceptable(
-    edit: &host_wit::Edit,
-    accepted: &[host_wit::Edit],
-    counts: &Counts,
-    needs: &TestNeeds,
-) -> bool {
-    use host_wit::Edit;
+fn acceptable(edit: &Edit, accepted: &[Edit], counts: &Counts, needs: &TestNeeds) -> bool {
     let row_edit = |edit: &Edit| -> Option<(Owner, u32, bool)> {
         Some(match edit {
-            Edit::SetSpanAttribute((row, _)) => (Owner::Span, *row, false),
+            Edit::SetSpanAttribute(row, _) => (Owner::Span, *row, false),
             Edit::RemoveSpanAttribute(row) => (Owner::Span, *row, true),
-            Edit::SetResourceAttribute((row, _)) => (Owner::Resource, *row, false),
+            Edit::SetResourceAttribute(row, _) => (Owner::Resource, *row, false),
             Edit::RemoveResourceAttribute(row) => (Owner::Resource, *row, true),
-            Edit::SetEventAttribute((row, _)) => (Owner::Event, *row, false),
+            Edit::SetEventAttribute(row, _) => (Owner::Event, *row, false),
             Edit::RemoveEventAttribute(row) => (Owner::Event, *row, true),
-            Edit::SetLinkAttribute((row, _)) => (Owner::Link, *row, false),
+            Edit::SetLinkAttribute(row, _) => (Owner::Link, *row, false),
             Edit::RemoveLinkAttribute(row) => (Owner::Link, *row, true),
             _ => return None,
         })
@@ -697,17 +693,59 @@ fn acceptable(
             );
     }
     match edit {
-        Edit::AddSpanAttribute((span, key, _)) => {
+        Edit::AddSpanAttribute(span, key, _) => {
             needs.selects(Owner::Span) && span_ok(*span) && !key.is_empty()
         }
-        Edit::SetName((span, _)) => needs.fields[NAME] && span_ok(*span),
-        Edit::SetStatusMessage((span, _)) => needs.fields[STATUS_MESSAGE] && span_ok(*span),
-        Edit::SetEventName((event, _)) => {
+        Edit::SetName(span, _) => needs.fields[NAME] && span_ok(*span),
+        Edit::SetStatusMessage(span, _) => needs.fields[STATUS_MESSAGE] && span_ok(*span),
+        Edit::SetEventName(event, _) => {
             needs.fields[EVENT_NAMES] && (*event as usize) < counts.events
         }
         Edit::DropSpan(span) => span_ok(*span),
         _ => unreachable!("row edits are handled above"),
     }
+}
+
+/// The answer's buffers as the SDK's encoder writes them, one byte changed by `mangle`.
+fn encode(edits: &[Edit], mangle: Option<(Index, usize, u8)>) -> sdk_wit::Edits {
+    let mut encoder = Edits::new();
+    for edit in edits {
+        encoder.push_edit(edit);
+    }
+    let mut raw = encoder.into_wit();
+    let records = raw.records.len() / EDIT_RECORD_BYTES;
+    if let Some((record, byte, value)) = mangle
+        && records > 0
+    {
+        raw.records[record.index(records) * EDIT_RECORD_BYTES + byte] = value;
+    }
+    raw
+}
+
+/// Decisions as the contract carries them, one verdict per span; a `Some(policy)` pick
+/// keeps by its policy, listed once. A verdict past the policies is sometimes made.
+fn decisions(
+    picks: &[Option<String>],
+    length: usize,
+    past_policies: bool,
+) -> (Vec<u16>, Vec<String>) {
+    let mut policies: Vec<String> = Vec::new();
+    let mut verdicts: Vec<u16> = (0..length)
+        .map(|position| match &picks[position % picks.len()] {
+            None => 0,
+            Some(policy) => match policies.iter().position(|known| known == policy) {
+                Some(index) => index as u16 + 1,
+                None => {
+                    policies.push(policy.clone());
+                    policies.len() as u16
+                }
+            },
+        })
+        .collect();
+    if past_policies && let Some(last) = verdicts.last_mut() {
+        *last = policies.len() as u16 + 1;
+    }
+    (verdicts, policies)
 }
 
 // ---- strategies ---------------------------------------------------------------------
@@ -967,22 +1005,32 @@ fn needs_strategy() -> impl Strategy<Value = TestNeeds> {
         .prop_map(|(fields, selections)| TestNeeds { fields, selections })
 }
 
-fn attribute_value_strategy() -> impl Strategy<Value = host_wit::AttributeValue> {
+fn attribute_value_strategy() -> impl Strategy<Value = AttributeValue> {
     prop_oneof![
-        text().prop_map(host_wit::AttributeValue::Str),
-        any::<i64>().prop_map(host_wit::AttributeValue::Int),
-        double().prop_map(host_wit::AttributeValue::Double),
-        any::<bool>().prop_map(host_wit::AttributeValue::Boolean),
+        text().prop_map(AttributeValue::Str),
+        any::<i64>().prop_map(AttributeValue::Int),
+        double().prop_map(AttributeValue::Double),
+        any::<bool>().prop_map(AttributeValue::Boolean),
     ]
 }
 
 fn owner_strategy() -> impl Strategy<Value = Owner> {
-    prop::sample::select(vec![
-        Owner::Span,
-        Owner::Resource,
-        Owner::Event,
-        Owner::Link,
-    ])
+    prop::sample::select(Owner::ALL.to_vec())
+}
+
+/// A change to one record of an answer: (which record, which byte, its new value).
+/// Bytes 0 (op), 1 (value kind), 2 (reserved), 4 (target), 12 (key length) and 20
+/// (value length, for strings): the decoders' checks, not only the appliers'.
+fn mangle_strategy() -> impl Strategy<Value = Option<(Index, usize, u8)>> {
+    prop_oneof![
+        9 => Just(None),
+        1 => (
+            any::<Index>(),
+            prop::sample::select(vec![0usize, 1, 2, 4, 12, 20]),
+            prop_oneof![3 => 0u8..16, 1 => any::<u8>()],
+        )
+            .prop_map(Some),
+    ]
 }
 
 fn edit_strategy() -> impl Strategy<Value = EditPick> {
@@ -1005,9 +1053,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     /// For the same spans and needs, the host's column builder and the SDK's test
-    /// encoder send the same batch; the same edits (processor) and decisions (head
-    /// sampler) are accepted or refused alike and, applied by the host to OTLP and by
-    /// the SDK to the test spans, leave the same spans.
+    /// encoder send the same batch; the same edit records (processor) and decisions
+    /// (head sampler) are accepted or refused alike and, applied by the host to OTLP and
+    /// by the SDK to the test spans, leave the same spans.
     #[test]
     fn host_and_sdk_test_support_agree_on_the_batch_layout(
         request in request_strategy(),
@@ -1015,8 +1063,10 @@ proptest! {
         needs in needs_strategy(),
         picks in prop::collection::vec((edit_strategy(), prop::bool::weighted(0.05)), 0..12),
         only_acceptable in prop::bool::weighted(0.75),
-        decisions in prop::collection::vec(prop::option::of("[a-c]{0,2}"), 1..8),
+        mangle in mangle_strategy(),
+        decision_picks in prop::collection::vec(prop::option::of("[a-c]{0,2}"), 1..8),
         decisions_length_off in prop_oneof![8 => Just(0i64), 1 => Just(-1i64), 1 => Just(1i64)],
+        past_policies in prop::bool::weighted(0.1),
     ) {
         let spans = test_spans(&request);
         let host_needs = needs.host();
@@ -1027,32 +1077,44 @@ proptest! {
         let mut columns = Columns::default();
         columns.build(&previous, &host_needs);
         columns.build(&request, &host_needs);
-        let sdk = testing::to_batch(&spans, &sdk_needs);
-        same_batches(&host_batch(&columns.batch), &sdk_batch(sdk.raw()))?;
+        let sdk_batch = testing::to_batch(&spans, &sdk_needs);
+        let sdk_raw = sdk_batch.as_wit();
+        let host_plain = plain_batch(columns.batch.len, &columns.batch.columns, &columns.batch.strings);
+        let sdk_plain = plain_batch(sdk_raw.len, &sdk_raw.columns, &sdk_raw.strings);
+        prop_assert!(host_plain.is_ok(), "host batch: {:?}", host_plain);
+        prop_assert!(sdk_plain.is_ok(), "SDK batch: {:?}", sdk_plain);
+        if let (Ok(host_plain), Ok(sdk_plain)) = (host_plain, sdk_plain) {
+            same_batches(&host_plain, &sdk_plain)?;
+        }
 
-        // 2. A processor's edits.
-        let counts = Counts::of(&request, &columns.batch);
-        let mut edits: Vec<host_wit::Edit> = Vec::new();
+        // 2. A processor's edits: the same records for both.
+        let counts = Counts::of(&request, &columns);
+        let mut edits: Vec<Edit> = Vec::new();
         for (pick, out_of_range) in &picks {
-            let edit = host_edit(pick, &counts, *out_of_range);
+            let edit = edit(pick, &counts, *out_of_range);
             if !only_acceptable || acceptable(&edit, &edits, &counts, &needs) {
                 edits.push(edit);
             }
         }
-        let sdk_edits: Vec<sdk_wit::Edit> = edits.iter().map(sdk_edit).collect();
+        let raw = encode(&edits, mangle);
+        let host_edits = host_wit::Edits {
+            records: raw.records.clone(),
+            strings: raw.strings.clone(),
+        };
         let mut edited = request.clone();
         let host_answer =
-            apply_edits(&mut edited, edits.clone(), &columns, &host_needs, &mut EditScratch::default());
-        let sdk_answer = testing::apply_edits(&spans, &sdk_needs, &sdk_edits);
+            apply_edits(&mut edited, &host_edits, &columns, &host_needs, &mut EditScratch::default());
+        let sdk_answer = testing::apply_edits(&spans, &sdk_needs, &Edits::from_wit(raw));
         prop_assert_eq!(
             host_answer.is_ok(),
             sdk_answer.is_ok(),
-            "{:?}: host {:?}, SDK {:?}",
+            "{:?} (record byte changed: {:?}): host {:?}, SDK {:?}",
             edits,
+            mangle,
             host_answer,
             sdk_answer.as_ref().map(Vec::len)
         );
-        if only_acceptable {
+        if only_acceptable && mangle.is_none() {
             prop_assert!(host_answer.is_ok(), "{:?} refused: {:?}", edits, host_answer);
         }
         if let (Ok(dropped), Ok(sdk_spans)) = (host_answer, sdk_answer) {
@@ -1065,26 +1127,27 @@ proptest! {
             );
         }
 
-        // 3. A head sampler's decisions (one per span; sometimes one too few or many).
+        // 3. A head sampler's decisions (one per span; sometimes one too few or many,
+        //    or a verdict naming no policy).
         let length = (spans.len() as i64 + decisions_length_off).max(0) as usize;
-        let host_decisions: Vec<host_wit::Decision> = (0..length)
-            .map(|position| match &decisions[position % decisions.len()] {
-                Some(policy) => host_wit::Decision::Keep(policy.clone()),
-                None => host_wit::Decision::Drop,
-            })
-            .collect();
-        let sdk_decisions: Vec<sdk_wit::Decision> = host_decisions
-            .iter()
-            .map(|decision| match decision {
-                host_wit::Decision::Keep(policy) => sdk_wit::Decision::Keep(policy.clone()),
-                host_wit::Decision::Drop => sdk_wit::Decision::Drop,
-            })
-            .collect();
+        let (verdicts, policies) = decisions(&decision_picks, length, past_policies);
         let mut sampled = request.clone();
-        let host_answer =
-            apply_decisions(&mut sampled, &host_decisions, spans.len(), &mut EditScratch::default());
-        let sdk_answer = testing::apply_decisions(&spans, &sdk_decisions);
-        prop_assert_eq!(host_answer.is_ok(), sdk_answer.is_ok(), "{} decisions", length);
+        let host_answer = apply_decisions(
+            &mut sampled,
+            &host_wit::Decisions { verdicts: verdicts.clone(), policies: policies.clone() },
+            spans.len(),
+            &mut EditScratch::default(),
+        );
+        let sdk_answer =
+            testing::apply_decisions(&spans, &sdk_wit::Decisions { verdicts, policies });
+        prop_assert_eq!(
+            host_answer.is_ok(),
+            sdk_answer.is_ok(),
+            "{} verdicts: host {:?}, SDK {:?}",
+            length,
+            host_answer,
+            sdk_answer.as_ref().map(Vec::len)
+        );
         if let (Ok(dropped), Ok(sdk_spans)) = (host_answer, sdk_answer) {
             prop_assert_eq!(dropped, spans.len() - sdk_spans.len());
             prop_assert_eq!(plain_spans(&test_spans(&sampled)), plain_spans(&sdk_spans));

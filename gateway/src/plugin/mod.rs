@@ -1,14 +1,17 @@
-//! The WebAssembly plugin host: loads components written against `wit/plugin.wit`,
-//! runs them sandboxed, and applies what they answer to OTLP requests.
+//! The WebAssembly plugin host: loads components written against `wit/plugin.wit`
+//! (`spangate:plugin@0.2.0`), runs them sandboxed, and applies what they answer to
+//! OTLP requests.
 //!
 //! - `PluginRuntime` (one per process) owns the wasmtime `Engine`, the `Linker` (WASI
 //!   with an empty context plus our `host` imports), the epoch ticker and the compiled
-//!   artifact cache; `load` compiles a component and detects its kind, `start` makes a
-//!   running [`Plugin`] from it.
+//!   artifact cache; `load` compiles a component and detects its kind (refusing one
+//!   built against another version of the contract), `start` makes a running
+//!   [`Plugin`] from it.
 //! - A `Plugin` is shared by the ingest workers: it holds a small pool of long-lived
 //!   instances (one `Store` each), builds the columns a plugin declared it reads
-//!   (`columns.rs`), calls it under a deadline and a memory cap, and checks and applies
-//!   its answer (`edits.rs`). Whatever the guest does (trap, loop, memory bomb, error,
+//!   (`columns.rs`, with the layout of `spangate_plugin_abi`), calls it under a
+//!   deadline and a memory cap, and checks and applies its answer (`edits.rs`,
+//!   `decisions.rs`). Whatever the guest does (trap, loop, memory bomb, error,
 //!   nonsense answer) the call is contained: the batch follows the plugin's `on_error`
 //!   policy, a poisoned instance is re-created on the next call, and repeated failures
 //!   open a circuit breaker (`instance.rs`). Calls never return errors to the pipeline;
@@ -21,9 +24,12 @@ mod cache;
 mod circuit;
 mod columns;
 mod convert;
+mod decisions;
+mod dictionary;
 mod edits;
 mod error;
 mod instance;
+mod json;
 #[cfg(test)]
 mod layout_agreement;
 mod running;
@@ -41,11 +47,11 @@ use crate::model::TailVerdict;
 /// What a plugin does, from the interface its component exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PluginKind {
-    /// Exports `spangate:plugin/processor@0.1.0`: edits spans.
+    /// Exports `spangate:plugin/processor@0.2.0`: edits spans.
     Processor,
-    /// Exports `spangate:plugin/sampler@0.1.0`: keeps or drops spans (head) or traces (tail).
+    /// Exports `spangate:plugin/sampler@0.2.0`: keeps or drops spans (head) or traces (tail).
     Sampler,
-    /// Exports `spangate:plugin/metrics@0.1.0`: observes spans, reports metric points.
+    /// Exports `spangate:plugin/metrics@0.2.0`: observes spans, reports metric points.
     Metrics,
 }
 
@@ -205,6 +211,20 @@ impl fmt::Display for FailureKind {
     }
 }
 
+/// A failed (or skipped) call and why, as logged: e.g. a trap's cause and the panic
+/// message the guest logged before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
 /// What one processor, head-sampler or metrics call did to a batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StageOutcome {
@@ -269,4 +289,7 @@ pub struct PluginStats {
     pub circuit_opened: u64,
     /// Whether the circuit is open (or half-open, waiting on its trial call) now.
     pub circuit_open: bool,
+    /// The most linear memory (all its memories) one instance of the plugin has held
+    /// after a call: what an instance costs in guest memory.
+    pub memory_peak_bytes: u64,
 }

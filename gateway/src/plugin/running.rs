@@ -6,16 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::bindings::wit;
 use super::circuit::{Admission, Circuit};
 use super::columns::Columns;
 use super::convert;
-use super::edits::{EditScratch, apply_decisions, apply_edits};
+use super::decisions::{apply_decisions, check_decisions, tail_verdict};
+use super::edits::{EditScratch, apply_edits};
 use super::instance::{CreateError, Exports, Failure, Instance, Pool, Recipe, Slot};
 use super::runtime::{CompiledPlugin, PluginRuntime};
 use super::{
-    FailureCounts, FailureKind, OnError, PluginError, PluginInfo, PluginKind, PluginLimits,
-    PluginSpec, PluginStats, StageOutcome, TailOutcome,
+    CallFailure, FailureCounts, FailureKind, OnError, PluginError, PluginInfo, PluginKind,
+    PluginLimits, PluginSpec, PluginStats, StageOutcome, TailOutcome,
 };
 use crate::model::{
     ExportTraceServiceRequest, MetricPoint, TailSettings, TailVerdict, count_spans,
@@ -38,6 +38,7 @@ pub struct Plugin {
     pool: Pool,
     circuit: Mutex<Circuit>,
     counters: Counters,
+    last_failure: Mutex<Option<CallFailure>>,
 }
 
 #[derive(Default)]
@@ -50,6 +51,8 @@ struct Counters {
     restarts: AtomicU64,
     circuit_opened: AtomicU64,
     call_nanos: AtomicU64,
+    /// The most linear memory one instance has held.
+    memory_peak: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, amount: usize) {
@@ -141,6 +144,7 @@ impl Plugin {
             recipe,
             pool: Pool::new(instances, first),
             counters: Counters::default(),
+            last_failure: Mutex::new(None),
         })
     }
 
@@ -185,7 +189,7 @@ impl Plugin {
                 _ => Err(wasmtime::Error::msg("not a processor")),
             })?;
             let edits = answer.map_err(|message| Failure::new(FailureKind::Error, message))?;
-            apply_edits(request, edits, columns, &instance.needs, scratch)
+            apply_edits(request, &edits, columns, &instance.needs, scratch)
                 .map_err(|invalid| Failure::new(FailureKind::Invalid, invalid.0))
         });
         self.finish_stage(request, spans_in, result)
@@ -235,16 +239,8 @@ impl Plugin {
                 _ => Err(wasmtime::Error::msg("not a sampler")),
             })?;
             let decisions = answer.map_err(|message| Failure::new(FailureKind::Error, message))?;
-            if decisions.len() != trace_ids.len() {
-                return Err(Failure::new(
-                    FailureKind::Invalid,
-                    format!(
-                        "{} tail decisions for a batch of {} traces",
-                        decisions.len(),
-                        trace_ids.len()
-                    ),
-                ));
-            }
+            check_decisions(&decisions, trace_ids.len(), "traces")
+                .map_err(|invalid| Failure::new(FailureKind::Invalid, invalid.0))?;
             Ok(decisions)
         });
         match result {
@@ -252,16 +248,13 @@ impl Plugin {
                 let mut dropped = 0;
                 let verdicts = trace_ids
                     .iter()
-                    .zip(decisions)
                     .zip(&spans_per_trace)
-                    .map(|((trace_id, decision), spans)| {
-                        let verdict = match decision {
-                            wit::Decision::Keep(policy) => TailVerdict::Keep { policy },
-                            wit::Decision::Drop => {
-                                dropped += spans;
-                                TailVerdict::Drop
-                            }
-                        };
+                    .enumerate()
+                    .map(|(position, (trace_id, spans))| {
+                        let verdict = tail_verdict(&decisions, position);
+                        if verdict == TailVerdict::Drop {
+                            dropped += spans;
+                        }
                         (*trace_id, verdict)
                     })
                     .collect();
@@ -352,8 +345,28 @@ impl Plugin {
             restarts: load(&counters.restarts),
             call_time: Duration::from_nanos(load(&counters.call_nanos)),
             circuit_opened: load(&counters.circuit_opened),
+            memory_peak_bytes: load(&counters.memory_peak),
             circuit_open: self.circuit().is_open(),
         }
+    }
+
+    /// The last call that failed (or was skipped), with why: for tools that run a
+    /// plugin once and report (`spangate plugin run`).
+    pub fn last_failure(&self) -> Option<CallFailure> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn remember_failure(&self, kind: FailureKind, message: &str) {
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(CallFailure {
+            kind,
+            message: message.to_owned(),
+        });
     }
 
     fn expect_kind(&self, kind: PluginKind, call: &str) -> bool {
@@ -425,6 +438,10 @@ impl Plugin {
     ) -> Result<R, FailureKind> {
         if self.circuit().admit(Instant::now()) == Admission::Skip {
             self.count_failure(FailureKind::CircuitOpen);
+            self.remember_failure(
+                FailureKind::CircuitOpen,
+                "the circuit breaker is open after repeated failures; the call was skipped",
+            );
             tracing::debug!(plugin = %self.name, on_error = self.on_error.as_str(), "plugin circuit open; call skipped");
             return Err(FailureKind::CircuitOpen);
         }
@@ -445,6 +462,7 @@ impl Plugin {
             }
             Err(failure) => {
                 self.count_failure(failure.kind);
+                self.remember_failure(failure.kind, &failure.message);
                 tracing::warn!(
                     plugin = %self.name,
                     kind = failure.kind.as_str(),
@@ -504,6 +522,10 @@ impl Plugin {
             }
         };
         let result = operation(live, columns, edits);
+        let memory = live.store.data().limiter.memory_bytes;
+        self.counters
+            .memory_peak
+            .fetch_max(memory as u64, Ordering::Relaxed);
         if let Err(failure) = &result
             && failure.kind.kills_instance()
         {

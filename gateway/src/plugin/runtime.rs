@@ -161,7 +161,9 @@ impl PluginRuntime {
         let mismatch = |error: wasmtime::Error| PluginError::NotAPlugin {
             reason: format!(
                 "it exports the {kind} interface, but not with the functions and types of \
-                 this host's spangate:plugin@0.1.0: {error:#}"
+                 this host's {}@{}: {error:#}",
+                bindings::PACKAGE,
+                bindings::VERSION
             ),
         };
         let pre = match kind {
@@ -253,19 +255,53 @@ fn check_component_header(wasm: &[u8]) -> Result<(), PluginError> {
 
 /// The kind is the plugin interface the component exports; exactly one is allowed.
 fn detect_kind(engine: &Engine, component: &Component) -> Result<PluginKind, PluginError> {
-    let mut exports = Vec::new();
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    kind_of_exports(&exports)
+}
+
+/// A plugin interface export, `spangate:plugin/<kind>@<version>`, of any version.
+fn plugin_export(name: &str) -> Option<(PluginKind, &str)> {
+    let rest = name.strip_prefix(bindings::PACKAGE)?.strip_prefix('/')?;
+    let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
+    let kind = match interface {
+        "processor" => PluginKind::Processor,
+        "sampler" => PluginKind::Sampler,
+        "metrics" => PluginKind::Metrics,
+        _ => return None,
+    };
+    Some((kind, version))
+}
+
+/// The kind from the component's export names: exactly one plugin interface of this
+/// host's version. A plugin built against another version is told so, by version.
+fn kind_of_exports(exports: &[String]) -> Result<PluginKind, PluginError> {
     let mut kinds = Vec::new();
-    for (name, _) in component.component_type().exports(engine) {
-        exports.push(name.to_owned());
-        match name {
-            bindings::PROCESSOR_EXPORT => kinds.push(PluginKind::Processor),
-            bindings::SAMPLER_EXPORT => kinds.push(PluginKind::Sampler),
-            bindings::METRICS_EXPORT => kinds.push(PluginKind::Metrics),
-            _ => {}
+    let mut other_versions: Vec<&str> = Vec::new();
+    for (kind, version) in exports.iter().filter_map(|name| plugin_export(name)) {
+        if version == bindings::VERSION {
+            kinds.push(kind);
+        } else if !other_versions.contains(&version) {
+            other_versions.push(version);
         }
     }
     match kinds.as_slice() {
         [kind] => Ok(*kind),
+        [] if !other_versions.is_empty() => Err(PluginError::Version {
+            targets: other_versions
+                .iter()
+                .map(|version| match *version {
+                    "" => format!("{} (unversioned)", bindings::PACKAGE),
+                    version => format!("{}@{version}", bindings::PACKAGE),
+                })
+                .collect::<Vec<_>>()
+                .join(" and "),
+            speaks: format!("{}@{}", bindings::PACKAGE, bindings::VERSION),
+            version: bindings::VERSION,
+        }),
         [] => Err(PluginError::NotAPlugin {
             reason: format!(
                 "the component exports none of {}, {}, {}; it exports: {}",
@@ -297,10 +333,14 @@ pub(super) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(super) limiter: MemoryLimiter,
-    plugin: Arc<str>,
+    pub(super) plugin: Arc<str>,
     /// Log lines this call; past `MAX_LOGS_PER_CALL` they are counted, not written.
     logs_this_call: u32,
     logs_suppressed: u32,
+    /// The last error-level line the guest logged this call (written or suppressed).
+    /// The SDKs log a panic's message this way just before trapping, so a trap's
+    /// failure can say why the guest gave up.
+    last_error_log: Option<String>,
 }
 
 /// A plugin logging in a loop must not flood the gateway's own logs.
@@ -320,6 +360,7 @@ impl HostState {
             plugin,
             logs_this_call: 0,
             logs_suppressed: 0,
+            last_error_log: None,
         }
     }
 
@@ -327,6 +368,12 @@ impl HostState {
     pub(super) fn begin_call(&mut self) {
         self.logs_this_call = 0;
         self.logs_suppressed = 0;
+        self.last_error_log = None;
+    }
+
+    /// The last error-level line the guest logged during the current (or last) call.
+    pub(super) fn last_error_log(&self) -> Option<&str> {
+        self.last_error_log.as_deref()
     }
 
     /// Called after each guest call: reports log lines that were suppressed.
@@ -353,13 +400,16 @@ impl WasiView for HostState {
 impl wit::Host for HostState {}
 
 impl host::Host for HostState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
+    fn log(&mut self, level: wit::LogLevel, mut message: String) {
+        message.truncate(char_boundary_at_most(&message, MAX_LOG_BYTES));
+        if matches!(level, wit::LogLevel::Error) {
+            self.last_error_log = Some(message.clone());
+        }
         if self.logs_this_call >= MAX_LOGS_PER_CALL {
             self.logs_suppressed = self.logs_suppressed.saturating_add(1);
             return;
         }
         self.logs_this_call += 1;
-        let message = truncate_at_char_boundary(&message, MAX_LOG_BYTES);
         let plugin = &*self.plugin;
         match level {
             wit::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
@@ -379,15 +429,16 @@ impl host::Host for HostState {
     }
 }
 
-fn truncate_at_char_boundary(text: &str, max_bytes: usize) -> &str {
+/// The longest prefix length of `text` of at most `max_bytes` that ends on a char.
+fn char_boundary_at_most(text: &str, max_bytes: usize) -> usize {
     if text.len() <= max_bytes {
-        return text;
+        return text.len();
     }
     let mut end = max_bytes;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &text[..end]
+    end
 }
 
 /// Caps linear memory. Refusing a grow is made a trap (rather than `memory.grow`
@@ -396,6 +447,9 @@ fn truncate_at_char_boundary(text: &str, max_bytes: usize) -> &str {
 pub(super) struct MemoryLimiter {
     max_memory_bytes: usize,
     pub(super) exceeded: bool,
+    /// Linear memory the instance holds now, all its memories together (each memory's
+    /// creation is a grow from 0, so this starts right).
+    pub(super) memory_bytes: usize,
 }
 
 /// The error a refused memory grow traps with.
@@ -414,6 +468,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_memory_bytes,
             exceeded: false,
+            memory_bytes: 0,
         }
     }
 }
@@ -421,7 +476,7 @@ impl MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -433,7 +488,13 @@ impl ResourceLimiter for MemoryLimiter {
             }
             .into());
         }
-        Ok(maximum.is_none_or(|maximum| desired <= maximum))
+        let allowed = maximum.is_none_or(|maximum| desired <= maximum);
+        if allowed {
+            self.memory_bytes = self
+                .memory_bytes
+                .saturating_add(desired.saturating_sub(current));
+        }
+        Ok(allowed)
     }
 
     fn table_growing(
@@ -507,8 +568,113 @@ mod tests {
 
     #[test]
     fn log_truncation_keeps_utf8_valid() {
-        assert_eq!(truncate_at_char_boundary("héllo", 2), "h");
-        assert_eq!(truncate_at_char_boundary("héllo", 3), "hé");
-        assert_eq!(truncate_at_char_boundary("abc", 10), "abc");
+        assert_eq!(char_boundary_at_most("héllo", 2), 1);
+        assert_eq!(char_boundary_at_most("héllo", 3), 3);
+        assert_eq!(char_boundary_at_most("abc", 10), 3);
+    }
+
+    #[test]
+    fn the_last_error_log_of_a_call_is_kept_even_past_the_line_cap() {
+        use host::Host;
+        let mut state = HostState::new(Arc::from("p"), 1 << 20);
+        state.begin_call();
+        state.log(wit::LogLevel::Error, "first".to_owned());
+        for _ in 0..MAX_LOGS_PER_CALL {
+            state.log(wit::LogLevel::Info, "chatter".to_owned());
+        }
+        state.log(
+            wit::LogLevel::Error,
+            "panicked at src/lib.rs:3:5: boom".to_owned(),
+        );
+        state.log(wit::LogLevel::Warn, "after".to_owned());
+        assert_eq!(
+            state.last_error_log(),
+            Some("panicked at src/lib.rs:3:5: boom")
+        );
+        state.begin_call();
+        assert_eq!(state.last_error_log(), None);
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_kind_is_the_one_plugin_export_of_this_version() {
+        let kind = |exports: &[&str]| kind_of_exports(&names(exports));
+        assert_eq!(
+            kind(&["wasi:cli/run@0.2.0", "spangate:plugin/processor@0.2.0"]).unwrap(),
+            PluginKind::Processor
+        );
+        assert_eq!(
+            kind(&["spangate:plugin/sampler@0.2.0"]).unwrap(),
+            PluginKind::Sampler
+        );
+        assert_eq!(
+            kind(&["spangate:plugin/metrics@0.2.0"]).unwrap(),
+            PluginKind::Metrics
+        );
+        // An old export beside the current one is ignored.
+        assert_eq!(
+            kind(&[
+                "spangate:plugin/processor@0.1.0",
+                "spangate:plugin/processor@0.2.0"
+            ])
+            .unwrap(),
+            PluginKind::Processor
+        );
+        let several = kind(&[
+            "spangate:plugin/processor@0.2.0",
+            "spangate:plugin/metrics@0.2.0",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            several.contains("several plugin interfaces (processor, metrics)"),
+            "{several}"
+        );
+        let none = kind(&["fixture:other/greeter@1.0.0"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            none.contains("exports none of spangate:plugin/processor@0.2.0")
+                && none.contains("it exports: fixture:other/greeter@1.0.0"),
+            "{none}"
+        );
+        let nothing = kind(&[]).unwrap_err().to_string();
+        assert!(nothing.ends_with("it exports: nothing"), "{nothing}");
+        // Other interfaces of the package are not plugin kinds.
+        assert!(matches!(
+            kind(&["spangate:plugin/host@0.2.0"]),
+            Err(PluginError::NotAPlugin { .. })
+        ));
+    }
+
+    #[test]
+    fn a_plugin_of_another_version_is_refused_by_version() {
+        for export in [
+            "spangate:plugin/processor@0.1.0",
+            "spangate:plugin/sampler@0.1.0",
+            "spangate:plugin/metrics@0.1.0",
+        ] {
+            let error = kind_of_exports(&names(&["wasi:cli/run@0.2.0", export])).unwrap_err();
+            assert!(matches!(error, PluginError::Version { .. }), "{error:?}");
+            assert_eq!(
+                error.to_string(),
+                "the plugin targets spangate:plugin@0.1.0; this gateway speaks \
+                 spangate:plugin@0.2.0: rebuild it against the 0.2.0 WIT (sdk/ or wit/plugin.wit)"
+            );
+        }
+        let future = kind_of_exports(&names(&["spangate:plugin/sampler@0.3.1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(future.starts_with("the plugin targets spangate:plugin@0.3.1; this gateway speaks spangate:plugin@0.2.0"), "{future}");
+        let unversioned = kind_of_exports(&names(&["spangate:plugin/processor"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unversioned.starts_with("the plugin targets spangate:plugin (unversioned);"),
+            "{unversioned}"
+        );
     }
 }

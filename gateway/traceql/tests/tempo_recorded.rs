@@ -15,10 +15,11 @@ use serde_json::{Value as Json, json};
 use spangate_traceql::{SearchOptions, TraceResult, parse};
 
 fn fixture(name: &str) -> Json {
-    let path = format!(
-        "{}/../../tests/fixtures/tempo-responses/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    // The run-time value first: a test binary reused from another checkout sharing the
+    // target directory must read this checkout's fixtures.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let path = format!("{manifest_dir}/../../tests/fixtures/tempo-responses/{name}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

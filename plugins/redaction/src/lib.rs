@@ -1,5 +1,5 @@
 //! Spangate's built-in `redaction` plugin: a WebAssembly component (`processor-plugin` world
-//! of `spangate:plugin@0.1.0`) over pure, ABI-agnostic logic.
+//! of `spangate:plugin@0.2.0`) over pure, ABI-agnostic logic.
 //!
 //! Redaction runs before anything is persisted, so no secret reaches the WAL or disk. The
 //! glue ([`component`]) parses the config handed to `init` with [`RedactionConfig::parse`]

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use spangate_plugin_sdk::batch::{SpanBatch, SpanView, Value as SdkValue};
 use spangate_plugin_sdk::{
-    AttributeSelection, Decision as WitDecision, Needs, Sampler, SamplerNeeds, SpanFields,
-    StatusCode as WitStatusCode, TailSettings, host,
+    AttributeSelection, Decision as WitDecision, Sampler, SamplerNeeds, SpanFields,
+    StatusCode as WitStatusCode, TailSettings, host, needs,
 };
 
 use crate::config::{SamplingConfig, TailConfig};
@@ -48,12 +48,10 @@ impl Sampler for SamplingPlugin {
         let now = host::now_unix_nanos();
         Ok(batch
             .spans()
-            .map(
-                |span| match self.head.decide(&span.trace_id().to_bytes(), now) {
-                    HeadDecision::Keep { .. } => WitDecision::Keep(String::new()),
-                    HeadDecision::Drop(_) => WitDecision::Drop,
-                },
-            )
+            .map(|span| match self.head.decide(&span.trace_id_bytes(), now) {
+                HeadDecision::Keep { .. } => WitDecision::keep(),
+                HeadDecision::Drop(_) => WitDecision::Drop,
+            })
             .collect())
     }
 
@@ -81,11 +79,11 @@ impl Sampler for SamplingPlugin {
 /// The spans of each distinct trace of the batch, traces in order of first appearance.
 fn traces_in_order(batch: &SpanBatch) -> Vec<([u8; 16], Vec<SpanView<'_>>)> {
     let mut traces: Vec<([u8; 16], Vec<SpanView<'_>>)> = Vec::new();
-    let mut position: HashMap<u128, usize> = HashMap::new();
+    let mut position: HashMap<[u8; 16], usize> = HashMap::new();
     for span in batch.spans() {
-        let trace_id = span.trace_id();
-        let at = *position.entry(trace_id.0).or_insert_with(|| {
-            traces.push((trace_id.to_bytes(), Vec::new()));
+        let trace_id = span.trace_id_bytes();
+        let at = *position.entry(trace_id).or_insert_with(|| {
+            traces.push((trace_id, Vec::new()));
             traces.len() - 1
         });
         traces[at].1.push(span);
@@ -96,39 +94,21 @@ fn traces_in_order(batch: &SpanBatch) -> Vec<([u8; 16], Vec<SpanView<'_>>)> {
 /// What the plugin declares: the trace id always (head and tail decide by it), and whatever
 /// the tail policies read.
 fn sampler_needs(config: &SamplingConfig) -> SamplerNeeds {
-    let mut fields = SpanFields::TRACE_ID;
-    let mut span_attributes = AttributeSelection::None;
-    let mut resource_attributes = AttributeSelection::None;
+    let mut needs = needs!(PLUGIN_NAME, TRACE_ID);
     if let Some(tail) = &config.tail {
         let reads = tail.reads();
         if reads.status {
-            fields |= SpanFields::STATUS;
+            needs.fields |= SpanFields::STATUS;
         }
         if reads.times {
-            fields |= SpanFields::TIMES;
+            needs.fields |= SpanFields::TIMES;
         }
-        span_attributes = keys(reads.span_keys);
-        resource_attributes = keys(reads.resource_keys);
+        needs.span_attributes = AttributeSelection::keys_or_none(reads.span_keys);
+        needs.resource_attributes = AttributeSelection::keys_or_none(reads.resource_keys);
     }
     SamplerNeeds {
-        needs: Needs {
-            name: PLUGIN_NAME.to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            fields,
-            span_attributes,
-            resource_attributes,
-            event_attributes: AttributeSelection::None,
-            link_attributes: AttributeSelection::None,
-        },
+        needs,
         tail: config.tail.as_ref().map(tail_settings),
-    }
-}
-
-fn keys(keys: Vec<String>) -> AttributeSelection {
-    if keys.is_empty() {
-        AttributeSelection::None
-    } else {
-        AttributeSelection::Keys(keys)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Spangate's built-in `sampling` plugin: a WebAssembly component (`sampler-plugin` world of
-//! `spangate:plugin@0.1.0`, glue in [`component`]) over logic that is independent of the ABI.
+//! `spangate:plugin@0.2.0`, glue in [`component`]) over logic that is independent of the ABI.
 //!
 //! The logic is pure Rust with no clock, no OS randomness and no I/O: time is handed in by the
 //! caller as unix nanoseconds and randomness comes from trace ids, so the same inputs give the

@@ -17,7 +17,7 @@ use spangate_plugin_sdk::batch::{Attributes, SpanBatch, SpanView, Value as SdkVa
 use spangate_plugin_sdk::{
     AttributeSelection, Exemplar as WitExemplar, HistogramValue as WitHistogram, MetricPoint,
     MetricValue, Metrics, Needs, SpanFields, SpanKind as WitSpanKind, StatusCode as WitStatusCode,
-    host,
+    host, needs,
 };
 
 use crate::model::{
@@ -35,6 +35,7 @@ pub const EXPIRE_EVERY_NANOS: u64 = 2_000_000_000;
 /// The span-metrics plugin's state inside the component.
 pub struct SpanMetricsPlugin {
     metrics: SpanMetrics,
+    needs: Needs,
     last_expire: u64,
 }
 
@@ -46,6 +47,7 @@ impl Metrics for SpanMetricsPlugin {
         Ok((
             SpanMetricsPlugin {
                 metrics,
+                needs: needs.clone(),
                 last_expire: 0,
             },
             needs,
@@ -55,7 +57,8 @@ impl Metrics for SpanMetricsPlugin {
     fn observe(&mut self, batch: &SpanBatch) -> Result<(), String> {
         let now = host::now_unix_nanos();
         for view in batch.spans() {
-            self.metrics.observe(&BatchSpan::new(view), now);
+            self.metrics
+                .observe(&BatchSpan::new(view, &self.needs), now);
         }
         if now.saturating_sub(self.last_expire) >= EXPIRE_EVERY_NANOS {
             self.metrics.expire(now);
@@ -94,22 +97,10 @@ pub fn needs(reads: &Reads) -> Needs {
             fields |= field;
         }
     }
-    let keys = |keys: &[String]| {
-        if keys.is_empty() {
-            AttributeSelection::None
-        } else {
-            AttributeSelection::Keys(keys.to_vec())
-        }
-    };
-    Needs {
-        name: PLUGIN_NAME.to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        fields,
-        span_attributes: keys(&reads.span_keys),
-        resource_attributes: keys(&reads.resource_keys),
-        event_attributes: AttributeSelection::None,
-        link_attributes: AttributeSelection::None,
-    }
+    needs!(PLUGIN_NAME)
+        .fields(fields)
+        .span_attributes(AttributeSelection::keys_or_none(&reads.span_keys))
+        .resource_attributes(AttributeSelection::keys_or_none(&reads.resource_keys))
 }
 
 /// One series as the host's renderer takes it.
@@ -158,25 +149,23 @@ fn wit_exemplar(exemplar: &Exemplar) -> WitExemplar {
     }
 }
 
-/// A span of the batch as the processors read it: the SDK's view, with what they ask for more
-/// than once per span (ids, service name, the two attribute lists) read once.
+/// A span of the batch as the processors read it: the SDK's view, read on demand (each
+/// read indexes a column; the processors read only what [`needs`] declared), with the two
+/// attribute lists, which label lookups search again and again, located once.
 pub struct BatchSpan<'a> {
     view: SpanView<'a>,
-    trace_id: TraceId,
-    span_id: SpanId,
-    service_name: &'a str,
-    attributes: Attributes<'a>,
-    resource_attributes: Attributes<'a>,
+    attributes: Option<Attributes<'a>>,
+    resource_attributes: Option<Attributes<'a>>,
 }
 
 impl<'a> BatchSpan<'a> {
-    pub fn new(view: SpanView<'a>) -> Self {
+    /// `needs`: what the plugin declared, so undeclared attribute lists are not located.
+    pub fn new(view: SpanView<'a>, needs: &Needs) -> Self {
+        let declared = |selection: &AttributeSelection| *selection != AttributeSelection::None;
         BatchSpan {
-            trace_id: TraceId(view.trace_id().to_bytes()),
-            span_id: SpanId(view.span_id().to_be_bytes()),
-            service_name: view.service_name(),
-            attributes: view.attributes(),
-            resource_attributes: view.resource_attributes(),
+            attributes: declared(&needs.span_attributes).then(|| view.attributes()),
+            resource_attributes: declared(&needs.resource_attributes)
+                .then(|| view.resource_attributes()),
             view,
         }
     }
@@ -184,11 +173,11 @@ impl<'a> BatchSpan<'a> {
 
 impl SpanSource for BatchSpan<'_> {
     fn trace_id(&self) -> TraceId {
-        self.trace_id
+        TraceId(self.view.trace_id_bytes())
     }
 
     fn span_id(&self) -> SpanId {
-        self.span_id
+        SpanId(self.view.span_id_bytes())
     }
 
     fn parent(&self) -> Option<SpanId> {
@@ -238,17 +227,17 @@ impl SpanSource for BatchSpan<'_> {
 
     /// The host's service name column; empty means the resource has none.
     fn service_name(&self) -> Option<AttrRef<'_>> {
-        Some(self.service_name)
+        Some(self.view.service_name())
             .filter(|name| !name.is_empty())
             .map(AttrRef::Str)
     }
 
     fn resource_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
-        self.resource_attributes.get(key).map(attr_ref)
+        self.resource_attributes.as_ref()?.get(key).map(attr_ref)
     }
 
     fn span_attribute(&self, key: &str) -> Option<AttrRef<'_>> {
-        self.attributes.get(key).map(attr_ref)
+        self.attributes.as_ref()?.get(key).map(attr_ref)
     }
 }
 

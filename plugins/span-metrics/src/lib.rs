@@ -2,7 +2,7 @@
 //! graphs computed exactly as Grafana Tempo's metrics-generator computes them,
 //! so Grafana's service graph and traces-to-metrics views work against
 //! Spangate unmodified. A WebAssembly component (`metrics-plugin` world of
-//! `spangate:plugin@0.1.0`, glue in [`component`]) over pure logic.
+//! `spangate:plugin@0.2.0`, glue in [`component`]) over pure logic.
 //!
 //! The logic is ABI-agnostic and pure: no clock, no I/O, no threads. The
 //! caller hands spans through [`SpanSource`] (the owned [`Span`], or the

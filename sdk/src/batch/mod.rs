@@ -1,55 +1,65 @@
-//! Per-span reading of a column batch.
+//! Reading a batch: per span, or column-wise.
 //!
-//! The host sends a batch as columns (see `wit/plugin.wit`): one list per field, strings
-//! packed into one blob per column, attributes as rows grouped by owner. [`SpanBatch`]
-//! keeps that batch as it arrived and hands out [`SpanView`]s, cheap `Copy` cursors whose
-//! accessors index the columns directly: no per-span allocation. A column the plugin did
-//! not declare is empty, so its accessor returns the default ("" / 0 / nothing).
+//! The host sends a batch as two buffers (`wit/README.md`, "Batch layout"): fixed-width
+//! columns behind a directory, and a string arena. [`SpanBatch`] keeps them as they
+//! arrived, checks the directory once, and hands out [`SpanView`]s, cheap `Copy` cursors
+//! whose accessors index the columns directly: no per-span allocation. A column the
+//! plugin did not declare is absent and its accessor returns the default ("" / 0 /
+//! nothing) — except in the native harness, where it panics naming the missing
+//! declaration. Column-wise code uses [`SpanBatch::attribute_table`] or the raw layout
+//! through [`SpanBatch::view`].
 
+mod arena;
 mod attributes;
 mod columns;
+mod span;
+mod strict;
 
-pub use attributes::{Attribute, Attributes, Value};
+pub use attributes::{Attribute, AttributeKind, AttributeTable, Attributes, Value};
+pub use span::{EventView, Events, LinkView, Links, SpanIndex, SpanView};
 
-use crate::bindings::types::{self, SpanKind, StatusCode};
-use attributes::owner_attributes;
-use columns::{AttributeTable, Checked, CheckedAttributes, Text, clamped_range};
+use std::cell::OnceCell;
 
-/// A batch of spans as the host sent it, with per-span accessors.
+use spangate_plugin_abi::{BatchView, LayoutError, StrRef};
+
+use crate::bindings::types::{self, Needs};
+use arena::Arena;
+use columns::{Columns, Directory};
+
+/// A batch of spans as the host sent it, with per-span and per-column accessors.
 #[derive(Clone, Debug)]
 pub struct SpanBatch {
     raw: types::SpanBatch,
-    checked: CheckedColumns,
-}
-
-/// UTF-8 checks of every string column, made once per batch so that reading a string
-/// is a slice, not a validation.
-#[derive(Clone, Copy, Debug, Default)]
-struct CheckedColumns {
-    services: Checked,
-    names: Checked,
-    status_messages: Checked,
-    event_names: Checked,
-    span_attributes: CheckedAttributes,
-    event_attributes: CheckedAttributes,
-    link_attributes: CheckedAttributes,
-    resource_attributes: CheckedAttributes,
+    directory: Directory,
+    /// Whether the whole string arena is UTF-8, checked on the first string read.
+    arena_utf8: OnceCell<bool>,
+    /// The needs the batch was built for, in the native harness only: reading anything
+    /// else panics (see `strict`).
+    declared: Option<Box<Needs>>,
 }
 
 impl SpanBatch {
-    /// Takes a batch as the generated bindings hand it over.
-    pub fn from_wit(raw: types::SpanBatch) -> Self {
-        let checked = CheckedColumns {
-            services: Checked::of(&raw.services),
-            names: Checked::of(&raw.names),
-            status_messages: Checked::of(&raw.status_messages),
-            event_names: Checked::of(&raw.event_names),
-            span_attributes: CheckedAttributes::of(&raw.span_attributes),
-            event_attributes: CheckedAttributes::of(&raw.event_attributes),
-            link_attributes: CheckedAttributes::of(&raw.link_attributes),
-            resource_attributes: CheckedAttributes::of(&raw.resource_attributes),
-        };
-        Self { raw, checked }
+    /// Takes a batch as the generated bindings hand it over; refuses a column buffer
+    /// whose directory does not fit it (the host never sends one).
+    pub fn from_wit(raw: types::SpanBatch) -> Result<Self, LayoutError> {
+        let directory = Directory::parse(&raw.columns, &raw.strings)?;
+        Ok(SpanBatch {
+            raw,
+            directory,
+            arena_utf8: OnceCell::new(),
+            declared: None,
+        })
+    }
+
+    /// Makes reads of anything `needs` does not declare panic (the native harness).
+    pub(crate) fn declared_as(mut self, needs: &Needs) -> Self {
+        self.declared = Some(Box::new(needs.clone()));
+        self
+    }
+
+    #[inline]
+    pub(crate) fn declared(&self) -> Option<&Needs> {
+        self.declared.as_deref()
     }
 
     /// Number of spans.
@@ -64,44 +74,68 @@ impl SpanBatch {
     /// Span `index`. An index past the end gives a view whose accessors all return
     /// defaults (it does not panic).
     pub fn span(&self, index: usize) -> SpanView<'_> {
-        SpanView {
-            batch: self,
-            index: index as u32,
-        }
+        SpanView::new(self, u32::try_from(index).unwrap_or(u32::MAX))
     }
 
     /// Every span, in batch order.
     pub fn spans(&self) -> Spans<'_> {
         Spans {
             batch: self,
-            next: 0,
-            end: self.raw.len,
+            indexes: 0..self.raw.len,
         }
     }
 
-    /// The columns themselves, for plugins that work column-wise (for instance
-    /// checking each distinct attribute key once instead of once per row).
-    pub fn raw(&self) -> &types::SpanBatch {
+    /// One attribute table, for column-wise reading.
+    pub fn attribute_table(&self, kind: AttributeKind) -> AttributeTable<'_> {
+        AttributeTable::new(self, kind)
+    }
+
+    /// The raw layout (`spangate_plugin_sdk::abi`), for code that reads columns itself.
+    /// Parses the directory again (36 entries): call it once per batch, not per span.
+    pub fn view(&self) -> BatchView<'_> {
+        BatchView::parse(&self.raw.columns, &self.raw.strings)
+            .expect("the directory was checked when the batch arrived")
+    }
+
+    /// The batch as the bindings carry it.
+    pub fn as_wit(&self) -> &types::SpanBatch {
         &self.raw
     }
 
-    fn span_attribute_table(&self) -> AttributeTable<'_> {
-        AttributeTable::new(&self.raw.span_attributes, self.checked.span_attributes)
+    pub fn into_wit(self) -> types::SpanBatch {
+        self.raw
     }
 
-    fn resource_attribute_table(&self) -> AttributeTable<'_> {
-        AttributeTable::new(
-            &self.raw.resource_attributes,
-            self.checked.resource_attributes,
-        )
+    #[inline]
+    pub(crate) fn columns(&self) -> Columns<'_> {
+        Columns::new(&self.raw.columns, &self.directory)
     }
 
-    fn event_attribute_table(&self) -> AttributeTable<'_> {
-        AttributeTable::new(&self.raw.event_attributes, self.checked.event_attributes)
+    #[inline]
+    pub(crate) fn arena(&self) -> Arena<'_> {
+        Arena::new(&self.raw.strings, &self.arena_utf8)
     }
 
-    fn link_attribute_table(&self) -> AttributeTable<'_> {
-        AttributeTable::new(&self.raw.link_attributes, self.checked.link_attributes)
+    /// The string a string-reference column (`abi::column::NAME`, ...) holds at `index`:
+    /// "" when absent or not UTF-8. Not checked against the needs (column-wise access).
+    #[inline]
+    pub fn string(&self, column: usize, index: u32) -> &str {
+        let index = index as usize;
+        match self.columns().u64_at(column, index) {
+            Some(reference) => self.arena().text(StrRef::from_u64(reference)),
+            None => "",
+        }
+    }
+
+    /// As [`SpanBatch::string`], the bytes not checked for UTF-8: for code that checks
+    /// them while scanning anyway (reading a `&str` checks the whole arena once first).
+    #[inline]
+    pub fn string_bytes(&self, column: usize, index: u32) -> &[u8] {
+        let index = index as usize;
+        match self.columns().u64_at(column, index) {
+            Some(reference) => self.arena().bytes(StrRef::from_u64(reference)),
+            None => b"",
+        }
     }
 }
 
@@ -109,28 +143,20 @@ impl SpanBatch {
 #[derive(Clone, Debug)]
 pub struct Spans<'a> {
     batch: &'a SpanBatch,
-    next: u32,
-    end: u32,
+    indexes: std::ops::Range<u32>,
 }
 
 impl<'a> Iterator for Spans<'a> {
     type Item = SpanView<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<SpanView<'a>> {
-        if self.next >= self.end {
-            return None;
-        }
-        let view = SpanView {
-            batch: self.batch,
-            index: self.next,
-        };
-        self.next += 1;
-        Some(view)
+        let index = self.indexes.next()?;
+        Some(SpanView::new(self.batch, index))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = (self.end - self.next) as usize;
-        (left, Some(left))
+        self.indexes.size_hint()
     }
 }
 
@@ -143,6 +169,11 @@ pub struct TraceId(pub u128);
 impl TraceId {
     pub fn from_hi_lo(hi: u64, lo: u64) -> Self {
         Self((u128::from(hi) << 64) | u128::from(lo))
+    }
+
+    /// From the 16 bytes as OTLP carries them.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(u128::from_be_bytes(bytes))
     }
 
     pub fn hi(&self) -> u64 {
@@ -170,217 +201,9 @@ impl std::fmt::Display for TraceId {
     }
 }
 
-/// One span of a batch: a batch reference and an index, read column by column.
-#[derive(Clone, Copy, Debug)]
-pub struct SpanView<'a> {
-    batch: &'a SpanBatch,
-    index: u32,
-}
-
-impl<'a> SpanView<'a> {
-    /// The span's index in the batch: what span edits (`set_name`, `drop_span`, ...)
-    /// address.
-    pub fn index(&self) -> u32 {
-        self.index
-    }
-
-    #[inline]
-    fn at<T: Copy>(&self, column: &'a [T]) -> Option<T> {
-        column.get(self.index as usize).copied()
-    }
-
-    pub fn trace_id(&self) -> TraceId {
-        let raw = &self.batch.raw;
-        TraceId::from_hi_lo(
-            self.at(&raw.trace_id_hi).unwrap_or(0),
-            self.at(&raw.trace_id_lo).unwrap_or(0),
-        )
-    }
-
-    pub fn span_id(&self) -> u64 {
-        self.at(&self.batch.raw.span_id).unwrap_or(0)
-    }
-
-    /// `None` for a root span (parent id 0) and when the column was not declared.
-    pub fn parent_span_id(&self) -> Option<u64> {
-        self.at(&self.batch.raw.parent_span_id)
-            .filter(|&parent| parent != 0)
-    }
-
-    pub fn service_name(&self) -> &'a str {
-        let batch = self.batch;
-        match self.at(&batch.raw.service_index) {
-            Some(service) => {
-                Text::new(&batch.raw.services, batch.checked.services).get(service as usize)
-            }
-            None => "",
-        }
-    }
-
-    pub fn name(&self) -> &'a str {
-        let batch = self.batch;
-        Text::new(&batch.raw.names, batch.checked.names).get(self.index as usize)
-    }
-
-    pub fn kind(&self) -> SpanKind {
-        self.at(&self.batch.raw.kind)
-            .unwrap_or(SpanKind::Unspecified)
-    }
-
-    pub fn start_unix_nanos(&self) -> u64 {
-        self.at(&self.batch.raw.start_unix_nanos).unwrap_or(0)
-    }
-
-    pub fn end_unix_nanos(&self) -> u64 {
-        self.at(&self.batch.raw.end_unix_nanos).unwrap_or(0)
-    }
-
-    /// End minus start, 0 when the end is before the start.
-    pub fn duration_nanos(&self) -> u64 {
-        self.end_unix_nanos()
-            .saturating_sub(self.start_unix_nanos())
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.at(&self.batch.raw.status).unwrap_or(StatusCode::Unset)
-    }
-
-    pub fn status_message(&self) -> &'a str {
-        let batch = self.batch;
-        Text::new(&batch.raw.status_messages, batch.checked.status_messages)
-            .get(self.index as usize)
-    }
-
-    /// The host's encoded size of the span in bytes.
-    pub fn size(&self) -> u32 {
-        self.at(&self.batch.raw.size).unwrap_or(0)
-    }
-
-    /// The span's selected attributes.
-    pub fn attributes(&self) -> Attributes<'a> {
-        owner_attributes(self.batch.span_attribute_table(), self.index as usize)
-    }
-
-    /// The selected attributes of the span's resource (shared by the spans with the
-    /// same `resource_index`).
-    pub fn resource_attributes(&self) -> Attributes<'a> {
-        let table = self.batch.resource_attribute_table();
-        match self.at(&self.batch.raw.resource_index) {
-            Some(resource) => owner_attributes(table, resource as usize),
-            None => Attributes::empty(table),
-        }
-    }
-
-    pub fn resource_index(&self) -> u32 {
-        self.at(&self.batch.raw.resource_index).unwrap_or(0)
-    }
-
-    /// The span's events (set when event names or event attributes were declared).
-    pub fn events(&self) -> Events<'a> {
-        let batch = self.batch;
-        // Events exist as far as a column describes them (names, or attribute owners).
-        let names = Text::new(&batch.raw.event_names, batch.checked.event_names).len();
-        let events = names.max(batch.event_attribute_table().owners());
-        let (next, end) = clamped_range(&batch.raw.event_offsets, self.index as usize, events);
-        Events {
-            batch: self.batch,
-            next,
-            end,
-        }
-    }
-
-    /// The span's links (set when link attributes were declared).
-    pub fn links(&self) -> Links<'a> {
-        let links = self.batch.link_attribute_table().owners();
-        let (next, end) = clamped_range(&self.batch.raw.link_offsets, self.index as usize, links);
-        Links {
-            batch: self.batch,
-            next,
-            end,
-        }
-    }
-}
-
-/// An event of a span.
-#[derive(Clone, Debug)]
-pub struct EventView<'a> {
-    /// Global event index in the batch: what `set_event_name` addresses.
-    pub index: u32,
-    /// "" unless event names were declared.
-    pub name: &'a str,
-    pub attributes: Attributes<'a>,
-}
-
-/// A link of a span.
-#[derive(Clone, Debug)]
-pub struct LinkView<'a> {
-    /// Global link index in the batch.
-    pub index: u32,
-    pub attributes: Attributes<'a>,
-}
-
-/// The events of a span.
-#[derive(Clone, Debug)]
-pub struct Events<'a> {
-    batch: &'a SpanBatch,
-    next: u32,
-    end: u32,
-}
-
-impl<'a> Iterator for Events<'a> {
-    type Item = EventView<'a>;
-
-    fn next(&mut self) -> Option<EventView<'a>> {
-        if self.next >= self.end {
-            return None;
-        }
-        let index = self.next;
-        self.next += 1;
-        let batch = self.batch;
-        Some(EventView {
-            index,
-            name: Text::new(&batch.raw.event_names, batch.checked.event_names).get(index as usize),
-            attributes: owner_attributes(batch.event_attribute_table(), index as usize),
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = (self.end - self.next) as usize;
-        (left, Some(left))
-    }
-}
-
-/// The links of a span.
-#[derive(Clone, Debug)]
-pub struct Links<'a> {
-    batch: &'a SpanBatch,
-    next: u32,
-    end: u32,
-}
-
-impl<'a> Iterator for Links<'a> {
-    type Item = LinkView<'a>;
-
-    fn next(&mut self) -> Option<LinkView<'a>> {
-        if self.next >= self.end {
-            return None;
-        }
-        let index = self.next;
-        self.next += 1;
-        Some(LinkView {
-            index,
-            attributes: owner_attributes(self.batch.link_attribute_table(), index as usize),
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = (self.end - self.next) as usize;
-        (left, Some(left))
-    }
-}
-
 /// Distinct trace ids in order of first appearance: the traces `sample_tail` answers
 /// for, one decision each, in this order.
+#[track_caller]
 pub fn trace_ids_in_order(batch: &SpanBatch) -> Vec<TraceId> {
     let mut seen = std::collections::HashSet::new();
     let mut ordered = Vec::new();

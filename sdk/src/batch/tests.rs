@@ -1,143 +1,142 @@
 use proptest::prelude::*;
+use spangate_plugin_abi::{BatchBuilder, StrRef, column, value_kind};
 
 use super::*;
-use crate::bindings::types::{AttributeColumns, StringColumn, ValueKind};
+use crate::bindings::types::{SpanKind, StatusCode};
+use crate::edits::AttributeValue;
 
-fn strings(values: &[&str]) -> StringColumn {
-    let mut bytes = Vec::new();
-    let mut offsets = vec![0];
-    for value in values {
-        bytes.extend_from_slice(value.as_bytes());
-        offsets.push(bytes.len() as u32);
-    }
-    StringColumn { bytes, offsets }
-}
-
-fn no_strings() -> StringColumn {
-    StringColumn {
-        bytes: Vec::new(),
-        offsets: Vec::new(),
-    }
-}
-
-fn no_attributes() -> AttributeColumns {
-    AttributeColumns {
-        owner_offsets: Vec::new(),
-        key: Vec::new(),
-        keys: no_strings(),
-        kind: Vec::new(),
-        strings: no_strings(),
-        ints: Vec::new(),
-        doubles: Vec::new(),
-    }
-}
-
-fn empty_batch(len: u32) -> types::SpanBatch {
-    types::SpanBatch {
+fn batch(len: u32, builder: &BatchBuilder) -> SpanBatch {
+    let mut columns = Vec::new();
+    builder.write_columns(&mut columns);
+    SpanBatch::from_wit(types::SpanBatch {
         len,
-        trace_id_hi: Vec::new(),
-        trace_id_lo: Vec::new(),
-        span_id: Vec::new(),
-        parent_span_id: Vec::new(),
-        services: no_strings(),
-        service_index: Vec::new(),
-        names: no_strings(),
-        kind: Vec::new(),
-        start_unix_nanos: Vec::new(),
-        end_unix_nanos: Vec::new(),
-        status: Vec::new(),
-        status_messages: no_strings(),
-        size: Vec::new(),
-        span_attributes: no_attributes(),
-        event_offsets: Vec::new(),
-        event_names: no_strings(),
-        event_attributes: no_attributes(),
-        link_offsets: Vec::new(),
-        link_attributes: no_attributes(),
-        resource_index: Vec::new(),
-        resource_attributes: no_attributes(),
+        columns,
+        strings: builder.strings.clone(),
+    })
+    .unwrap()
+}
+
+/// One attribute table of owners' rows: (key, kind, value) with string values pushed to
+/// the arena.
+fn table(builder: &mut BatchBuilder, first: usize, keys: &[&str], owners: &[&[(u32, u8, Row)]]) {
+    for key in keys {
+        builder.push_str(first + column::KEYS, key.as_bytes());
+    }
+    builder.push_u32(first + column::OWNER_OFFSETS, 0);
+    let mut rows = 0;
+    for owner in owners {
+        for (key, kind, value) in owner.iter() {
+            builder.push_u32(first + column::KEY, *key);
+            builder.push_u8(first + column::VALUE_KIND, *kind);
+            match value {
+                Row::Text(text) => builder.push_str(first + column::VALUE, text.as_bytes()),
+                Row::Number(number) => builder.push_u64(first + column::VALUE, *number),
+            }
+            rows += 1;
+        }
+        builder.push_u32(first + column::OWNER_OFFSETS, rows);
     }
 }
 
-/// Two spans, every column filled by hand as the WIT comments lay them out.
-fn hand_built() -> types::SpanBatch {
-    let mut raw = empty_batch(2);
-    raw.trace_id_hi = vec![0x0102, 0];
-    raw.trace_id_lo = vec![0x0304, 9];
-    raw.span_id = vec![11, 12];
-    raw.parent_span_id = vec![0, 11];
-    raw.services = strings(&["checkout", "cart"]);
-    raw.service_index = vec![1, 0];
-    raw.names = strings(&["GET /", "SELECT é"]);
-    raw.kind = vec![SpanKind::Server, SpanKind::Client];
-    raw.start_unix_nanos = vec![100, 500];
-    raw.end_unix_nanos = vec![300, 400];
-    raw.status = vec![StatusCode::Ok, StatusCode::Error];
-    raw.status_messages = strings(&["", "boom"]);
-    raw.size = vec![120, 80];
+#[derive(Clone, Copy)]
+enum Row {
+    Text(&'static str),
+    Number(u64),
+}
+
+/// Two spans, every column filled by hand as wit/README.md lays them out.
+fn hand_built() -> BatchBuilder {
+    let mut b = BatchBuilder::default();
+    let mut trace = [0u8; 16];
+    trace[6..8].copy_from_slice(&[0x01, 0x02]);
+    trace[14..16].copy_from_slice(&[0x03, 0x04]);
+    b.push_id(column::TRACE_ID, &trace);
+    b.push_id(column::TRACE_ID, &9u128.to_be_bytes());
+    b.push_id(column::SPAN_ID, &11u64.to_be_bytes());
+    b.push_id(column::SPAN_ID, &12u64.to_be_bytes());
+    b.push_id(column::PARENT_SPAN_ID, &[0; 8]);
+    b.push_id(column::PARENT_SPAN_ID, &11u64.to_be_bytes());
+    b.push_str(column::SERVICES, b"checkout");
+    b.push_str(column::SERVICES, b"cart");
+    b.push_u32(column::SERVICE, 1);
+    b.push_u32(column::SERVICE, 0);
+    b.push_str(column::NAME, b"GET /");
+    b.push_str(column::NAME, "SELECT é".as_bytes());
+    b.push_u8(column::KIND, SpanKind::Server as u8);
+    b.push_u8(column::KIND, SpanKind::Client as u8);
+    b.push_u64(column::START, 100);
+    b.push_u64(column::START, 500);
+    b.push_u64(column::END, 300);
+    b.push_u64(column::END, 400);
+    b.push_u8(column::STATUS, StatusCode::Ok as u8);
+    b.push_u8(column::STATUS, StatusCode::Error as u8);
+    b.push_str(column::STATUS_MESSAGE, b"");
+    b.push_str(column::STATUS_MESSAGE, b"boom");
+    b.push_u32(column::SIZE, 120);
+    b.push_u32(column::SIZE, 80);
     // Span 0: http.method=GET, retries=3; span 1: ratio=0.5, cached=true, tags=["a"].
-    raw.span_attributes = AttributeColumns {
-        owner_offsets: vec![0, 2, 5],
-        key: vec![0, 1, 2, 3, 4],
-        keys: strings(&["http.method", "retries", "ratio", "cached", "tags"]),
-        kind: vec![
-            ValueKind::Str,
-            ValueKind::Int,
-            ValueKind::Double,
-            ValueKind::Boolean,
-            ValueKind::Json,
+    table(
+        &mut b,
+        column::SPAN_ATTRIBUTES,
+        &["http.method", "retries", "ratio", "cached", "tags"],
+        &[
+            &[
+                (0, value_kind::STR, Row::Text("GET")),
+                (1, value_kind::INT, Row::Number(3)),
+            ],
+            &[
+                (2, value_kind::DOUBLE, Row::Number(0.5f64.to_bits())),
+                (3, value_kind::BOOL, Row::Number(1)),
+                (4, value_kind::JSON, Row::Text("[\"a\"]")),
+            ],
         ],
-        strings: strings(&["GET", "", "", "", "[\"a\"]"]),
-        ints: vec![0, 3, 0, 1, 0],
-        doubles: vec![0.0, 0.0, 0.5, 0.0, 0.0],
-    };
+    );
     // Span 0 has events 0 and 1, span 1 has none.
-    raw.event_offsets = vec![0, 2, 2];
-    raw.event_names = strings(&["retry", "exception"]);
-    raw.event_attributes = AttributeColumns {
-        owner_offsets: vec![0, 0, 1],
-        key: vec![0],
-        keys: strings(&["exception.type"]),
-        kind: vec![ValueKind::Str],
-        strings: strings(&["Timeout"]),
-        ints: vec![0],
-        doubles: vec![0.0],
-    };
+    for offset in [0, 2, 2] {
+        b.push_u32(column::EVENT_OFFSETS, offset);
+    }
+    b.push_str(column::EVENT_NAMES, b"retry");
+    b.push_str(column::EVENT_NAMES, b"exception");
+    table(
+        &mut b,
+        column::EVENT_ATTRIBUTES,
+        &["exception.type"],
+        &[&[], &[(0, value_kind::STR, Row::Text("Timeout"))]],
+    );
     // Span 1 has link 0.
-    raw.link_offsets = vec![0, 0, 1];
-    raw.link_attributes = AttributeColumns {
-        owner_offsets: vec![0, 1],
-        key: vec![0],
-        keys: strings(&["link.kind"]),
-        kind: vec![ValueKind::Str],
-        strings: strings(&["follows"]),
-        ints: vec![0],
-        doubles: vec![0.0],
-    };
+    for offset in [0, 0, 1] {
+        b.push_u32(column::LINK_OFFSETS, offset);
+    }
+    table(
+        &mut b,
+        column::LINK_ATTRIBUTES,
+        &["link.kind"],
+        &[&[(0, value_kind::STR, Row::Text("follows"))]],
+    );
     // Both spans share resource 0.
-    raw.resource_index = vec![0, 0];
-    raw.resource_attributes = AttributeColumns {
-        owner_offsets: vec![0, 1],
-        key: vec![0],
-        keys: strings(&["host.name"]),
-        kind: vec![ValueKind::Str],
-        strings: strings(&["web-1"]),
-        ints: vec![0],
-        doubles: vec![0.0],
-    };
-    raw
+    b.push_u32(column::RESOURCE, 0);
+    b.push_u32(column::RESOURCE, 0);
+    table(
+        &mut b,
+        column::RESOURCE_ATTRIBUTES,
+        &["host.name"],
+        &[&[(0, value_kind::STR, Row::Text("web-1"))]],
+    );
+    b
 }
 
 #[test]
 fn fields_read_from_their_columns() {
-    let batch = SpanBatch::from_wit(hand_built());
+    let batch = batch(2, &hand_built());
     assert_eq!(batch.len(), 2);
     let first = batch.span(0);
     let second = batch.span(1);
     assert_eq!(first.index(), 0);
     assert_eq!(first.trace_id(), TraceId((0x0102u128 << 64) | 0x0304));
     assert_eq!(second.trace_id(), TraceId(9));
+    assert_eq!(second.trace_id_bytes(), 9u128.to_be_bytes());
     assert_eq!((first.span_id(), second.span_id()), (11, 12));
+    assert_eq!(second.span_id_bytes(), 12u64.to_be_bytes());
     assert_eq!(first.parent_span_id(), None);
     assert_eq!(second.parent_span_id(), Some(11));
     assert_eq!(
@@ -168,8 +167,8 @@ fn fields_read_from_their_columns() {
 }
 
 #[test]
-fn attributes_read_each_kind_with_global_rows() {
-    let batch = SpanBatch::from_wit(hand_built());
+fn attributes_read_each_kind_with_table_rows() {
+    let batch = batch(2, &hand_built());
     let first: Vec<Attribute<'_>> = batch.span(0).attributes().collect();
     assert_eq!(
         first,
@@ -188,8 +187,7 @@ fn attributes_read_each_kind_with_global_rows() {
     );
     let second = batch.span(1).attributes();
     assert_eq!(second.len(), 3);
-    let rows: Vec<u32> = second.clone().map(|attribute| attribute.row).collect();
-    assert_eq!(rows, [2, 3, 4]);
+    assert_eq!(second.rows(), 2..5);
     assert_eq!(second.get("ratio"), Some(Value::Double(0.5)));
     assert_eq!(second.get("cached"), Some(Value::Bool(true)));
     assert_eq!(second.get("tags"), Some(Value::Json("[\"a\"]")));
@@ -199,6 +197,7 @@ fn attributes_read_each_kind_with_global_rows() {
         "json is not a string"
     );
     assert_eq!(second.get("http.method"), None, "another span's attribute");
+    assert_eq!(second.attribute("cached").map(|a| a.row), Some(3));
     assert_eq!(
         batch.span(0).attributes().get_str("http.method"),
         Some("GET")
@@ -206,8 +205,38 @@ fn attributes_read_each_kind_with_global_rows() {
 }
 
 #[test]
+fn attribute_tables_read_column_wise() {
+    let batch = batch(2, &hand_built());
+    let table = batch.attribute_table(AttributeKind::Span);
+    assert_eq!(table.kind(), AttributeKind::Span);
+    assert_eq!((table.rows(), table.owners(), table.key_count()), (5, 2, 5));
+    assert_eq!(
+        table.key_names().collect::<Vec<_>>(),
+        ["http.method", "retries", "ratio", "cached", "tags"]
+    );
+    assert_eq!(table.find_key("ratio"), Some(2));
+    assert_eq!(table.find_key("absent"), None);
+    assert_eq!(table.rows_of(1), 2..5);
+    assert_eq!(table.rows_of(2), 0..0, "past the owners");
+    assert_eq!(table.key_index(4), Some(4));
+    assert_eq!(table.value_kind(4), crate::ValueKind::Json);
+    assert_eq!(table.value_bytes(0), b"GET");
+    assert_eq!(table.value_bytes(1), b"", "not a string");
+    assert_eq!(table.key(9), "");
+    assert_eq!(table.value(9), Value::Str(""), "past the end");
+    let resources = batch.attribute_table(AttributeKind::Resource);
+    assert_eq!(
+        resources.owner_attributes(0).get_str("host.name"),
+        Some("web-1")
+    );
+    let view = batch.view();
+    assert_eq!(view.count(column::SPAN_ATTRIBUTES + column::KEY), 5);
+    assert_eq!(batch.as_wit().len, 2);
+}
+
+#[test]
 fn resource_events_and_links_read_through_their_offsets() {
-    let batch = SpanBatch::from_wit(hand_built());
+    let batch = batch(2, &hand_built());
     for span in batch.spans() {
         assert_eq!(
             span.resource_attributes().get_str("host.name"),
@@ -233,8 +262,8 @@ fn resource_events_and_links_read_through_their_offsets() {
 }
 
 #[test]
-fn undeclared_columns_read_as_defaults() {
-    let batch = SpanBatch::from_wit(empty_batch(3));
+fn absent_columns_read_as_defaults() {
+    let batch = batch(3, &BatchBuilder::default());
     assert_eq!(batch.spans().count(), 3);
     for span in batch.spans() {
         assert_eq!(span.trace_id(), TraceId(0));
@@ -257,7 +286,7 @@ fn undeclared_columns_read_as_defaults() {
 
 #[test]
 fn a_span_past_the_end_reads_as_defaults() {
-    let batch = SpanBatch::from_wit(hand_built());
+    let batch = batch(2, &hand_built());
     let outside = batch.span(7);
     assert_eq!(outside.name(), "");
     assert_eq!(outside.attributes().count(), 0);
@@ -265,24 +294,40 @@ fn a_span_past_the_end_reads_as_defaults() {
 }
 
 #[test]
-fn invalid_utf8_reads_as_empty_strings_for_that_column_only() {
-    let mut raw = hand_built();
-    raw.names.bytes[0] = 0xff;
-    let batch = SpanBatch::from_wit(raw);
-    assert_eq!(batch.span(0).name(), "");
-    assert_eq!(batch.span(1).name(), "");
-    assert_eq!(batch.span(0).service_name(), "cart");
+fn a_directory_that_does_not_fit_is_refused() {
+    let refused = SpanBatch::from_wit(types::SpanBatch {
+        len: 1,
+        columns: vec![0; 8],
+        strings: Vec::new(),
+    });
+    assert!(refused.is_err());
 }
 
 #[test]
-fn offsets_inside_a_character_read_as_empty() {
-    let mut raw = hand_built();
-    // "SELECT é": cut in the middle of the two-byte "é".
-    let end = raw.names.offsets[2];
-    raw.names.offsets[2] = end - 1;
-    let batch = SpanBatch::from_wit(raw);
-    assert_eq!(batch.span(1).name(), "");
+fn a_string_that_is_not_utf8_reads_as_empty_and_the_others_as_themselves() {
+    let mut builder = hand_built();
+    builder.push_str(column::STATUS_MESSAGE, &[0xff]);
+    let batch = batch(2, &builder);
     assert_eq!(batch.span(0).name(), "GET /");
+    assert_eq!(batch.span(1).name(), "SELECT é");
+    assert_eq!(batch.string(column::STATUS_MESSAGE, 2), "");
+    assert_eq!(batch.string_bytes(column::STATUS_MESSAGE, 2), [0xff]);
+}
+
+#[test]
+fn references_inside_a_character_or_outside_the_arena_read_as_empty() {
+    let mut builder = BatchBuilder::default();
+    builder.push_str(column::NAME, "é".as_bytes());
+    let whole = StrRef { offset: 0, len: 2 };
+    let half = StrRef { offset: 0, len: 1 };
+    let outside = StrRef { offset: 1, len: 9 };
+    for reference in [half, outside] {
+        builder.push_u64(column::NAME, reference.to_u64());
+    }
+    let batch = batch(3, &builder);
+    assert_eq!(batch.span(0).name(), "é");
+    assert_eq!((batch.span(1).name(), batch.span(2).name()), ("", ""));
+    assert_eq!(batch.arena().bytes(whole), "é".as_bytes());
 }
 
 #[test]
@@ -299,6 +344,7 @@ fn trace_id_conversions() {
             0xee, 0xff
         ]
     );
+    assert_eq!(TraceId::from_bytes(trace_id.to_bytes()), trace_id);
     assert_eq!(trace_id.to_hex(), "00112233445566778899aabbccddeeff");
     assert_eq!(TraceId(1).to_string(), "00000000000000000000000000000001");
 }
@@ -307,23 +353,20 @@ fn trace_id_conversions() {
 fn value_conversions() {
     assert_eq!(
         Value::Str("a").to_attribute_value(),
-        types::AttributeValue::Str("a".into())
+        AttributeValue::Str("a".into())
     );
     assert_eq!(
         Value::Json("[1]").to_attribute_value(),
-        types::AttributeValue::Str("[1]".into())
+        AttributeValue::Str("[1]".into())
     );
-    assert_eq!(
-        Value::Int(4).to_attribute_value(),
-        types::AttributeValue::Int(4)
-    );
+    assert_eq!(Value::Int(4).to_attribute_value(), AttributeValue::Int(4));
     assert_eq!(
         Value::Double(0.25).to_attribute_value(),
-        types::AttributeValue::Double(0.25)
+        AttributeValue::Double(0.25)
     );
     assert_eq!(
         Value::Bool(false).to_attribute_value(),
-        types::AttributeValue::Boolean(false)
+        AttributeValue::Boolean(false)
     );
     assert_eq!(Value::Int(4).as_i64(), Some(4));
     assert_eq!(Value::Double(0.5).as_f64(), Some(0.5));
@@ -333,82 +376,24 @@ fn value_conversions() {
 
 #[test]
 fn trace_ids_come_once_each_in_first_appearance_order() {
-    let mut raw = empty_batch(6);
-    raw.trace_id_hi = vec![0; 6];
-    raw.trace_id_lo = vec![3, 3, 1, 3, 2, 1];
-    let batch = SpanBatch::from_wit(raw);
+    let mut builder = BatchBuilder::default();
+    for id in [3u128, 3, 1, 3, 2, 1] {
+        builder.push_id(column::TRACE_ID, &id.to_be_bytes());
+    }
+    let batch = batch(6, &builder);
     assert_eq!(
         trace_ids_in_order(&batch),
         [TraceId(3), TraceId(1), TraceId(2)]
     );
 }
 
-fn arbitrary_strings() -> impl Strategy<Value = StringColumn> {
-    (proptest::collection::vec(any::<u8>(), 0..12), short_u32s())
-        .prop_map(|(bytes, offsets)| StringColumn { bytes, offsets })
-}
-
-fn arbitrary_attributes() -> impl Strategy<Value = AttributeColumns> {
-    let kinds = proptest::collection::vec(
-        prop_oneof![
-            Just(ValueKind::Str),
-            Just(ValueKind::Int),
-            Just(ValueKind::Double),
-            Just(ValueKind::Boolean),
-            Just(ValueKind::Json),
-        ],
-        0..5,
-    );
-    (
-        short_u32s(),
-        short_u32s(),
-        arbitrary_strings(),
-        kinds,
-        arbitrary_strings(),
-        proptest::collection::vec(any::<i64>(), 0..5),
-        proptest::collection::vec(any::<f64>(), 0..5),
-    )
-        .prop_map(|(owner_offsets, key, keys, kind, strings, ints, doubles)| {
-            AttributeColumns {
-                owner_offsets,
-                key,
-                keys,
-                kind,
-                strings,
-                ints,
-                doubles,
-            }
-        })
-}
-
-fn short_u64s() -> impl Strategy<Value = Vec<u64>> {
-    proptest::collection::vec(any::<u64>(), 0..5)
-}
-
-fn short_u32s() -> impl Strategy<Value = Vec<u32>> {
-    // Mostly small offsets, sometimes huge ones (which must not make readers loop).
-    proptest::collection::vec(prop_oneof![4 => 0u32..8, 1 => any::<u32>()], 0..6)
-}
-
-prop_compose! {
-    fn malformed_batch()(
-        len in 0u32..6,
-        ids in (short_u64s(), short_u64s(), short_u64s(), short_u64s()),
-        texts in (arbitrary_strings(), short_u32s(), arbitrary_strings(), arbitrary_strings(), arbitrary_strings()),
-        times in (short_u64s(), short_u64s(), proptest::collection::vec(any::<u32>(), 0..5)),
-        offsets in (short_u32s(), short_u32s(), short_u32s()),
-        attributes in (arbitrary_attributes(), arbitrary_attributes(), arbitrary_attributes(), arbitrary_attributes()),
-    ) -> types::SpanBatch {
-        let mut raw = empty_batch(len);
-        (raw.trace_id_hi, raw.trace_id_lo, raw.span_id, raw.parent_span_id) = ids;
-        (raw.services, raw.service_index, raw.names, raw.status_messages, raw.event_names) = texts;
-        (raw.start_unix_nanos, raw.end_unix_nanos, raw.size) = times;
-        (raw.event_offsets, raw.link_offsets, raw.resource_index) = offsets;
-        (raw.span_attributes, raw.event_attributes, raw.link_attributes, raw.resource_attributes) = attributes;
-        raw.kind = vec![SpanKind::Producer; (len as usize) / 2];
-        raw.status = vec![StatusCode::Error; (len as usize) / 3];
-        raw
-    }
+#[test]
+fn span_indexes_come_from_views_and_numbers() {
+    let batch = batch(2, &hand_built());
+    let span = batch.span(1);
+    assert_eq!(SpanIndex::from(span), SpanIndex(1));
+    assert_eq!(SpanIndex::from(&span), SpanIndex(1));
+    assert_eq!(SpanIndex::from(4), SpanIndex(4));
 }
 
 /// Reads everything a plugin can read; returns a count so nothing is optimised away.
@@ -443,13 +428,46 @@ fn read_everything(batch: &SpanBatch) -> usize {
         }
         seen += span.events().map(|event| event.name.len()).sum::<usize>();
     }
+    for kind in AttributeKind::ALL {
+        let table = batch.attribute_table(kind);
+        seen += table.key_names().map(str::len).sum::<usize>();
+        for row in 0..table.rows() + 2 {
+            seen += table.value_bytes(row).len() + table.key_index(row).unwrap_or(0) as usize;
+        }
+    }
     seen + trace_ids_in_order(batch).len()
 }
 
+/// Pushes to any column: (column, number, bytes), the number cut to the column's width,
+/// offsets mostly small.
+fn pushes() -> impl Strategy<Value = Vec<(usize, u64, Vec<u8>)>> {
+    let number = prop_oneof![4 => 0u64..8, 1 => any::<u64>()];
+    proptest::collection::vec(
+        (
+            0..column::COUNT,
+            number,
+            proptest::collection::vec(any::<u8>(), 0..6),
+        ),
+        0..80,
+    )
+}
+
 proptest! {
+    /// Columns of any content and length (offsets past the rows, references past the
+    /// arena, invalid UTF-8, unknown kinds) read without panicking.
     #[test]
-    fn malformed_columns_never_panic(raw in malformed_batch()) {
-        let batch = SpanBatch::from_wit(raw);
-        read_everything(&batch);
+    fn malformed_columns_never_panic(len in 0u32..6, pushes in pushes(), arena in proptest::collection::vec(any::<u8>(), 0..12)) {
+        let mut builder = BatchBuilder::default();
+        builder.strings = arena;
+        for (col, number, bytes) in pushes {
+            match column::WIDTHS[col] {
+                1 => builder.push_u8(col, number as u8),
+                4 => builder.push_u32(col, number as u32),
+                8 if number % 2 == 0 => builder.push_str(col, &bytes),
+                8 => builder.push_u64(col, number),
+                _ => builder.push_id(col, &bytes),
+            }
+        }
+        read_everything(&batch(len, &builder));
     }
 }

@@ -1,36 +1,39 @@
-//! A processor's edits applied to test spans, with the host's checks: every edit must
-//! address a row, span or event of the batch the plugin was given and a field it
-//! declared (attribute edits, adding included, need that kind of attribute selected),
-//! and no row may be both set and removed. Any bad edit fails the whole
-//! answer (nothing is applied), as in the host.
+//! A processor's edits applied to test spans, with the host's checks: the records must
+//! decode (whole 24-byte records, a known op, a writable value kind, string references
+//! inside the string buffer and UTF-8), every edit must address a row, span or event of
+//! the batch the plugin was given and a field it declared (attribute edits, adding
+//! included, need that kind of attribute selected), and no row may be both set and
+//! removed. Any bad edit fails the whole answer (nothing is applied), as in the host.
 
 use std::collections::HashSet;
 
 use super::encode::{Encoding, encode};
 use super::span::{TestSpan, TestValue};
-use crate::bindings::types::{
-    AttributeSelection, AttributeValue, Decision, Edit, Needs, SpanFields,
-};
+use crate::bindings::types::{self, AttributeSelection, Needs, SpanFields};
+use crate::decisions::{self, Decision};
+use crate::edits::{AttributeValue, Edit, Edits};
 
 /// The spans after `edits`, with dropped spans removed; or the first bad edit, named by
 /// its position and content.
 pub fn apply_edits(
     spans: &[TestSpan],
     needs: &Needs,
-    edits: &[Edit],
+    edits: &Edits,
 ) -> Result<Vec<TestSpan>, String> {
+    let edits = edits.decode()?;
     let encoding = encode(spans, needs);
-    check_set_and_removed(edits)?;
+    check_set_and_removed(&edits)?;
     for (position, edit) in edits.iter().enumerate() {
         check(&encoding, spans.len(), needs, edit)
-            .map_err(|problem| format!("edit {position} ({}): {problem}", describe(edit)))?;
+            .map_err(|problem| format!("edit {position} ({}): {problem}", edit.describe()))?;
     }
-    Ok(apply(&encoding, spans, edits))
+    Ok(apply(&encoding, spans, &edits))
 }
 
-/// The spans a head sampler's `decisions` keep, as the host applies them: one decision
-/// per span, in order, `drop` removes the span (a `keep` policy is not recorded for head
-/// decisions); an answer of another length is refused whole.
+/// The spans a head sampler's answer keeps, as the host applies it: one verdict per
+/// span, in order, 0 removes the span (a keep's policy is not recorded for head
+/// decisions); an answer of another length, or with a verdict naming no policy, is
+/// refused whole.
 ///
 /// Hidden: sampler tests assert on the decisions themselves ([`SamplerHarness`]); this
 /// is the SDK's model of the host's head sampling, which a gateway test checks the host
@@ -40,42 +43,22 @@ pub fn apply_edits(
 #[doc(hidden)]
 pub fn apply_decisions(
     spans: &[TestSpan],
-    decisions: &[Decision],
+    answer: &types::Decisions,
 ) -> Result<Vec<TestSpan>, String> {
-    if decisions.len() != spans.len() {
+    if answer.verdicts.len() != spans.len() {
         return Err(format!(
             "{} decisions for a batch of {} spans",
-            decisions.len(),
+            answer.verdicts.len(),
             spans.len()
         ));
     }
+    let decisions = decisions::decode(answer)?;
     Ok(spans
         .iter()
         .zip(decisions)
-        .filter(|(_, decision)| !matches!(decision, Decision::Drop))
+        .filter(|(_, decision)| *decision != Decision::Drop)
         .map(|(span, _)| span.clone())
         .collect())
-}
-
-/// The wit name of an edit and its index, as error messages show it.
-fn describe(edit: &Edit) -> String {
-    match edit {
-        Edit::SetSpanAttribute((row, _)) => format!("set-span-attribute row {row}"),
-        Edit::RemoveSpanAttribute(row) => format!("remove-span-attribute row {row}"),
-        Edit::AddSpanAttribute((span, key, _)) => {
-            format!("add-span-attribute span {span} key {key:?}")
-        }
-        Edit::SetResourceAttribute((row, _)) => format!("set-resource-attribute row {row}"),
-        Edit::RemoveResourceAttribute(row) => format!("remove-resource-attribute row {row}"),
-        Edit::SetEventAttribute((row, _)) => format!("set-event-attribute row {row}"),
-        Edit::RemoveEventAttribute(row) => format!("remove-event-attribute row {row}"),
-        Edit::SetLinkAttribute((row, _)) => format!("set-link-attribute row {row}"),
-        Edit::RemoveLinkAttribute(row) => format!("remove-link-attribute row {row}"),
-        Edit::SetName((span, _)) => format!("set-name span {span}"),
-        Edit::SetStatusMessage((span, _)) => format!("set-status-message span {span}"),
-        Edit::SetEventName((event, _)) => format!("set-event-name event {event}"),
-        Edit::DropSpan(span) => format!("drop-span span {span}"),
-    }
 }
 
 /// Which attribute columns an edit addresses, for the set-and-removed check.
@@ -101,13 +84,13 @@ impl Table {
 /// (table, row, is_removal) of an attribute edit.
 fn attribute_target(edit: &Edit) -> Option<(Table, u32, bool)> {
     match edit {
-        Edit::SetSpanAttribute((row, _)) => Some((Table::Span, *row, false)),
+        Edit::SetSpanAttribute(row, _) => Some((Table::Span, *row, false)),
         Edit::RemoveSpanAttribute(row) => Some((Table::Span, *row, true)),
-        Edit::SetResourceAttribute((row, _)) => Some((Table::Resource, *row, false)),
+        Edit::SetResourceAttribute(row, _) => Some((Table::Resource, *row, false)),
         Edit::RemoveResourceAttribute(row) => Some((Table::Resource, *row, true)),
-        Edit::SetEventAttribute((row, _)) => Some((Table::Event, *row, false)),
+        Edit::SetEventAttribute(row, _) => Some((Table::Event, *row, false)),
         Edit::RemoveEventAttribute(row) => Some((Table::Event, *row, true)),
-        Edit::SetLinkAttribute((row, _)) => Some((Table::Link, *row, false)),
+        Edit::SetLinkAttribute(row, _) => Some((Table::Link, *row, false)),
         Edit::RemoveLinkAttribute(row) => Some((Table::Link, *row, true)),
         _ => None,
     }
@@ -126,7 +109,7 @@ fn check_set_and_removed(edits: &[Edit]) -> Result<(), String> {
         {
             return Err(format!(
                 "edit {position} ({}): {} attribute row {row} is both set and removed",
-                describe(edit),
+                edit.describe(),
                 table.name()
             ));
         }
@@ -157,11 +140,11 @@ fn check(encoding: &Encoding, span_count: usize, needs: &Needs, edit: &Edit) -> 
         }
     };
     match edit {
-        Edit::SetSpanAttribute((row, _)) | Edit::RemoveSpanAttribute(row) => {
+        Edit::SetSpanAttribute(row, _) | Edit::RemoveSpanAttribute(row) => {
             selected(&needs.span_attributes, "span")?;
             in_range(*row, encoding.span_rows.len(), "span attribute rows")
         }
-        Edit::SetResourceAttribute((row, _)) | Edit::RemoveResourceAttribute(row) => {
+        Edit::SetResourceAttribute(row, _) | Edit::RemoveResourceAttribute(row) => {
             selected(&needs.resource_attributes, "resource")?;
             in_range(
                 *row,
@@ -169,15 +152,15 @@ fn check(encoding: &Encoding, span_count: usize, needs: &Needs, edit: &Edit) -> 
                 "resource attribute rows",
             )
         }
-        Edit::SetEventAttribute((row, _)) | Edit::RemoveEventAttribute(row) => {
+        Edit::SetEventAttribute(row, _) | Edit::RemoveEventAttribute(row) => {
             selected(&needs.event_attributes, "event")?;
             in_range(*row, encoding.event_rows.len(), "event attribute rows")
         }
-        Edit::SetLinkAttribute((row, _)) | Edit::RemoveLinkAttribute(row) => {
+        Edit::SetLinkAttribute(row, _) | Edit::RemoveLinkAttribute(row) => {
             selected(&needs.link_attributes, "link")?;
             in_range(*row, encoding.link_rows.len(), "link attribute rows")
         }
-        Edit::AddSpanAttribute((span, key, _)) => {
+        Edit::AddSpanAttribute(span, key, _) => {
             // As in the host: adding needs some span-attribute selection (a plugin that
             // adds `slow` can select just `keys(["slow"])`).
             selected(&needs.span_attributes, "span")?;
@@ -187,15 +170,15 @@ fn check(encoding: &Encoding, span_count: usize, needs: &Needs, edit: &Edit) -> 
             }
             Ok(())
         }
-        Edit::SetName((span, _)) => {
+        Edit::SetName(span, _) => {
             declared(SpanFields::NAME, "name")?;
             in_range(*span, span_count, "spans")
         }
-        Edit::SetStatusMessage((span, _)) => {
+        Edit::SetStatusMessage(span, _) => {
             declared(SpanFields::STATUS_MESSAGE, "status-message")?;
             in_range(*span, span_count, "spans")
         }
-        Edit::SetEventName((event, _)) => {
+        Edit::SetEventName(event, _) => {
             declared(SpanFields::EVENT_NAMES, "event-names")?;
             in_range(*event, encoding.events.len(), "events")
         }
@@ -217,14 +200,14 @@ fn apply(encoding: &Encoding, spans: &[TestSpan], edits: &[Edit]) -> Vec<TestSpa
 
     for edit in edits {
         match edit {
-            Edit::SetSpanAttribute((row, new)) => {
+            Edit::SetSpanAttribute(row, new) => {
                 let (span, attribute) = encoding.span_rows[*row as usize];
                 out[span].attributes[attribute].1 = value(new);
             }
             Edit::RemoveSpanAttribute(row) => {
                 removed_span_attributes.insert(encoding.span_rows[*row as usize]);
             }
-            Edit::SetResourceAttribute((row, new)) => {
+            Edit::SetResourceAttribute(row, new) => {
                 let (resource, attribute) = encoding.resource_rows[*row as usize];
                 for &span in &encoding.resource_spans[resource] {
                     out[span].resource_attributes[attribute].1 = value(new);
@@ -236,7 +219,7 @@ fn apply(encoding: &Encoding, spans: &[TestSpan], edits: &[Edit]) -> Vec<TestSpa
                     removed_resource_attributes.insert((span, attribute));
                 }
             }
-            Edit::SetEventAttribute((row, new)) => {
+            Edit::SetEventAttribute(row, new) => {
                 let (event, attribute) = encoding.event_rows[*row as usize];
                 let (span, index) = encoding.events[event];
                 out[span].events[index].attributes[attribute].1 = value(new);
@@ -246,7 +229,7 @@ fn apply(encoding: &Encoding, spans: &[TestSpan], edits: &[Edit]) -> Vec<TestSpa
                 let (span, index) = encoding.events[event];
                 removed_event_attributes.insert((span, index, attribute));
             }
-            Edit::SetLinkAttribute((row, new)) => {
+            Edit::SetLinkAttribute(row, new) => {
                 let (link, attribute) = encoding.link_rows[*row as usize];
                 let (span, index) = encoding.links[link];
                 out[span].links[index].attributes[attribute].1 = value(new);
@@ -256,14 +239,12 @@ fn apply(encoding: &Encoding, spans: &[TestSpan], edits: &[Edit]) -> Vec<TestSpa
                 let (span, index) = encoding.links[link];
                 removed_link_attributes.insert((span, index, attribute));
             }
-            Edit::AddSpanAttribute((span, key, new)) => {
-                added.push((*span as usize, key, value(new)))
-            }
-            Edit::SetName((span, name)) => out[*span as usize].name = name.clone(),
-            Edit::SetStatusMessage((span, message)) => {
+            Edit::AddSpanAttribute(span, key, new) => added.push((*span as usize, key, value(new))),
+            Edit::SetName(span, name) => out[*span as usize].name = name.clone(),
+            Edit::SetStatusMessage(span, message) => {
                 out[*span as usize].status_message = message.clone()
             }
-            Edit::SetEventName((event, name)) => {
+            Edit::SetEventName(event, name) => {
                 let (span, index) = encoding.events[*event as usize];
                 out[span].events[index].name = name.clone();
             }

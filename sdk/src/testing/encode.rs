@@ -1,26 +1,36 @@
-//! Test spans to the column batch the host would send, by the host's layout rules:
+//! Test spans to the batch the host would send, by the host's layout rules
+//! (`wit/README.md`, "Batch layout"), built with the layout crate's `BatchBuilder`:
 //!
-//! - only declared columns are filled; `len` always;
-//! - service names are a dictionary (`services` + `service-index`);
+//! - only declared columns are filled (a column with no elements is absent); `len`
+//!   always;
+//! - service names are a dictionary (`services` + `service`), in first-appearance order;
 //! - spans with equal service name and resource attributes share a resource; the
-//!   `resource-index` column is sent when resource attributes are declared;
-//! - attribute keys are a dictionary per attribute-columns; a row's value is in the
-//!   column its kind names, the other columns hold defaults at that row; non-scalar
-//!   values are `json` rows, sent only under `all` or when their key is named;
+//!   `resource` column is sent when resource attributes are declared;
+//! - each attribute table has its own key dictionary; a row's value is a string
+//!   reference (`str`, `json`), an `i64`, an `f64`'s bits or 0 / 1; non-scalar values are
+//!   `json` rows, sent only under `all` or when their key is named; a declared table
+//!   always has its `owners + 1` offsets;
 //! - `event-offsets` are sent when event names or event attributes are declared,
 //!   `link-offsets` when link attributes are.
+//!
+//! Strings go into the arena in the order they are pushed: span columns first, then
+//! the attribute tables. Readers go through references, so the order is no contract.
 
 use std::collections::HashMap;
 
+use spangate_plugin_abi::{BatchBuilder, column, value_kind};
+
 use super::span::{TestSpan, TestValue};
 use crate::batch::SpanBatch;
-use crate::bindings::types::{
-    self, AttributeColumns, AttributeSelection, Needs, SpanFields, StringColumn, ValueKind,
-};
+use crate::bindings::types::{self, AttributeSelection, Needs, SpanFields};
 
-/// The batch the host would send for `spans` to a plugin with `needs`.
+/// The batch the host would send for `spans` to a plugin with `needs`. Reading anything
+/// `needs` does not declare from it panics, naming the declaration to add (in the
+/// gateway it would silently read as the default).
 pub fn to_batch(spans: &[TestSpan], needs: &Needs) -> SpanBatch {
     SpanBatch::from_wit(encode(spans, needs).batch)
+        .expect("the encoder lays columns out as the layout requires")
+        .declared_as(needs)
 }
 
 /// A batch plus where each of its rows and indexes came from, so edits can be mapped
@@ -44,71 +54,14 @@ pub(crate) struct Encoding {
 }
 
 pub(crate) fn encode(spans: &[TestSpan], needs: &Needs) -> Encoding {
-    let fields = needs.fields;
-    let has = |field: SpanFields| fields.contains(field);
-    let column = |field: SpanFields, value: &dyn Fn(&TestSpan) -> u64| -> Vec<u64> {
-        if has(field) {
-            spans.iter().map(value).collect()
-        } else {
-            Vec::new()
-        }
-    };
-    let strings = |field: SpanFields, value: &dyn Fn(&TestSpan) -> &str| -> StringColumn {
-        if !has(field) {
-            return unsent_strings();
-        }
-        let mut column = StringsBuilder::default();
-        for span in spans {
-            column.push(value(span));
-        }
-        column.finish()
-    };
-
-    let mut batch = types::SpanBatch {
-        len: spans.len() as u32,
-        trace_id_hi: column(SpanFields::TRACE_ID, &|s| (s.trace_id >> 64) as u64),
-        trace_id_lo: column(SpanFields::TRACE_ID, &|s| s.trace_id as u64),
-        span_id: column(SpanFields::SPAN_ID, &|s| s.span_id),
-        parent_span_id: column(SpanFields::PARENT_SPAN_ID, &|s| s.parent_span_id),
-        services: unsent_strings(),
-        service_index: Vec::new(),
-        names: strings(SpanFields::NAME, &|s| &s.name),
-        kind: if has(SpanFields::KIND) {
-            spans.iter().map(|s| s.kind).collect()
-        } else {
-            Vec::new()
-        },
-        start_unix_nanos: column(SpanFields::TIMES, &|s| s.start_unix_nanos),
-        end_unix_nanos: column(SpanFields::TIMES, &|s| s.end_unix_nanos),
-        status: if has(SpanFields::STATUS) {
-            spans.iter().map(|s| s.status).collect()
-        } else {
-            Vec::new()
-        },
-        status_messages: strings(SpanFields::STATUS_MESSAGE, &|s| &s.status_message),
-        size: if has(SpanFields::SIZE) {
-            spans.iter().map(TestSpan::estimated_size).collect()
-        } else {
-            Vec::new()
-        },
-        span_attributes: AttributeBuilder::unsent(),
-        event_offsets: Vec::new(),
-        event_names: unsent_strings(),
-        event_attributes: AttributeBuilder::unsent(),
-        link_offsets: Vec::new(),
-        link_attributes: AttributeBuilder::unsent(),
-        resource_index: Vec::new(),
-        resource_attributes: AttributeBuilder::unsent(),
-    };
-
-    if has(SpanFields::SERVICE_NAME) {
-        let (services, service_index) = dictionary(spans.iter().map(|s| s.service_name.as_str()));
-        batch.services = services;
-        batch.service_index = service_index;
-    }
-
+    let mut builder = BatchBuilder::default();
+    encode_span_fields(spans, needs.fields, &mut builder);
     let mut encoding = Encoding {
-        batch,
+        batch: types::SpanBatch {
+            len: u32::try_from(spans.len()).expect("a test batch of at most 4 G spans"),
+            columns: Vec::new(),
+            strings: Vec::new(),
+        },
         span_rows: Vec::new(),
         resource_spans: Vec::new(),
         resource_rows: Vec::new(),
@@ -117,34 +70,90 @@ pub(crate) fn encode(spans: &[TestSpan], needs: &Needs) -> Encoding {
         links: Vec::new(),
         link_rows: Vec::new(),
     };
-    encode_span_attributes(spans, needs, &mut encoding);
-    encode_resources(spans, needs, &mut encoding);
-    encode_events(spans, needs, &mut encoding);
-    encode_links(spans, needs, &mut encoding);
+    encode_span_attributes(spans, needs, &mut builder, &mut encoding);
+    encode_resources(spans, needs, &mut builder, &mut encoding);
+    encode_events(spans, needs, &mut builder, &mut encoding);
+    encode_links(spans, needs, &mut builder, &mut encoding);
+    builder.write_columns(&mut encoding.batch.columns);
+    encoding.batch.strings = builder.strings;
     encoding
 }
 
-fn encode_span_attributes(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) {
+/// The per-span columns of the declared fields.
+fn encode_span_fields(spans: &[TestSpan], fields: SpanFields, builder: &mut BatchBuilder) {
+    let has = |field: SpanFields| fields.contains(field);
+    if has(SpanFields::SERVICE_NAME) {
+        let mut services: HashMap<&str, u32> = HashMap::new();
+        for span in spans {
+            let next = u32::try_from(services.len()).expect("few services");
+            let service = *services.entry(&span.service_name).or_insert_with(|| {
+                builder.push_str(column::SERVICES, span.service_name.as_bytes());
+                next
+            });
+            builder.push_u32(column::SERVICE, service);
+        }
+    }
+    for span in spans {
+        if has(SpanFields::TRACE_ID) {
+            builder.push_id(column::TRACE_ID, &span.trace_id.to_be_bytes());
+        }
+        if has(SpanFields::SPAN_ID) {
+            builder.push_id(column::SPAN_ID, &span.span_id.to_be_bytes());
+        }
+        if has(SpanFields::PARENT_SPAN_ID) {
+            builder.push_id(column::PARENT_SPAN_ID, &span.parent_span_id.to_be_bytes());
+        }
+        if has(SpanFields::NAME) {
+            builder.push_str(column::NAME, span.name.as_bytes());
+        }
+        if has(SpanFields::KIND) {
+            builder.push_u8(column::KIND, span.kind as u8);
+        }
+        if has(SpanFields::STATUS) {
+            builder.push_u8(column::STATUS, span.status as u8);
+        }
+        if has(SpanFields::TIMES) {
+            builder.push_u64(column::START, span.start_unix_nanos);
+            builder.push_u64(column::END, span.end_unix_nanos);
+        }
+        if has(SpanFields::STATUS_MESSAGE) {
+            builder.push_str(column::STATUS_MESSAGE, span.status_message.as_bytes());
+        }
+        if has(SpanFields::SIZE) {
+            builder.push_u32(column::SIZE, span.estimated_size());
+        }
+    }
+}
+
+fn encode_span_attributes(
+    spans: &[TestSpan],
+    needs: &Needs,
+    builder: &mut BatchBuilder,
+    encoding: &mut Encoding,
+) {
     if needs.span_attributes == AttributeSelection::None {
         return;
     }
-    let mut builder = AttributeBuilder::default();
+    let mut table = TableBuilder::new(column::SPAN_ATTRIBUTES, builder);
     for (span_index, span) in spans.iter().enumerate() {
-        for attribute in builder.push_owner(&span.attributes, &needs.span_attributes) {
+        for attribute in table.push_owner(builder, &span.attributes, &needs.span_attributes) {
             encoding.span_rows.push((span_index, attribute));
         }
     }
-    encoding.batch.span_attributes = builder.finish();
 }
 
-fn encode_resources(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) {
+fn encode_resources(
+    spans: &[TestSpan],
+    needs: &Needs,
+    builder: &mut BatchBuilder,
+    encoding: &mut Encoding,
+) {
     if needs.resource_attributes == AttributeSelection::None {
         return;
     }
     // A resource is identified by what the host would have received: its service name
     // and its attributes (tests are small, so a linear search is fine).
     let mut resources: Vec<&TestSpan> = Vec::new();
-    let mut resource_index = Vec::with_capacity(spans.len());
     for (span_index, span) in spans.iter().enumerate() {
         let same = |other: &&TestSpan| {
             other.service_name == span.service_name
@@ -159,71 +168,70 @@ fn encode_resources(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) 
             }
         };
         encoding.resource_spans[resource].push(span_index);
-        resource_index.push(resource as u32);
+        builder.push_u32(column::RESOURCE, resource as u32);
     }
-    let mut builder = AttributeBuilder::default();
+    let mut table = TableBuilder::new(column::RESOURCE_ATTRIBUTES, builder);
     for (resource, first_span) in resources.iter().enumerate() {
-        for attribute in
-            builder.push_owner(&first_span.resource_attributes, &needs.resource_attributes)
-        {
+        let selection = &needs.resource_attributes;
+        for attribute in table.push_owner(builder, &first_span.resource_attributes, selection) {
             encoding.resource_rows.push((resource, attribute));
         }
     }
-    encoding.batch.resource_index = resource_index;
-    encoding.batch.resource_attributes = builder.finish();
 }
 
-fn encode_events(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) {
+fn encode_events(
+    spans: &[TestSpan],
+    needs: &Needs,
+    builder: &mut BatchBuilder,
+    encoding: &mut Encoding,
+) {
     let names_declared = needs.fields.contains(SpanFields::EVENT_NAMES);
     let attributes_declared = needs.event_attributes != AttributeSelection::None;
     if !names_declared && !attributes_declared {
         return;
     }
-    let mut offsets = vec![0u32];
-    let mut names = StringsBuilder::default();
-    let mut builder = AttributeBuilder::default();
+    let mut table =
+        attributes_declared.then(|| TableBuilder::new(column::EVENT_ATTRIBUTES, builder));
+    builder.push_u32(column::EVENT_OFFSETS, 0);
     for (span_index, span) in spans.iter().enumerate() {
         for (event_index, event) in span.events.iter().enumerate() {
             let global = encoding.events.len();
             encoding.events.push((span_index, event_index));
             if names_declared {
-                names.push(&event.name);
+                builder.push_str(column::EVENT_NAMES, event.name.as_bytes());
             }
-            if attributes_declared {
-                for attribute in builder.push_owner(&event.attributes, &needs.event_attributes) {
+            if let Some(table) = &mut table {
+                let selection = &needs.event_attributes;
+                for attribute in table.push_owner(builder, &event.attributes, selection) {
                     encoding.event_rows.push((global, attribute));
                 }
             }
         }
-        offsets.push(encoding.events.len() as u32);
-    }
-    encoding.batch.event_offsets = offsets;
-    if names_declared {
-        encoding.batch.event_names = names.finish();
-    }
-    if attributes_declared {
-        encoding.batch.event_attributes = builder.finish();
+        builder.push_u32(column::EVENT_OFFSETS, encoding.events.len() as u32);
     }
 }
 
-fn encode_links(spans: &[TestSpan], needs: &Needs, encoding: &mut Encoding) {
+fn encode_links(
+    spans: &[TestSpan],
+    needs: &Needs,
+    builder: &mut BatchBuilder,
+    encoding: &mut Encoding,
+) {
     if needs.link_attributes == AttributeSelection::None {
         return;
     }
-    let mut offsets = vec![0u32];
-    let mut builder = AttributeBuilder::default();
+    let mut table = TableBuilder::new(column::LINK_ATTRIBUTES, builder);
+    builder.push_u32(column::LINK_OFFSETS, 0);
     for (span_index, span) in spans.iter().enumerate() {
         for (link_index, link) in span.links.iter().enumerate() {
             let global = encoding.links.len();
             encoding.links.push((span_index, link_index));
-            for attribute in builder.push_owner(&link.attributes, &needs.link_attributes) {
+            for attribute in table.push_owner(builder, &link.attributes, &needs.link_attributes) {
                 encoding.link_rows.push((global, attribute));
             }
         }
-        offsets.push(encoding.links.len() as u32);
+        builder.push_u32(column::LINK_OFFSETS, encoding.links.len() as u32);
     }
-    encoding.batch.link_offsets = offsets;
-    encoding.batch.link_attributes = builder.finish();
 }
 
 /// Whether two spans' resource attributes are the same list, doubles compared by their
@@ -241,83 +249,20 @@ fn same_attributes(a: &[(String, TestValue)], b: &[(String, TestValue)]) -> bool
         })
 }
 
-/// Distinct strings in first-appearance order, and each input's index among them.
-fn dictionary<'a>(values: impl Iterator<Item = &'a str>) -> (StringColumn, Vec<u32>) {
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    let mut column = StringsBuilder::default();
-    let indexes = values
-        .map(|value| {
-            *ids.entry(value).or_insert_with(|| {
-                column.push(value);
-                column.count() - 1
-            })
-        })
-        .collect();
-    (column.finish(), indexes)
-}
-
-/// How an undeclared string column arrives: no bytes, no offsets.
-fn unsent_strings() -> StringColumn {
-    StringColumn {
-        bytes: Vec::new(),
-        offsets: Vec::new(),
-    }
-}
-
-struct StringsBuilder {
-    bytes: Vec<u8>,
-    offsets: Vec<u32>,
-}
-
-impl Default for StringsBuilder {
-    fn default() -> Self {
-        Self {
-            bytes: Vec::new(),
-            offsets: vec![0],
-        }
-    }
-}
-
-impl StringsBuilder {
-    fn push(&mut self, text: &str) {
-        self.bytes.extend_from_slice(text.as_bytes());
-        self.offsets.push(self.bytes.len() as u32);
-    }
-
-    fn count(&self) -> u32 {
-        (self.offsets.len() - 1) as u32
-    }
-
-    fn finish(self) -> StringColumn {
-        StringColumn {
-            bytes: self.bytes,
-            offsets: self.offsets,
-        }
-    }
-}
-
-#[derive(Default)]
-struct AttributeBuilder {
-    owner_offsets: Vec<u32>,
-    key: Vec<u32>,
+/// One attribute table being filled, owner after owner.
+struct TableBuilder {
+    first_column: usize,
     key_ids: HashMap<String, u32>,
-    keys: StringsBuilder,
-    kind: Vec<ValueKind>,
-    strings: StringsBuilder,
-    ints: Vec<i64>,
-    doubles: Vec<f64>,
 }
 
-impl AttributeBuilder {
-    fn unsent() -> AttributeColumns {
-        AttributeColumns {
-            owner_offsets: Vec::new(),
-            key: Vec::new(),
-            keys: unsent_strings(),
-            kind: Vec::new(),
-            strings: unsent_strings(),
-            ints: Vec::new(),
-            doubles: Vec::new(),
+impl TableBuilder {
+    /// Starts the table: its owner offsets begin at 0, so a declared table over no
+    /// owners still sends `[0]` ("sent, nothing in it").
+    fn new(first_column: usize, builder: &mut BatchBuilder) -> Self {
+        builder.push_u32(first_column + column::OWNER_OFFSETS, 0);
+        TableBuilder {
+            first_column,
+            key_ids: HashMap::new(),
         }
     }
 
@@ -325,12 +270,11 @@ impl AttributeBuilder {
     /// `attributes`.
     fn push_owner(
         &mut self,
+        builder: &mut BatchBuilder,
         attributes: &[(String, TestValue)],
         selection: &AttributeSelection,
     ) -> Vec<usize> {
-        if self.owner_offsets.is_empty() {
-            self.owner_offsets.push(0);
-        }
+        let table = self.first_column;
         let mut selected = Vec::new();
         for (index, (key, value)) in attributes.iter().enumerate() {
             if !selection.selects(key, value.is_string()) {
@@ -340,44 +284,40 @@ impl AttributeBuilder {
             let key_id = match self.key_ids.get(key.as_str()) {
                 Some(&id) => id,
                 None => {
-                    self.keys.push(key);
-                    let id = self.keys.count() - 1;
+                    let id = self.key_ids.len() as u32;
+                    builder.push_str(table + column::KEYS, key.as_bytes());
                     self.key_ids.insert(key.clone(), id);
                     id
                 }
             };
-            self.key.push(key_id);
-            let (kind, text, int, double) = match value {
-                TestValue::Str(text) => (ValueKind::Str, text.as_str(), 0, 0.0),
-                TestValue::Json(text) => (ValueKind::Json, text.as_str(), 0, 0.0),
-                TestValue::Int(number) => (ValueKind::Int, "", *number, 0.0),
-                TestValue::Bool(flag) => (ValueKind::Boolean, "", i64::from(*flag), 0.0),
-                TestValue::Double(number) => (ValueKind::Double, "", 0, *number),
+            builder.push_u32(table + column::KEY, key_id);
+            let value_column = table + column::VALUE;
+            let kind = match value {
+                TestValue::Str(text) => {
+                    builder.push_str(value_column, text.as_bytes());
+                    value_kind::STR
+                }
+                TestValue::Json(text) => {
+                    builder.push_str(value_column, text.as_bytes());
+                    value_kind::JSON
+                }
+                TestValue::Int(number) => {
+                    builder.push_u64(value_column, *number as u64);
+                    value_kind::INT
+                }
+                TestValue::Double(number) => {
+                    builder.push_u64(value_column, number.to_bits());
+                    value_kind::DOUBLE
+                }
+                TestValue::Bool(flag) => {
+                    builder.push_u64(value_column, u64::from(*flag));
+                    value_kind::BOOL
+                }
             };
-            self.kind.push(kind);
-            self.strings.push(text);
-            self.ints.push(int);
-            self.doubles.push(double);
+            builder.push_u8(table + column::VALUE_KIND, kind);
         }
-        self.owner_offsets.push(self.key.len() as u32);
+        let rows = builder.count(table + column::KEY) as u32;
+        builder.push_u32(table + column::OWNER_OFFSETS, rows);
         selected
-    }
-
-    fn finish(self) -> AttributeColumns {
-        // A declared selection over no owners still sends `[0]`: "sent, nothing in it".
-        let owner_offsets = if self.owner_offsets.is_empty() {
-            vec![0]
-        } else {
-            self.owner_offsets
-        };
-        AttributeColumns {
-            owner_offsets,
-            key: self.key,
-            keys: self.keys.finish(),
-            kind: self.kind,
-            strings: self.strings.finish(),
-            ints: self.ints,
-            doubles: self.doubles,
-        }
     }
 }

@@ -4,7 +4,8 @@ use super::apply::apply_edits;
 use super::encode::to_batch;
 use super::span::TestSpan;
 use crate::batch::TraceId;
-use crate::bindings::types::{Decision, MetricPoint, Needs, SamplerNeeds};
+use crate::bindings::types::{MetricPoint, Needs, SamplerNeeds};
+use crate::decisions::Decision;
 use crate::edits::Edits;
 use crate::plugin::{Metrics, Processor, Sampler};
 
@@ -30,10 +31,10 @@ impl<P: Processor> ProcessorHarness<P> {
     /// plugin or an edit the host would refuse.
     pub fn process(&mut self, spans: &[TestSpan]) -> Result<Vec<TestSpan>, String> {
         let edits = self.edits(spans)?;
-        apply_edits(spans, &self.needs, edits.as_slice())
+        apply_edits(spans, &self.needs, &edits)
     }
 
-    /// The plugin's raw edits for `spans`, unapplied.
+    /// The plugin's edits for `spans`, unapplied (`.to_vec()` decodes them).
     pub fn edits(&mut self, spans: &[TestSpan]) -> Result<Edits, String> {
         let batch = to_batch(spans, &self.needs);
         let mut edits = Edits::new();

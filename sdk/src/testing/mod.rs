@@ -1,9 +1,10 @@
 //! Native test harness: run a plugin's logic without wasm or a gateway.
 //!
-//! [`to_batch`] builds the column batch the host would send for a plugin's needs and
+//! [`to_batch`] builds the batch the host would send for a plugin's needs and
 //! [`apply_edits`] applies a processor's edits the way the host does (same checks, same
-//! error cases), so a test goes spans in, spans out. The harnesses wrap both around a
-//! plugin type:
+//! error cases), so a test goes spans in, spans out. Unlike the gateway, a batch from
+//! `to_batch` panics when the plugin reads a field or attribute it did not declare,
+//! naming what to add to its needs. The harnesses wrap both around a plugin type:
 //!
 //! ```
 //! # use spangate_plugin_sdk::{Processor, Needs, SpanFields, batch::SpanBatch, edits::Edits};
@@ -13,7 +14,7 @@
 //! #         Ok((Upper, Needs::new("upper", "0.1.0").fields(SpanFields::NAME)))
 //! #     }
 //! #     fn process(&mut self, batch: &SpanBatch, edits: &mut Edits) -> Result<(), String> {
-//! #         for span in batch.spans() { edits.set_name(span.index(), span.name().to_uppercase()); }
+//! #         for span in batch.spans() { edits.set_name(span, span.name().to_uppercase()); }
 //! #         Ok(())
 //! #     }
 //! # }

@@ -1,6 +1,7 @@
 //! Spans as tests write them: whole, owned, with builder methods.
 
-use crate::bindings::types::{AttributeValue, SpanKind, StatusCode};
+use crate::bindings::types::{SpanKind, StatusCode};
+use crate::edits::AttributeValue;
 
 /// An attribute value of a test span.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,9 +1,10 @@
+use spangate_plugin_abi::column;
+
 use super::*;
-use crate::batch::{TraceId, Value};
-use crate::bindings::types::{
-    AttributeValue, Decision, Edit, MetricPoint, MetricValue, Needs, SamplerNeeds, TailSettings,
-};
-use crate::edits::Edits;
+use crate::batch::{AttributeKind, SpanBatch, TraceId, Value};
+use crate::bindings::types::{MetricPoint, MetricValue, Needs, SamplerNeeds, TailSettings};
+use crate::decisions::{self, Decision};
+use crate::edits::{AttributeValue, Edit, Edits};
 use crate::host;
 use crate::{
     AttributeSelection, LogLevel, Metrics, Processor, Sampler, SpanFields, SpanKind, StatusCode,
@@ -105,22 +106,69 @@ fn read_attributes(attributes: crate::batch::Attributes<'_>) -> Vec<(String, Tes
         .collect()
 }
 
+/// Element counts of the columns, by name, for the columns that are present.
+fn present(batch: &SpanBatch) -> Vec<(&'static str, usize)> {
+    let view = batch.view();
+    (0..column::COUNT)
+        .filter(|&c| view.count(c) > 0)
+        .map(|c| (column::NAMES[c], view.count(c)))
+        .collect()
+}
+
 #[test]
 fn only_declared_columns_are_sent() {
     let needs = Needs::new("test", "0").fields(SpanFields::NAME);
     let batch = to_batch(&sample_spans(), &needs);
-    let raw = batch.raw();
-    assert_eq!(raw.len, 3);
-    assert_eq!(raw.names.offsets.len(), 4);
-    assert!(raw.trace_id_hi.is_empty() && raw.span_id.is_empty() && raw.kind.is_empty());
-    assert!(raw.services.offsets.is_empty() && raw.service_index.is_empty());
-    assert!(raw.start_unix_nanos.is_empty() && raw.status.is_empty() && raw.size.is_empty());
-    assert!(raw.span_attributes.owner_offsets.is_empty());
-    assert!(raw.resource_index.is_empty() && raw.resource_attributes.owner_offsets.is_empty());
-    assert!(raw.event_offsets.is_empty() && raw.link_offsets.is_empty());
+    assert_eq!(batch.as_wit().len, 3);
+    assert_eq!(present(&batch), [("name", 3)]);
     assert_eq!(batch.span(0).name(), "GET /cart");
-    assert_eq!(batch.span(0).service_name(), "");
-    assert_eq!(batch.span(0).attributes().count(), 0);
+}
+
+#[test]
+fn every_declared_column_has_its_count() {
+    let batch = to_batch(&sample_spans(), &every_field());
+    assert_eq!(
+        present(&batch),
+        [
+            ("trace-id", 3),
+            ("span-id", 3),
+            ("parent-span-id", 3),
+            ("service", 3),
+            ("name", 3),
+            ("kind", 3),
+            ("status", 3),
+            ("start", 3),
+            ("end", 3),
+            ("status-message", 3),
+            ("size", 3),
+            ("resource", 3),
+            ("event-offsets", 4),
+            ("event-names", 2),
+            ("link-offsets", 4),
+            ("services", 2),
+            ("span-attributes.owner-offsets", 4),
+            ("span-attributes.key", 7),
+            ("span-attributes.value-kind", 7),
+            ("span-attributes.value", 7),
+            ("span-attributes.keys", 6),
+            // Spans 0 and 2 share their resource.
+            ("resource-attributes.owner-offsets", 3),
+            ("resource-attributes.key", 2),
+            ("resource-attributes.value-kind", 2),
+            ("resource-attributes.value", 2),
+            ("resource-attributes.keys", 1),
+            ("event-attributes.owner-offsets", 3),
+            ("event-attributes.key", 1),
+            ("event-attributes.value-kind", 1),
+            ("event-attributes.value", 1),
+            ("event-attributes.keys", 1),
+            ("link-attributes.owner-offsets", 2),
+            ("link-attributes.key", 1),
+            ("link-attributes.value-kind", 1),
+            ("link-attributes.value", 1),
+            ("link-attributes.keys", 1),
+        ]
+    );
 }
 
 #[test]
@@ -130,15 +178,24 @@ fn services_and_keys_are_dictionaries_and_resources_are_shared() {
         .span_attributes(AttributeSelection::All)
         .resource_attributes(AttributeSelection::All);
     let batch = to_batch(&sample_spans(), &needs);
-    let raw = batch.raw();
-    assert_eq!(raw.services.offsets.len(), 3, "cart and db");
-    assert_eq!(raw.service_index, [0, 1, 0]);
+    let view = batch.view();
+    let u32s = |c: usize| -> Vec<u32> {
+        (0..view.count(c))
+            .map(|i| view.u32_at(c, i).unwrap())
+            .collect()
+    };
+    assert_eq!(view.count(column::SERVICES), 2, "cart and db");
+    assert_eq!(u32s(column::SERVICE), [0, 1, 0]);
     // Spans 0 and 2: same service and resource attributes, one resource.
-    assert_eq!(raw.resource_index, [0, 1, 0]);
-    assert_eq!(raw.resource_attributes.owner_offsets, [0, 1, 2]);
+    assert_eq!(u32s(column::RESOURCE), [0, 1, 0]);
+    assert_eq!(
+        u32s(column::RESOURCE_ATTRIBUTES + column::OWNER_OFFSETS),
+        [0, 1, 2]
+    );
     // "http.method" appears on two spans but once in the key dictionary.
-    assert_eq!(raw.span_attributes.keys.offsets.len(), 7);
-    assert_eq!(raw.span_attributes.key[0], raw.span_attributes.key[6]);
+    let span_keys = batch.attribute_table(AttributeKind::Span);
+    assert_eq!(span_keys.key_count(), 6);
+    assert_eq!(span_keys.key_index(0), span_keys.key_index(6));
 }
 
 #[test]
@@ -147,9 +204,15 @@ fn selections_filter_rows() {
     let keys_of = |selection: AttributeSelection| -> Vec<Vec<String>> {
         let needs = Needs::new("test", "0").span_attributes(selection);
         let batch = to_batch(&spans, &needs);
-        batch
-            .spans()
-            .map(|span| span.attributes().map(|a| a.key.to_owned()).collect())
+        // Through the table: the strict views refuse to read an undeclared selection.
+        let table = batch.attribute_table(AttributeKind::Span);
+        (0..spans.len() as u32)
+            .map(|span| {
+                table
+                    .owner_attributes(span)
+                    .map(|a| a.key.to_owned())
+                    .collect()
+            })
             .collect()
     };
     assert_eq!(
@@ -171,7 +234,12 @@ fn selections_filter_rows() {
 fn event_offsets_come_with_event_attributes_even_without_names() {
     let needs = Needs::new("test", "0").event_attributes(AttributeSelection::All);
     let batch = to_batch(&sample_spans(), &needs);
-    assert_eq!(batch.raw().event_offsets, [0, 2, 2, 2]);
+    let view = batch.view();
+    let offsets: Vec<u32> = (0..4)
+        .map(|i| view.u32_at(column::EVENT_OFFSETS, i).unwrap())
+        .collect();
+    assert_eq!(offsets, [0, 2, 2, 2]);
+    assert_eq!(view.count(column::EVENT_NAMES), 0);
     let events: Vec<(u32, &str, usize)> = batch
         .span(0)
         .events()
@@ -181,11 +249,21 @@ fn event_offsets_come_with_event_attributes_even_without_names() {
 }
 
 #[test]
-fn an_empty_batch_has_declared_but_empty_columns() {
+fn an_empty_batch_has_only_its_leading_offsets() {
     let batch = to_batch(&[], &every_field());
     assert!(batch.is_empty());
-    assert_eq!(batch.raw().names.offsets, [0]);
-    assert_eq!(batch.raw().span_attributes.owner_offsets, [0]);
+    // Offsets columns hold their leading 0; nothing else has elements.
+    assert_eq!(
+        present(&batch),
+        [
+            ("event-offsets", 1),
+            ("link-offsets", 1),
+            ("span-attributes.owner-offsets", 1),
+            ("resource-attributes.owner-offsets", 1),
+            ("event-attributes.owner-offsets", 1),
+            ("link-attributes.owner-offsets", 1),
+        ]
+    );
     assert_eq!(batch.spans().count(), 0);
 }
 
@@ -205,10 +283,10 @@ fn edits_apply_to_the_addressed_rows_and_spans() {
     let mut edits = Edits::new();
     edits.set_span_attribute(row_of(0, "http.method"), AttributeValue::Str("PUT".into()));
     edits.remove_span_attribute(row_of(0, "retries"));
-    edits.add_span_attribute(1, "added", AttributeValue::Int(1));
-    edits.add_span_attribute(2, "http.method", AttributeValue::Str("PATCH".into()));
+    edits.add_span_attribute(1, "added", 1);
+    edits.add_span_attribute(batch.span(2), "http.method", "PATCH");
     let host_row = batch.span(0).resource_attributes().next().unwrap().row;
-    edits.set_resource_attribute(host_row, AttributeValue::Str("web-2".into()));
+    edits.set_resource_attribute(host_row, "web-2");
     let event_row = batch
         .span(0)
         .events()
@@ -218,7 +296,7 @@ fn edits_apply_to_the_addressed_rows_and_spans() {
         .next()
         .unwrap()
         .row;
-    edits.set_event_attribute(event_row, AttributeValue::Str("Refused".into()));
+    edits.set_event_attribute(event_row, "Refused");
     edits.set_event_name(1, "retried");
     let link_row = batch
         .span(0)
@@ -230,11 +308,11 @@ fn edits_apply_to_the_addressed_rows_and_spans() {
         .unwrap()
         .row;
     edits.remove_link_attribute(link_row);
-    edits.set_name(0, "GET /basket");
+    edits.set_name(batch.span(0), "GET /basket");
     edits.set_status_message(0, "");
     edits.drop_span(1);
 
-    let out = apply_edits(&spans, &needs, edits.as_slice()).unwrap();
+    let out = apply_edits(&spans, &needs, &edits).unwrap();
     assert_eq!(out.len(), 2, "span 1 dropped");
     let (first, third) = (&out[0], &out[1]);
     assert_eq!(first.name, "GET /basket");
@@ -267,7 +345,7 @@ fn bad_edits_are_refused_with_the_edit_named() {
     let cases: Vec<(&Needs, Vec<Edit>, &str)> = vec![
         (
             &names_only,
-            vec![Edit::SetName((3, "x".into()))],
+            vec![Edit::SetName(3, "x".into())],
             "edit 0 (set-name span 3): out of range: the batch has 3 spans",
         ),
         (
@@ -277,12 +355,12 @@ fn bad_edits_are_refused_with_the_edit_named() {
         ),
         (
             &names_only,
-            vec![Edit::SetStatusMessage((0, "x".into()))],
+            vec![Edit::SetStatusMessage(0, "x".into())],
             "edit 0 (set-status-message span 0): field `status-message` was not declared in needs",
         ),
         (
             &names_only,
-            vec![Edit::SetEventName((0, "x".into()))],
+            vec![Edit::SetEventName(0, "x".into())],
             "edit 0 (set-event-name event 0): field `event-names` was not declared in needs",
         ),
         (
@@ -292,21 +370,21 @@ fn bad_edits_are_refused_with_the_edit_named() {
         ),
         (
             &names_only,
-            vec![Edit::AddSpanAttribute((
+            vec![Edit::AddSpanAttribute(
                 0,
                 "k".into(),
                 AttributeValue::Int(1),
-            ))],
+            )],
             "edit 0 (add-span-attribute span 0 key \"k\"): no span attributes were declared in needs",
         ),
         (
             &strings_only,
-            vec![Edit::SetSpanAttribute((3, AttributeValue::Int(1)))],
+            vec![Edit::SetSpanAttribute(3, AttributeValue::Int(1))],
             "edit 0 (set-span-attribute row 3): out of range: the batch has 3 span attribute rows",
         ),
         (
             &strings_only,
-            vec![Edit::SetResourceAttribute((0, AttributeValue::Int(1)))],
+            vec![Edit::SetResourceAttribute(0, AttributeValue::Int(1))],
             "edit 0 (set-resource-attribute row 0): no resource attributes were declared in needs",
         ),
         (
@@ -316,48 +394,71 @@ fn bad_edits_are_refused_with_the_edit_named() {
         ),
         (
             &every_field_needs,
-            vec![Edit::SetLinkAttribute((1, AttributeValue::Int(1)))],
+            vec![Edit::SetLinkAttribute(1, AttributeValue::Int(1))],
             "edit 0 (set-link-attribute row 1): out of range: the batch has 1 link attribute rows",
         ),
         (
             &every_field_needs,
-            vec![Edit::SetEventName((2, "x".into()))],
+            vec![Edit::SetEventName(2, "x".into())],
             "edit 0 (set-event-name event 2): out of range: the batch has 2 events",
         ),
         (
             &strings_only,
-            vec![Edit::AddSpanAttribute((
+            vec![Edit::AddSpanAttribute(
                 0,
                 String::new(),
                 AttributeValue::Int(1),
-            ))],
+            )],
             "edit 0 (add-span-attribute span 0 key \"\"): empty attribute key",
         ),
         (
             &strings_only,
             vec![
                 Edit::RemoveSpanAttribute(1),
-                Edit::SetSpanAttribute((1, AttributeValue::Int(1))),
+                Edit::SetSpanAttribute(1, AttributeValue::Int(1)),
             ],
             "edit 1 (set-span-attribute row 1): span attribute row 1 is both set and removed",
         ),
     ];
     for (needs, edits, expected) in cases {
-        assert_eq!(apply_edits(&spans, needs, &edits), Err(expected.to_owned()));
+        assert_eq!(
+            apply_edits(&spans, needs, &encoded(&edits)),
+            Err(expected.to_owned())
+        );
     }
-    // The same row in different attribute columns is no conflict.
+    // The same row in different attribute tables is no conflict.
     let all = every_field();
     let edits = [
         Edit::RemoveSpanAttribute(0),
-        Edit::SetResourceAttribute((0, AttributeValue::Int(1))),
+        Edit::SetResourceAttribute(0, AttributeValue::Int(1)),
     ];
-    assert!(apply_edits(&spans, &all, &edits).is_ok());
+    assert!(apply_edits(&spans, &all, &encoded(&edits)).is_ok());
+    // Records that do not decode are refused before anything else.
+    let ragged = Edits::from_wit(crate::bindings::types::Edits {
+        records: vec![0; 30],
+        strings: Vec::new(),
+    });
+    assert_eq!(
+        apply_edits(&spans, &all, &ragged),
+        Err("the edit records are 30 bytes, not a multiple of 24".to_owned())
+    );
+}
+
+fn encoded(edits: &[Edit]) -> Edits {
+    let mut encoded = Edits::new();
+    for edit in edits {
+        encoded.push_edit(edit);
+    }
+    encoded
 }
 
 #[test]
 fn no_edits_give_the_spans_back_unchanged() {
     let spans = sample_spans();
-    assert_eq!(apply_edits(&spans, &every_field(), &[]), Ok(spans));
+    assert_eq!(
+        apply_edits(&spans, &every_field(), &Edits::new()),
+        Ok(spans)
+    );
 }
 
 #[test]
@@ -376,11 +477,13 @@ fn spans_with_the_same_nan_resource_attribute_share_their_resource() {
             .resource_attr("load", 0.5),
     ];
     let needs = Needs::new("test", "0").resource_attributes(AttributeSelection::All);
-    assert_eq!(to_batch(&spans, &needs).raw().resource_index, [0, 0, 1]);
+    let batch = to_batch(&spans, &needs);
+    let resources: Vec<u32> = batch.spans().map(|span| span.resource_index()).collect();
+    assert_eq!(resources, [0, 0, 1]);
     let out = apply_edits(
         &spans,
         &needs,
-        &[Edit::SetResourceAttribute((0, AttributeValue::Int(1)))],
+        &encoded(&[Edit::SetResourceAttribute(0, AttributeValue::Int(1))]),
     )
     .unwrap();
     let expected = [("load".to_owned(), TestValue::Int(1))];
@@ -409,8 +512,8 @@ impl Processor for Upper {
         for span in batch.spans() {
             match span.name() {
                 "fail" => return Err("asked to fail".into()),
-                "drop" => edits.drop_span(span.index()),
-                name => edits.set_name(span.index(), name.to_uppercase()),
+                "drop" => edits.drop_span(span),
+                name => edits.set_name(span, name.to_uppercase()),
             }
         }
         Ok(())
@@ -654,4 +757,95 @@ fn logs_are_taken_once() {
         ]
     );
     assert_eq!(take_logs(), []);
+}
+
+/// The panic message of `read` on a strict batch of `sample_spans()` for `needs`.
+fn undeclared_read(needs: &Needs, read: impl Fn(&SpanBatch)) -> String {
+    let batch = to_batch(&sample_spans(), needs);
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&batch)))
+        .expect_err("the read should have panicked");
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn reading_an_undeclared_field_in_the_harness_names_the_flag_to_add() {
+    let names = Needs::new("test", "0").fields(SpanFields::NAME);
+    assert_eq!(
+        undeclared_read(&names, |batch| {
+            batch.span(0).status_message();
+        }),
+        "span.status_message() reads the span field `status-message`, which the plugin did \
+         not declare: add SpanFields::STATUS_MESSAGE to its needs (Needs::fields)"
+    );
+    assert!(
+        undeclared_read(&names, |batch| {
+            batch.span(0).duration_nanos();
+        })
+        .contains("add SpanFields::TIMES")
+    );
+    assert!(
+        undeclared_read(&names, |batch| {
+            batch.span(0).attributes();
+        })
+        .starts_with("span.attributes() reads span attributes, which the plugin did not declare")
+    );
+    assert!(
+        undeclared_read(&names, |batch| {
+            batch.span(0).events();
+        })
+        .contains("add SpanFields::EVENT_NAMES or set Needs::event_attributes")
+    );
+    assert!(
+        undeclared_read(&names, |batch| {
+            batch.span(0).resource_index();
+        })
+        .contains("Needs::resource_attributes")
+    );
+    let keyed = Needs::new("test", "0").span_keys(["http.method"]);
+    assert_eq!(
+        undeclared_read(&keyed, |batch| {
+            batch.span(0).attributes().get("retries");
+        }),
+        "Attributes::get looks up the span attribute `retries`, which the plugin did not \
+         declare: add it to Needs::span_attributes (declared keys: [\"http.method\"])"
+    );
+    // What is declared reads normally.
+    let batch = to_batch(&sample_spans(), &keyed);
+    assert_eq!(
+        batch.span(0).attributes().get_str("http.method"),
+        Some("GET")
+    );
+    let batch = to_batch(&sample_spans(), &names);
+    assert_eq!(batch.span(1).name(), "SELECT");
+}
+
+#[test]
+fn head_decisions_apply_as_the_host_applies_them() {
+    let spans = three_traces();
+    let answer = decisions::encode(&[
+        Decision::Drop,
+        Decision::Keep("a".into()),
+        Decision::Drop,
+        Decision::Keep("b".into()),
+    ])
+    .unwrap();
+    let out = apply_decisions(&spans, &answer).unwrap();
+    assert_eq!(out, [spans[1].clone(), spans[3].clone()]);
+    let short = decisions::encode(&[Decision::Drop]).unwrap();
+    assert_eq!(
+        apply_decisions(&spans, &short),
+        Err("1 decisions for a batch of 4 spans".to_owned())
+    );
+    let unnamed = crate::bindings::types::Decisions {
+        verdicts: vec![0, 1, 0, 0],
+        policies: Vec::new(),
+    };
+    assert_eq!(
+        apply_decisions(&spans, &unnamed),
+        Err("verdict 1 is 1, but the answer lists 0 policies".to_owned())
+    );
 }

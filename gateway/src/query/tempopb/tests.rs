@@ -14,12 +14,11 @@ use crate::search::{
 };
 
 fn recorded(file: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tempo-responses/"
-    )
-    .to_owned()
-        + file;
+    // The run-time value first: a test binary reused from another checkout sharing the
+    // target directory must read this checkout's fixtures.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let path = format!("{manifest_dir}/../tests/fixtures/tempo-responses/{file}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
 }

@@ -1,8 +1,11 @@
 //! The glue through the SDK's native harness: spans in, edits applied as the host applies
 //! them, spans out.
 
+use spangate_plugin_sdk::abi::StrRef;
 use spangate_plugin_sdk::testing::{ProcessorHarness, TestSpan, TestValue, apply_edits, to_batch};
-use spangate_plugin_sdk::{AttributeSelection, Edit, SpanFields, StatusCode as WitStatusCode};
+use spangate_plugin_sdk::{
+    AttributeSelection, AttributeValue, Edit, SpanFields, StatusCode as WitStatusCode,
+};
 
 use super::*;
 
@@ -208,12 +211,12 @@ fn resources_are_redacted_once_and_counted_on_each_span() {
         .collect();
     let edits = harness.edits(&spans).unwrap();
     let resource_edits = edits
-        .as_slice()
+        .to_vec()
         .iter()
-        .filter(|edit| matches!(edit, Edit::SetResourceAttribute(_)))
+        .filter(|edit| matches!(edit, Edit::SetResourceAttribute(..)))
         .count();
     assert_eq!(resource_edits, 1, "{edits:?}");
-    let out = apply_edits(&spans, harness.needs(), edits.as_slice()).unwrap();
+    let out = apply_edits(&spans, harness.needs(), &edits).unwrap();
     for span in &out {
         assert_eq!(
             value(&span.resource_attributes, "owner"),
@@ -411,7 +414,7 @@ fn a_batch_reads_only_declared_columns() {
     // not redacted: the glue must not depend on it.
     let harness = harness(r#"{"blocked_keys": ["password"]}"#);
     let batch = to_batch(&[canary_span()], harness.needs());
-    assert_eq!(batch.span(0).name(), "");
+    assert_eq!(batch.view().count(column::NAME), 0);
     let out = self::harness(r#"{"blocked_keys": ["password"]}"#)
         .process(&[canary_span()])
         .unwrap();
@@ -426,16 +429,20 @@ fn a_batch_reads_only_declared_columns() {
     );
 }
 
-/// `process` on a batch whose span attribute strings were altered by `alter`, with the SDK's
+/// `process` on a batch whose buffers were altered by `alter` (given the column buffer, the
+/// byte range of the span attribute value column, and the string arena), with the SDK's
 /// reading of each span attribute value; `CONFIG` redacts emails.
 fn process_altered(
     spans: &[TestSpan],
-    alter: impl FnOnce(&mut spangate_plugin_sdk::bindings::types::StringColumn),
+    alter: impl FnOnce(&mut [u8], Range<usize>, &mut Vec<u8>),
 ) -> (Vec<Edit>, Vec<SdkValue<'static>>) {
     let (mut plugin, needs) = RedactionPlugin::init(CONFIG).unwrap();
-    let mut raw = to_batch(spans, &needs).raw().clone();
-    alter(&mut raw.span_attributes.strings);
-    let batch = Box::leak(Box::new(SpanBatch::from_wit(raw)));
+    let mut raw = to_batch(spans, &needs).into_wit();
+    let values = spangate_plugin_sdk::abi::BatchView::parse(&raw.columns, &raw.strings)
+        .unwrap()
+        .byte_range(column::SPAN_ATTRIBUTES + column::VALUE);
+    alter(&mut raw.columns, values, &mut raw.strings);
+    let batch = Box::leak(Box::new(SpanBatch::from_wit(raw).unwrap()));
     let mut edits = Edits::new();
     plugin.process(batch, &mut edits).unwrap();
     let seen = batch
@@ -443,47 +450,73 @@ fn process_altered(
         .attributes()
         .map(|attribute| attribute.value)
         .collect();
-    (edits.into_vec(), seen)
+    (edits.to_vec(), seen)
+}
+
+/// The string reference of value row `row` in the value column `values` of `columns`.
+fn reference(columns: &mut [u8], values: &Range<usize>, row: usize) -> StrRef {
+    let at = values.start + row * 8;
+    StrRef::from_u64(u64::from_le_bytes(columns[at..at + 8].try_into().unwrap()))
+}
+
+fn set_reference(columns: &mut [u8], values: &Range<usize>, row: usize, reference: StrRef) {
+    let at = values.start + row * 8;
+    columns[at..at + 8].copy_from_slice(&reference.to_u64().to_le_bytes());
 }
 
 #[test]
-fn a_strings_column_that_is_not_utf8_reads_as_the_sdk_reads_it() {
-    // The host never sends one; the glue reads span attribute strings straight from the column
-    // and must still see what the SDK sees: every string "" (so nothing to redact), even when
-    // the bad byte comes after a secret was already found.
+fn a_string_that_is_not_utf8_reads_as_empty_and_the_others_are_redacted() {
+    // The host never sends one; the glue reads span attribute strings straight from the arena
+    // and must still see what the SDK sees: the bad string as "" (nothing to redact in it),
+    // every other string as itself.
     let span = TestSpan::new(1, 1)
+        .attr("a", "x")
         .attr("mail", CANARY)
         .attr("n", TestValue::Int(5));
-    let (edits, seen) = process_altered(&[span], |strings| {
-        // The int row's (normally empty) string becomes one invalid byte; offsets still tile.
-        strings.bytes.push(0xFF);
-        *strings.offsets.last_mut().unwrap() += 1;
+    let (edits, seen) = process_altered(&[span], |columns, values, strings| {
+        let bad = reference(columns, &values, 0);
+        strings[bad.offset as usize] = 0xFF;
     });
-    assert_eq!(seen, [SdkValue::Str(""), SdkValue::Int(5)]);
-    assert!(edits.is_empty(), "{edits:?}");
+    assert_eq!(
+        seen,
+        [SdkValue::Str(""), SdkValue::Str(CANARY), SdkValue::Int(5)]
+    );
+    assert_eq!(
+        edits,
+        [
+            Edit::SetSpanAttribute(1, AttributeValue::Str("***".into())),
+            Edit::AddSpanAttribute(0, "redaction.count".into(), AttributeValue::Int(1)),
+        ]
+    );
 }
 
 #[test]
-fn strings_off_character_boundaries_read_as_empty_and_the_rest_is_redacted() {
-    // A UTF-8 column whose first two rows split "é" in the middle: the SDK reads both as "",
-    // and the other rows normally.
+fn strings_off_character_boundaries_or_outside_the_arena_read_as_empty() {
+    // References that split "é" in the middle or point past the arena: the SDK reads them as
+    // "", and the other rows normally.
     let span = TestSpan::new(1, 1)
         .attr("a", "é")
-        .attr("b", "")
+        .attr("b", "é")
         .attr("mail", CANARY);
-    let (edits, seen) = process_altered(&[span], |strings| {
-        assert_eq!(strings.offsets[..3], [0, 2, 2]);
-        strings.offsets[1] = 1;
+    let (edits, seen) = process_altered(&[span], |columns, values, strings| {
+        let split = reference(columns, &values, 0);
+        assert_eq!(split.len, 2);
+        set_reference(columns, &values, 0, StrRef { len: 1, ..split });
+        let outside = StrRef {
+            offset: strings.len() as u32,
+            len: 1,
+        };
+        set_reference(columns, &values, 1, outside);
     });
     assert_eq!(
         seen,
         [SdkValue::Str(""), SdkValue::Str(""), SdkValue::Str(CANARY)]
     );
     assert!(
-        edits.contains(&Edit::SetSpanAttribute((
+        edits.contains(&Edit::SetSpanAttribute(
             2,
             AttributeValue::Str("***".into())
-        ))),
+        )),
         "{edits:?}"
     );
 }

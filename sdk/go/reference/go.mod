@@ -1,0 +1,3 @@
+module spangate.dev/plugins/reference-go
+
+go 1.24
