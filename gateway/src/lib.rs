@@ -6,8 +6,9 @@
 //! by the `layering` test: imports point one way, from the edges (receivers, the query
 //! API, metrics) down through ingest, the pipeline, search and the store to `model`.
 
-// Public: what the binary (config, logging, plugin_tool), the benches (store, pipeline,
-// plugin, model) and the end-to-end tests (plugin, model, query's `tempopb`) use.
+// Public: what the binary (config, logging, plugin_tool, plugin_new), the benches
+// (store, pipeline, plugin, model) and the end-to-end tests (plugin, model, query's
+// `tempopb`) use.
 pub mod config;
 mod fx_hash;
 mod ingest;
@@ -18,6 +19,7 @@ mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod plugin;
+pub mod plugin_new;
 pub mod plugin_tool;
 pub mod query;
 mod receiver;

@@ -46,7 +46,7 @@ enum Command {
     Plugin(PluginCommand),
 }
 
-/// Both keep compiled components in `$SPANGATE_PLUGIN_CACHE` (default
+/// `check` and `run` keep compiled components in `$SPANGATE_PLUGIN_CACHE` (default
 /// `~/.cache/spangate/plugin-cache`; empty: no cache).
 #[derive(Subcommand)]
 enum PluginCommand {
@@ -71,6 +71,18 @@ enum PluginCommand {
         /// An OTLP/JSON export request (what `POST /v1/traces` accepts as JSON).
         #[arg(long)]
         input: PathBuf,
+    },
+    /// Write a new plugin project into ./NAME: a processor (adds `plugin.hello` to every
+    /// span, drops the spans named by its `drop_name` config key) with its native test,
+    /// the language's SDK vendored, the WIT, `build.sh`, `spans.json` and a README with
+    /// the commands from test to `plugin run`. Refuses an existing NAME.
+    New {
+        /// The plugin's language.
+        #[arg(long, value_enum)]
+        lang: spangate::plugin_new::Language,
+        /// The project's directory and the plugin's name: lowercase letters, digits, `-`
+        /// and `_`, starting with a letter.
+        name: String,
     },
 }
 
@@ -119,9 +131,24 @@ fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             plugin_config,
             input,
         } => spangate::plugin_tool::run(&file, plugin_config.as_deref(), &input)?,
+        PluginCommand::New { lang, name } => new_plugin(lang, &name)?,
     };
     print!("{report}");
     Ok(())
+}
+
+fn new_plugin(lang: spangate::plugin_new::Language, name: &str) -> anyhow::Result<String> {
+    let dir = spangate::plugin_new::create(lang, name, std::path::Path::new("."))?;
+    let commands = spangate::plugin_new::build_and_run_commands(lang, name);
+    Ok(format!(
+        "created {}: a {} processor plugin (see its README.md)\nnext:\n  cd {name}\n{}",
+        dir.display(),
+        lang.name(),
+        commands
+            .lines()
+            .map(|line| format!("  {line}\n"))
+            .collect::<String>()
+    ))
 }
 
 fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {

@@ -47,8 +47,12 @@ pub fn read(path: &str) -> String {
 
 /// The one `sh` block of section `heading` of the README at `readme_path`.
 pub fn shell_block(readme_path: &str, heading: &str) -> String {
-    let readme = read(readme_path);
-    let blocks: Vec<String> = code_blocks(section(&readme, heading))
+    shell_block_of(&read(readme_path), heading, readme_path)
+}
+
+/// The one `sh` block of section `heading` of `readme` (`context` names it in failures).
+pub fn shell_block_of(readme: &str, heading: &str, context: &str) -> String {
+    let blocks: Vec<String> = code_blocks(section(readme, heading))
         .into_iter()
         .filter(|(info, _)| *info == "sh")
         .map(|(_, body)| body)
@@ -56,7 +60,7 @@ pub fn shell_block(readme_path: &str, heading: &str) -> String {
     assert_eq!(
         blocks.len(),
         1,
-        "{readme_path}, section `{heading}`: expected exactly one ```sh block"
+        "{context}, section `{heading}`: expected exactly one ```sh block"
     );
     blocks.into_iter().next().expect("one block")
 }
