@@ -18,7 +18,8 @@ pub const BUILTIN_PREFIX: &str = "builtin:";
 #[serde(deny_unknown_fields, default)]
 pub struct PluginsConfig {
     /// Directory of compiled plugin artifacts (keyed by the wasm's hash, the wasmtime
-    /// version and the engine settings). Default `<storage.data_dir>/plugin-cache`.
+    /// version and the engine settings). Default `<storage.data_dir>/plugin-cache`. Holds
+    /// at most 2 GiB: past it the least recently used artifacts are deleted.
     pub cache_dir: Option<PathBuf>,
 }
 

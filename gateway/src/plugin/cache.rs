@@ -8,6 +8,11 @@
 //! rewritten. Deserializing is `unsafe` in wasmtime (the bytes become machine code), so
 //! only bytes that pass our checksum are handed to it: the cache directory is ours, the
 //! checksum catches truncation and corruption, not an attacker who can write there.
+//!
+//! The directory is bounded: after each write, the least recently used artifacts (by
+//! modification time, refreshed on every hit) beyond [`MAX_CACHE_BYTES`] are deleted.
+//! An interpreter guest's artifact is ~33 MB and componentize-py builds differ byte for
+//! byte, so without a bound every rebuild of a Python plugin would add one for good.
 
 use std::hash::Hash;
 use std::io::Write;
@@ -25,9 +30,13 @@ use super::runtime::compile;
 const WASMTIME_VERSION: &str = "48.0.8";
 const MAGIC: &[u8; 8] = b"SGPLUG01";
 const HEADER_LEN: usize = MAGIC.len() + 8;
+/// What the cache directory may hold: ~60 Python or JavaScript plugins, thousands of
+/// Rust or C ones.
+pub(super) const MAX_CACHE_BYTES: u64 = 2 << 30;
 
 pub(super) struct ArtifactCache {
     dir: PathBuf,
+    max_bytes: u64,
 }
 
 impl ArtifactCache {
@@ -38,7 +47,10 @@ impl ArtifactCache {
             path: dir.clone(),
             source,
         })?;
-        Ok(ArtifactCache { dir })
+        Ok(ArtifactCache {
+            dir,
+            max_bytes: MAX_CACHE_BYTES,
+        })
     }
 
     pub(super) fn dir(&self) -> &Path {
@@ -58,6 +70,7 @@ impl ArtifactCache {
     ) -> Result<(Component, bool, usize), PluginError> {
         let path = self.path_for(&cache_key(engine, wasm));
         if let Some((component, artifact_bytes)) = read_artifact(engine, &path) {
+            touch(&path);
             return Ok((component, true, artifact_bytes));
         }
         let component = compile(engine, wasm)?;
@@ -71,7 +84,55 @@ impl ArtifactCache {
         if let Err(error) = write_atomically(&path, &artifact) {
             tracing::warn!(path = %path.display(), %error, "cannot write a plugin artifact to the cache");
         }
+        evict_least_recently_used(&self.dir, self.max_bytes, &path);
         Ok((component, false, artifact.len()))
+    }
+}
+
+/// Marks a hit: eviction goes by modification time. Best effort (a read-only cache
+/// still serves hits).
+fn touch(path: &Path) {
+    let _ = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+}
+
+/// Deletes the oldest `.cwasm` files of `dir` until the rest fit in `max_bytes`;
+/// `keep` (the artifact just written) stays whatever its size.
+fn evict_least_recently_used(dir: &Path, max_bytes: u64, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut artifacts: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm"))
+        .filter_map(|entry| {
+            let metadata = entry.metadata().ok()?;
+            Some((metadata.modified().ok()?, metadata.len(), entry.path()))
+        })
+        .collect();
+    artifacts.sort_by_key(|(modified, _, _)| std::cmp::Reverse(*modified));
+    let mut kept = artifacts
+        .iter()
+        .find(|(_, _, path)| path == keep)
+        .map_or(0, |(_, len, _)| *len);
+    for (_, len, path) in &artifacts {
+        if path == keep {
+            continue;
+        }
+        if kept + len <= max_bytes {
+            kept += len;
+            continue;
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), bytes = len, "plugin artifact cache over its limit: removed the least recently used artifact")
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot remove a plugin artifact from the full cache")
+            }
+        }
     }
 }
 
@@ -200,5 +261,36 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("k.cwasm")]);
+    }
+
+    #[test]
+    fn the_least_recently_used_artifacts_go_when_the_cache_is_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now();
+        let write = |name: &str, bytes: usize, age_secs: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, vec![0u8; bytes]).unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(now - std::time::Duration::from_secs(age_secs))
+                .unwrap();
+            path
+        };
+        let oldest = write("a.cwasm", 400, 300);
+        let older = write("b.cwasm", 400, 200);
+        let recent = write("c.cwasm", 400, 100);
+        let other = write("notes.txt", 5000, 400);
+        let new = write("d.cwasm", 400, 0);
+        // Room for three: the new one, then the most recent others.
+        evict_least_recently_used(dir.path(), 1200, &new);
+        assert!(new.exists() && recent.exists() && older.exists());
+        assert!(!oldest.exists(), "the least recently used goes");
+        assert!(other.exists(), "only artifacts are evicted");
+        // A hit refreshes an artifact: `b` is now the most recent, so `c` goes.
+        touch(&older);
+        evict_least_recently_used(dir.path(), 800, &new);
+        assert!(new.exists() && older.exists() && !recent.exists());
+        // The artifact just written stays even when it alone is over the limit.
+        evict_least_recently_used(dir.path(), 10, &new);
+        assert!(new.exists() && !older.exists());
     }
 }
