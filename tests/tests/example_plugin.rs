@@ -9,8 +9,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use spangate_integration_tests::clients::post_otlp;
-use spangate_integration_tests::harness::{crate_dir, free_port, run_until_exit, spangate_binary};
+use spangate_integration_tests::harness::{free_port, run_until_exit, spangate_binary};
 use spangate_integration_tests::plugins::fixture_wasm;
+use spangate_integration_tests::readme::{code_blocks, read, section};
 use spangate_integration_tests::{GatewayOptions, TestGateway};
 
 /// Where step 4 of the README says `cargo build --target wasm32-wasip2 --release`
@@ -18,31 +19,7 @@ use spangate_integration_tests::{GatewayOptions, TestGateway};
 const BUILT: &str = "target/wasm32-wasip2/release/my_plugin.wasm";
 
 fn readme() -> String {
-    let path = crate_dir().join("../examples/rust-plugin/README.md");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-/// The text of the README from the heading starting with `heading` to the next `## `.
-fn section<'a>(readme: &'a str, heading: &str) -> &'a str {
-    let start = readme
-        .find(&format!("## {heading}"))
-        .unwrap_or_else(|| panic!("README has no section `## {heading}`"));
-    let rest = &readme[start + 3..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    &rest[..end]
-}
-
-/// The fenced code blocks of `text` with their info string, in order.
-fn code_blocks(text: &str) -> Vec<(&str, String)> {
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some(info) = line.strip_prefix("```") {
-            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
-            blocks.push((info, body.join("\n") + "\n"));
-        }
-    }
-    blocks
+    read("examples/rust-plugin/README.md")
 }
 
 /// The text between the first `'` after `marker` and the next `'` (a shell argument).
