@@ -2102,6 +2102,19 @@ static inline bool sg__json_integer_text(const sg_json *v) {
     return true;
 }
 
+/* The decimal digits of an integer's text from byte `start` as a value ≤ `limit`;
+ * false when it is larger. */
+static inline bool sg__json_digits(const sg_json *v, size_t start, uint64_t limit, uint64_t *out) {
+    uint64_t n = 0;
+    for (size_t i = start; i < v->text.len; i++) {
+        unsigned d = (unsigned)(v->text.ptr[i] - '0');
+        if (n > (limit - d) / 10) return false;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return true;
+}
+
 /* Non-negative integer `key` (fits u64), or `fallback` when absent. */
 static inline bool sg_config_u64(sg_config *c, const char *key, uint64_t fallback, uint64_t *out,
                                  sg_error *err) {
@@ -2112,17 +2125,11 @@ static inline bool sg_config_u64(sg_config *c, const char *key, uint64_t fallbac
     }
     if (!sg__json_integer_text(v) || v->text.ptr[0] == '-')
         return sg__config_type_error(err, key, v, "a non-negative integer");
-    uint64_t n = 0;
-    for (size_t i = 0; i < v->text.len; i++) {
-        unsigned d = (unsigned)(v->text.ptr[i] - '0');
-        if (n > (UINT64_MAX - d) / 10) {
-            sg_error_set(err, "%s: %s is too large (at most %llu)", key, v->text.ptr,
-                         (unsigned long long)UINT64_MAX);
-            return false;
-        }
-        n = n * 10 + d;
+    if (!sg__json_digits(v, 0, UINT64_MAX, out)) {
+        sg_error_set(err, "%s: %s is too large (at most %llu)", key, v->text.ptr,
+                     (unsigned long long)UINT64_MAX);
+        return false;
     }
-    *out = n;
     return true;
 }
 
@@ -2136,14 +2143,10 @@ static inline bool sg_config_i64(sg_config *c, const char *key, int64_t fallback
     }
     if (!sg__json_integer_text(v)) return sg__config_type_error(err, key, v, "an integer");
     bool negative = v->text.ptr[0] == '-';
-    uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, n = 0;
-    for (size_t i = negative ? 1 : 0; i < v->text.len; i++) {
-        unsigned d = (unsigned)(v->text.ptr[i] - '0');
-        if (n > (limit - d) / 10) {
-            sg_error_set(err, "%s: %s is out of range for a 64-bit integer", key, v->text.ptr);
-            return false;
-        }
-        n = n * 10 + d;
+    uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, n;
+    if (!sg__json_digits(v, negative ? 1 : 0, limit, &n)) {
+        sg_error_set(err, "%s: %s is out of range for a 64-bit integer", key, v->text.ptr);
+        return false;
     }
     *out = negative ? (int64_t)(0 - n) : (int64_t)n;
     return true;

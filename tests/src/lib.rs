@@ -3,6 +3,7 @@
 //!
 //! The tests themselves live in `tests/tests/*.rs`, one topic per file.
 
+pub mod cli;
 pub mod clients;
 pub mod compare;
 pub mod expect;

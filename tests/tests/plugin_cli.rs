@@ -4,67 +4,14 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap fails it loudly, as it should
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use spangate_integration_tests::harness::spangate_binary;
+use spangate_integration_tests::cli::{failed, path_arg, spangate, succeeded};
 use spangate_integration_tests::plugins::{builtin_wasm, fixture_wasm};
 use spangate_integration_tests::prom;
 
 /// The version every workspace crate (the built-ins too) carries.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn spangate(args: &[&str]) -> Output {
-    Command::new(spangate_binary())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run spangate")
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    )
-}
-
-#[track_caller]
-fn succeeded(out: &Output) -> String {
-    assert!(out.status.success(), "{}", describe(out));
-    stdout(out)
-}
-
-/// Runs the command, requires a non-zero exit and an `error:` line on stderr holding
-/// every needle; returns stderr.
-#[track_caller]
-fn failed(out: &Output, needles: &[&str]) -> String {
-    assert!(!out.status.success(), "succeeded: {}", describe(out));
-    let err = stderr(out);
-    assert!(err.starts_with("error: "), "{}", describe(out));
-    for needle in needles {
-        assert!(
-            err.contains(needle),
-            "stderr lacks {needle:?}: {}",
-            describe(out)
-        );
-    }
-    err
-}
 
 /// The value of the report line `label:` (e.g. `kind`).
 fn line<'a>(report: &'a str, label: &str) -> &'a str {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
+use spangate_integration_tests::cli::{describe, failed, path_arg, spangate, stdout};
 use spangate_integration_tests::harness::spangate_binary;
 use spangate_integration_tests::plugins::fixture_wasm;
 
@@ -23,44 +24,6 @@ const MISBEHAVING: &str = "spangate-fixture-misbehaving";
 const PANICKING: &str = "spangate-fixture-panicking";
 /// Built against `spangate:plugin@0.1.0`.
 const OLD_ABI: &str = "spangate-fixture-old-abi";
-
-fn spangate(args: &[&str]) -> Output {
-    Command::new(spangate_binary())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run spangate")
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Requires a non-zero exit and an `error:` line on stderr holding every needle;
-/// returns stderr.
-#[track_caller]
-fn failed(out: &Output, needles: &[&str]) -> String {
-    assert!(!out.status.success(), "succeeded: {}", describe(out));
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(err.starts_with("error: "), "{}", describe(out));
-    for needle in needles {
-        assert!(
-            err.contains(needle),
-            "stderr lacks {needle:?}: {}",
-            describe(out)
-        );
-    }
-    err
-}
 
 /// An OTLP/JSON request with two spans, the second named `boom` (the trigger).
 fn write_input(dir: &Path) -> PathBuf {
@@ -194,7 +157,7 @@ fn plugin_run_of_a_failing_or_invalid_answer_names_it() {
 fn plugin_run_of_a_plugin_that_behaves_succeeds() {
     let out = run_misbehaving("ok");
     assert!(out.status.success(), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = stdout(&out);
     assert!(
         stdout.starts_with("# spangate_fixture_misbehaving (processor): 2 spans in, 0 dropped\n"),
         "{}",
@@ -253,7 +216,7 @@ fn validate_config_starts_every_plugin_of_a_good_pipeline() {
         wasm.display()
     ));
     assert!(out.status.success(), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = stdout(&out);
     assert!(
         stdout.contains("config ok") && stdout.contains("(3 plugins loaded and initialised)"),
         "{}",

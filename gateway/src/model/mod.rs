@@ -88,6 +88,25 @@ pub fn count_spans(resource_spans: &[ResourceSpans]) -> usize {
         .sum()
 }
 
+/// Keeps the spans `keep` says yes to (it sees them in request order and may change
+/// them), then removes the scope spans and resource spans left empty.
+pub fn retain_spans(
+    request: &mut ExportTraceServiceRequest,
+    mut keep: impl FnMut(&mut Span) -> bool,
+) {
+    for resource_spans in &mut request.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            scope_spans.spans.retain_mut(&mut keep);
+        }
+        resource_spans
+            .scope_spans
+            .retain(|scope_spans| !scope_spans.spans.is_empty());
+    }
+    request
+        .resource_spans
+        .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+}
+
 /// The resource attribute naming a span's service.
 pub const SERVICE_NAME_KEY: &str = "service.name";
 

@@ -18,7 +18,7 @@ use spangate_plugin_abi::{EditRecord, EditRecords, StrRef, op, value_kind};
 use super::bindings::wit;
 use super::columns::{Columns, Table};
 use super::convert::Needs;
-use crate::model::ExportTraceServiceRequest;
+use crate::model::{ExportTraceServiceRequest, retain_spans};
 
 /// Why an answer was refused (logged with the failure).
 #[derive(Debug, PartialEq, Eq)]
@@ -354,22 +354,12 @@ fn mark_row(
 pub(super) fn drop_spans(request: &mut ExportTraceServiceRequest, dropped: &[bool]) -> usize {
     let mut index = 0;
     let mut removed = 0;
-    for resource_spans in &mut request.resource_spans {
-        for scope_spans in &mut resource_spans.scope_spans {
-            scope_spans.spans.retain(|_| {
-                let drop = dropped.get(index).copied().unwrap_or(false);
-                index += 1;
-                removed += usize::from(drop);
-                !drop
-            });
-        }
-        resource_spans
-            .scope_spans
-            .retain(|scope_spans| !scope_spans.spans.is_empty());
-    }
-    request
-        .resource_spans
-        .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+    retain_spans(request, |_| {
+        let drop = dropped.get(index).copied().unwrap_or(false);
+        index += 1;
+        removed += usize::from(drop);
+        !drop
+    });
     removed
 }
 

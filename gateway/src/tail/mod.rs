@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{ExportTraceServiceRequest, TailSettings, TailVerdict, TraceId};
+use crate::model::{ExportTraceServiceRequest, TailSettings, TailVerdict, TraceId, retain_spans};
 use crate::store::{DecisionWrite, PendingMarker, StoreError, TenantId, TraceStore};
 use buffer::{BufferedSpan, PendingBuffer, TakenTrace};
 use cache::DecisionCache;
@@ -243,60 +243,50 @@ impl TailSampler {
         let mut admitted = Admitted::default();
         // Per trace of the request: its verdict, or its index in `admitted.pending`.
         let mut seen: HashMap<TraceId, Result<TailVerdict, usize>> = HashMap::new();
-        for resource_spans in &mut request.resource_spans {
-            for scope_spans in &mut resource_spans.scope_spans {
-                scope_spans.spans.retain_mut(|span| {
-                    let Some(trace_id) = TraceId::from_slice(&span.trace_id) else {
-                        debug_assert!(false, "spans are validated before admission");
-                        return true;
-                    };
-                    let status = seen.entry(trace_id).or_insert_with(|| {
-                        if let Some(verdict) = state.verdict(&trace_id) {
-                            return Ok(verdict.clone());
-                        }
-                        let first_seen_unix_millis = state
-                            .buffer
-                            .first_seen_unix_millis(&trace_id)
-                            .or_else(|| {
-                                state
-                                    .deciding
-                                    .get(&trace_id)
-                                    .map(|deciding| deciding.first_seen_unix_millis)
-                            })
-                            .unwrap_or(now_unix_millis);
-                        admitted.pending.push(AdmittedTrace {
-                            trace_id,
-                            first_seen_unix_millis,
-                            spans: 0,
-                        });
-                        Err(admitted.pending.len() - 1)
-                    });
-                    match status {
-                        Err(index) => {
-                            admitted.pending[*index].spans += 1;
-                            true
-                        }
-                        Ok(TailVerdict::Drop) => {
-                            admitted.late_spans_dropped += 1;
-                            false
-                        }
-                        Ok(TailVerdict::Keep { policy }) => {
-                            if !policy.is_empty() {
-                                buffer::set_policy(span, policy);
-                            }
-                            admitted.late_spans_kept += 1;
-                            true
-                        }
-                    }
+        retain_spans(request, |span| {
+            let Some(trace_id) = TraceId::from_slice(&span.trace_id) else {
+                debug_assert!(false, "spans are validated before admission");
+                return true;
+            };
+            let status = seen.entry(trace_id).or_insert_with(|| {
+                if let Some(verdict) = state.verdict(&trace_id) {
+                    return Ok(verdict.clone());
+                }
+                let first_seen_unix_millis = state
+                    .buffer
+                    .first_seen_unix_millis(&trace_id)
+                    .or_else(|| {
+                        state
+                            .deciding
+                            .get(&trace_id)
+                            .map(|deciding| deciding.first_seen_unix_millis)
+                    })
+                    .unwrap_or(now_unix_millis);
+                admitted.pending.push(AdmittedTrace {
+                    trace_id,
+                    first_seen_unix_millis,
+                    spans: 0,
                 });
+                Err(admitted.pending.len() - 1)
+            });
+            match status {
+                Err(index) => {
+                    admitted.pending[*index].spans += 1;
+                    true
+                }
+                Ok(TailVerdict::Drop) => {
+                    admitted.late_spans_dropped += 1;
+                    false
+                }
+                Ok(TailVerdict::Keep { policy }) => {
+                    if !policy.is_empty() {
+                        buffer::set_policy(span, policy);
+                    }
+                    admitted.late_spans_kept += 1;
+                    true
+                }
             }
-            resource_spans
-                .scope_spans
-                .retain(|scope_spans| !scope_spans.spans.is_empty());
-        }
-        request
-            .resource_spans
-            .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+        });
         admitted
     }
 

@@ -132,6 +132,19 @@ class _State:
             raise _Err("not initialised")
         return self.plugin
 
+    def start(self, plugin_class: type, config: str) -> Any:
+        """``init`` of a processor or metrics plugin: creates the plugin from its config
+        and returns its needs as WIT (a failure becomes the call's error)."""
+        try:
+            plugin = plugin_class(config)
+            needs = plugin.needs()
+            answer = wit_needs(needs)
+        except BaseException as error:
+            _fail("init", error)
+        self.plugin = plugin
+        self.needs = needs
+        return answer
+
 
 def export_processor(plugin_class: Type[Processor]) -> type:
     """The class componentize-py needs for the ``processor`` export; assign it to the
@@ -141,15 +154,7 @@ def export_processor(plugin_class: Type[Processor]) -> type:
 
     class ProcessorExport:
         def init(self, config: str) -> Any:
-            try:
-                plugin = plugin_class(config)
-                needs = plugin.needs()
-                answer = wit_needs(needs)
-            except BaseException as error:
-                _fail("init", error)
-            state.plugin = plugin
-            state.needs = needs
-            return answer
+            return state.start(plugin_class, config)
 
         def process(self, batch: Any) -> Any:
             plugin = state.ready()
@@ -255,15 +260,7 @@ def export_metrics(plugin_class: Type[Metrics]) -> type:
 
     class MetricsExport:
         def init(self, config: str) -> Any:
-            try:
-                plugin = plugin_class(config)
-                needs = plugin.needs()
-                answer = wit_needs(needs)
-            except BaseException as error:
-                _fail("init", error)
-            state.plugin = plugin
-            state.needs = needs
-            return answer
+            return state.start(plugin_class, config)
 
         def observe(self, batch: Any) -> None:
             plugin = state.ready()
