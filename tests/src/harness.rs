@@ -36,6 +36,9 @@ pub struct GatewayOptions {
     pub log_level: &'static str,
     /// `storage.blocks` (YAML flow mapping), e.g. `{ build_after: 0s, interval: 100ms }`.
     pub blocks: &'static str,
+    /// More `storage:` keys, one `key: value` per line (indented by the harness), e.g.
+    /// `retention: 8s`.
+    pub storage_extra: &'static str,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
 }
@@ -53,6 +56,7 @@ impl Default for GatewayOptions {
             queue_timeout: "2s",
             log_level: "info",
             blocks: "{}",
+            storage_extra: "",
             extra_yaml: String::new(),
         }
     }
@@ -442,6 +446,7 @@ fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {
   fsync: {fsync}
   compression: {compression}
   blocks: {blocks}
+{storage_extra}
 receivers:
   otlp_grpc:
     enabled: {grpc_enabled}
@@ -464,6 +469,11 @@ log:
         fsync = o.fsync,
         compression = o.compression,
         blocks = o.blocks,
+        storage_extra = o
+            .storage_extra
+            .lines()
+            .map(|line| format!("  {line}\n"))
+            .collect::<String>(),
         grpc_enabled = o.grpc_enabled,
         grpc = ports.grpc,
         max_message_bytes = o.max_message_bytes,

@@ -47,9 +47,15 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     );
     let pipeline = sources.pipelines.current();
     let tail = sources.tail.clone();
-    // Metrics plugins' `collect` is a guest call: keep it off the async workers.
+    let store = sources.store.clone();
+    // Metrics plugins' `collect` is a guest call, the store's figures read its
+    // directory: keep them off the async workers.
     let plugin_points = tokio::task::spawn_blocking(move || {
         let mut points = registry::plugin_points(&pipeline);
+        points.extend(registry::store_points(
+            &store.storage_stats(),
+            super::unix_nanos_now() / 1_000_000_000,
+        ));
         points.extend(super::series_points(&pipeline, super::unix_nanos_now()));
         if let Some(tail) = tail {
             points.extend(registry::tail_points(&tail.stats()));
