@@ -38,6 +38,8 @@ pub struct GatewayOptions {
     pub blocks: &'static str,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
+    /// `storage.data_dir`; default `data` in the gateway's temporary directory.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -54,6 +56,7 @@ impl Default for GatewayOptions {
             log_level: "info",
             blocks: "{}",
             extra_yaml: String::new(),
+            data_dir: None,
         }
     }
 }
@@ -134,7 +137,10 @@ impl TestGateway {
             http: free_port(),
             query: free_port(),
         };
-        let data_dir = dir.path().join("data");
+        let data_dir = options
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("data"));
         let config_path = dir.path().join("spangate.yaml");
         let yaml = render_config(&options, ports, &data_dir);
         std::fs::write(&config_path, yaml).expect("write config");

@@ -60,6 +60,7 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     .unwrap_or_default();
     let mut points = registry::receiver_points(&sources.receivers);
     points.extend(registry::block_points(&sources.store.block_list()));
+    points.extend(registry::store_points(&sources.store));
     if let Some(remote_write) = &sources.remote_write {
         points.extend(registry::remote_write_points(remote_write));
     }

@@ -6,6 +6,7 @@ use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
 use crate::receiver::{ReceiverStats, Refusal, Transport};
+use crate::store::TraceStore;
 use crate::store::blocks::BlockList;
 use crate::tail::TailStats;
 
@@ -74,6 +75,10 @@ pub(crate) const BLOCK_SPANS: Family =
     family("spangate_block_spans", "Spans held in columnar blocks.");
 pub(crate) const BLOCK_BYTES: Family =
     family("spangate_block_bytes", "Bytes of the block files on disk.");
+pub(crate) const STORE_OUT_OF_SPACE: Family = family(
+    "spangate_store_out_of_space",
+    "1 from a write refused for lack of disk space until a write succeeds again.",
+);
 
 pub(crate) const TAIL_PENDING_TRACES: Family = family(
     "spangate_tail_pending_traces",
@@ -244,6 +249,15 @@ pub(crate) fn block_points(blocks: &BlockList) -> Vec<MetricPoint> {
         gauge(BLOCK_SPANS, &[], spans as f64),
         gauge(BLOCK_BYTES, &[], bytes as f64),
     ]
+}
+
+/// Whether the store refuses writes for lack of disk space.
+pub(crate) fn store_points(store: &TraceStore) -> Vec<MetricPoint> {
+    vec![gauge(
+        STORE_OUT_OF_SPACE,
+        &[],
+        f64::from(u8::from(store.out_of_space())),
+    )]
 }
 
 /// Remote-write's outcome counters.

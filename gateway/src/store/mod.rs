@@ -15,6 +15,7 @@
 pub mod blocks;
 mod codec;
 mod config;
+mod disk_errors;
 pub mod index;
 mod keys;
 mod pending;
@@ -44,6 +45,8 @@ const CF_PENDING: &str = "pending";
 pub enum StoreError {
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),
+    #[error("no space left on device; writes resume by themselves once space is freed ({0})")]
+    NoSpace(String),
     #[error("corrupt entry: {0}")]
     Corrupt(#[from] codec::CodecError),
     #[error("span references a missing {kind} entry {hash:016x}")]
@@ -109,6 +112,7 @@ pub struct TraceStore {
     blocks: blocks::BlockSet,
     /// Ids of new blocks: above every listed one and the clock at open.
     next_block_id: AtomicU64,
+    space: disk_errors::SpaceState,
 }
 
 impl TraceStore {
@@ -144,6 +148,7 @@ impl TraceStore {
             blocks_config: config.blocks.clone(),
             blocks,
             next_block_id: AtomicU64::new(newest_block.max(now_nanos)),
+            space: disk_errors::SpaceState::default(),
         };
         store.reindex_if_needed()?;
         Ok(store)
@@ -194,7 +199,8 @@ impl TraceStore {
 
     /// Writes `batch`; then remembers the index registry entries it held.
     fn commit(&self, batch: WriteBatch, registered: Vec<u128>) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write_options)?;
+        self.space
+            .write(|| self.db.write_opt(batch, &self.write_options))?;
         self.known_index_keys.remember(registered);
         Ok(())
     }

@@ -85,8 +85,7 @@ impl TraceStore {
         for trace_id in &decisions.decided {
             batch.delete_cf(pending_cf, keys::trace_key(tenant, trace_id));
         }
-        self.db.write_opt(batch, &self.write_options)?;
-        Ok(())
+        self.commit(batch, Vec::new())
     }
 
     /// Every marker of `tenant`, in key order. Read at start-up, to resume deciding.
