@@ -73,7 +73,7 @@ pub(crate) enum IngestError {
     /// Every write slot stayed busy for the whole queue timeout: the client should retry later.
     #[error("spangate is overloaded: no write slot freed within {0:?}; retry later")]
     Overloaded(Duration),
-    #[error("storage failed: {0}")]
+    #[error("storage unavailable: {0}")]
     Storage(#[from] StoreError),
     #[error("spangate is shutting down")]
     ShuttingDown,
@@ -83,6 +83,11 @@ impl IngestError {
     /// Seconds a client should wait before retrying, for Retry-After / RetryInfo.
     pub(crate) fn retry_after(&self) -> Duration {
         Duration::from_secs(1)
+    }
+
+    /// Whether the store refused the write for lack of disk space.
+    pub(crate) fn is_no_space(&self) -> bool {
+        matches!(self, IngestError::Storage(StoreError::NoSpace(_)))
     }
 }
 

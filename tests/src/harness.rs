@@ -41,6 +41,8 @@ pub struct GatewayOptions {
     pub storage_extra: &'static str,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
+    /// `storage.data_dir`; default `data` in the gateway's temporary directory.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -58,6 +60,7 @@ impl Default for GatewayOptions {
             blocks: "{}",
             storage_extra: "",
             extra_yaml: String::new(),
+            data_dir: None,
         }
     }
 }
@@ -138,7 +141,10 @@ impl TestGateway {
             http: free_port(),
             query: free_port(),
         };
-        let data_dir = dir.path().join("data");
+        let data_dir = options
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("data"));
         let config_path = dir.path().join("spangate.yaml");
         let yaml = render_config(&options, ports, &data_dir);
         std::fs::write(&config_path, yaml).expect("write config");

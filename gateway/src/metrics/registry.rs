@@ -75,6 +75,10 @@ pub(crate) const BLOCK_SPANS: Family =
     family("spangate_block_spans", "Spans held in columnar blocks.");
 pub(crate) const BLOCK_BYTES: Family =
     family("spangate_block_bytes", "Bytes of the block files on disk.");
+pub(crate) const STORE_OUT_OF_SPACE: Family = family(
+    "spangate_store_out_of_space",
+    "1 from a write refused for lack of disk space until a write succeeds again.",
+);
 
 pub(crate) const STORE_FAMILY_BYTES: Family = family(
     "spangate_store_family_bytes",
@@ -322,6 +326,11 @@ pub(crate) fn store_points(stats: &StorageStats, now: u64) -> Vec<MetricPoint> {
         stats.evicted_buckets,
     ));
     points.push(counter(STORE_BLOCKS_DELETED, &[], stats.expired_blocks));
+    points.push(gauge(
+        STORE_OUT_OF_SPACE,
+        &[],
+        f64::from(u8::from(stats.out_of_space)),
+    ));
     points
 }
 

@@ -35,15 +35,18 @@ pub(crate) enum Refusal {
     Overloaded,
     /// Storage failure or shutdown (retryable).
     Unavailable,
+    /// The store's disk is full (retryable; writes resume when space is freed).
+    NoSpace,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 5] = [
+    pub(crate) const ALL: [Refusal; 6] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
         Refusal::Overloaded,
         Refusal::Unavailable,
+        Refusal::NoSpace,
     ];
 
     /// The `reason` label value.
@@ -54,6 +57,7 @@ impl Refusal {
             Refusal::UnsupportedMedia => "unsupported_media",
             Refusal::Overloaded => "overloaded",
             Refusal::Unavailable => "unavailable",
+            Refusal::NoSpace => "no_space",
         }
     }
 }

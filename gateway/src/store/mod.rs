@@ -20,6 +20,7 @@ pub mod blocks;
 mod buckets;
 mod codec;
 mod config;
+mod disk_errors;
 pub mod index;
 mod inspect;
 mod keys;
@@ -58,6 +59,8 @@ const CF_PENDING: &str = "pending";
 pub enum StoreError {
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),
+    #[error("no space left on device; writes resume by themselves once space is freed ({0})")]
+    NoSpace(String),
     #[error("corrupt entry: {0}")]
     Corrupt(#[from] codec::CodecError),
     #[error("span references a missing {kind} entry {hash:016x}")]
@@ -137,6 +140,7 @@ pub struct TraceStore {
     horizons: Arc<Horizons>,
     max_disk_bytes: Option<u64>,
     sweep: sweep::SweepState,
+    space: disk_errors::SpaceState,
 }
 
 /// When and where one write lands: its id (ingest time in unix nanoseconds, unique)
@@ -191,6 +195,7 @@ impl TraceStore {
             horizons,
             max_disk_bytes: config.max_disk_bytes,
             sweep: sweep::SweepState::default(),
+            space: disk_errors::SpaceState::default(),
         };
         store.load_floors()?;
         store.refresh_horizons();
@@ -268,7 +273,8 @@ impl TraceStore {
 
     /// Writes `batch`; then remembers the index registry entries it held.
     fn commit(&self, batch: WriteBatch, registered: index::Registered) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write_options)?;
+        self.space
+            .write(|| self.db.write_opt(batch, &self.write_options))?;
         self.known_index_keys.remember(registered);
         Ok(())
     }

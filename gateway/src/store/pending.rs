@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use rocksdb::{IteratorMode, WriteBatch};
 
 use super::keys::{self, TENANT_ID_LEN, TRACE_KEY_LEN, TenantId};
-use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore};
+use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore, index};
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, TraceId};
 
 /// A trace waiting for its tail-sampling decision.
@@ -127,8 +127,7 @@ impl TraceStore {
         for trace_id in &decisions.decided {
             batch.delete_cf(pending_cf, keys::trace_key(tenant, trace_id));
         }
-        self.db.write_opt(batch, &self.write_options)?;
-        Ok(())
+        self.commit(batch, index::Registered::default())
     }
 
     /// Every marker of `tenant`, in key order. Read at start-up, to resume deciding.

@@ -106,6 +106,8 @@ pub struct StorageStats {
     pub expired_buckets: u64,
     pub evicted_buckets: u64,
     pub expired_blocks: u64,
+    /// Writes are refused for lack of disk space (until one succeeds again).
+    pub out_of_space: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -381,6 +383,7 @@ impl TraceStore {
             expired_buckets: self.sweep.expired_buckets.load(Ordering::Relaxed),
             evicted_buckets: self.sweep.evicted_buckets.load(Ordering::Relaxed),
             expired_blocks: self.sweep.expired_blocks.load(Ordering::Relaxed),
+            out_of_space: self.out_of_space(),
         }
     }
 }
