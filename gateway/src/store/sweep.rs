@@ -4,7 +4,8 @@
 //!
 //! Deleting a bucket: its SST files that hold nothing else are dropped without being
 //! read (`DeleteFilesInRange`), one range tombstone covers the rest, and a compaction of
-//! just that key range reclaims the space. Once something was deleted, the index
+//! just that key range reclaims the space. After deletions, at most once a minute (at
+//! once for the disk cap), every family is flushed (releasing the WAL) and the index
 //! families are compacted so the compaction filters drop the expired entries. None of it
 //! reads or rewrites a span of newer buckets, and writes go on meanwhile.
 //!
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rocksdb::WriteBatch;
 
@@ -29,6 +30,9 @@ const FLOOR_PREFIX: &[u8] = b"floor/";
 /// At most this many buckets are evicted for disk space per sweep, re-measuring after
 /// each, so a slow measurement never deletes everything at once.
 const MAX_EVICTIONS_PER_SWEEP: usize = 64;
+/// Flushing every family and compacting the filtered ones after deletions runs at most
+/// this often: with a short retention, deletions come every second or so.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 const MIN_SWEEP: Duration = Duration::from_secs(1);
 const MAX_SWEEP: Duration = Duration::from_secs(10);
 
@@ -79,6 +83,10 @@ pub(super) struct SweepState {
     expired_buckets: AtomicU64,
     evicted_buckets: AtomicU64,
     expired_blocks: AtomicU64,
+    /// When the families were last flushed and compacted after deletions.
+    last_maintenance: Mutex<Option<Instant>>,
+    /// Deletions since then.
+    maintenance_due: std::sync::atomic::AtomicBool,
 }
 
 /// What one sweep deleted.
@@ -215,13 +223,38 @@ impl TraceStore {
             stats.evicted_buckets = self.evict_for_disk(max, now)?;
         }
         if stats.expired_buckets + stats.evicted_buckets > 0 {
-            // The filters drop what is now behind the horizons.
-            for family in FILTERED_FAMILIES {
-                self.db
-                    .compact_range_cf(self.cf(family), None::<&[u8]>, None::<&[u8]>);
-            }
+            self.sweep.maintenance_due.store(true, Ordering::Relaxed);
         }
+        self.maintain(stats.evicted_buckets > 0)?;
         Ok(stats)
+    }
+
+    /// After deletions (at once after a disk eviction, else at most once a
+    /// `MAINTENANCE_INTERVAL`): flushes every family, so the WAL stops holding deleted
+    /// rows (the small families would otherwise keep it for long), and compacts the
+    /// filtered families, so their filters drop what is behind the horizons.
+    fn maintain(&self, urgent: bool) -> Result<(), StoreError> {
+        if !self.sweep.maintenance_due.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        {
+            let mut last = self
+                .sweep
+                .last_maintenance
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !urgent && last.is_some_and(|at| at.elapsed() < MAINTENANCE_INTERVAL) {
+                return Ok(());
+            }
+            *last = Some(Instant::now());
+        }
+        self.sweep.maintenance_due.store(false, Ordering::Relaxed);
+        self.flush_all()?;
+        for family in FILTERED_FAMILIES {
+            self.db
+                .compact_range_cf(self.cf(family), None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
     }
 
     /// Deletes the oldest bucket of any tenant (never a tenant's newest) until the
@@ -260,9 +293,19 @@ impl TraceStore {
             self.refresh_horizon(tenant, &name, now);
             let expired = self.buckets.take_expired(tenant, bucket.end());
             self.delete_buckets(tenant, &name, &expired, DeleteReason::Disk)?;
+            // Measured again next round: the deleted rows must leave the WAL too.
+            self.flush_all()?;
             evicted += expired.len() as u64;
         }
         Ok(evicted)
+    }
+
+    /// Flushes every family: the WAL holds deleted rows until all have flushed past them.
+    fn flush_all(&self) -> Result<(), StoreError> {
+        for family in FAMILIES {
+            self.db.flush_cf(self.cf(family))?;
+        }
+        Ok(())
     }
 
     fn raise_floor(&self, tenant: TenantId, seconds: u64) -> Result<(), StoreError> {
@@ -301,11 +344,6 @@ impl TraceStore {
         for family in [CF_SPANS, CF_DICTIONARY] {
             self.db
                 .compact_range_cf(self.cf(family), Some(&from[..]), Some(&to[..]));
-        }
-        // The WAL holds the deleted rows until every family has flushed past them (the
-        // small families would otherwise keep it for long).
-        for family in FAMILIES {
-            self.db.flush_cf(self.cf(family))?;
         }
         let counter = match reason {
             DeleteReason::Retention => &self.sweep.expired_buckets,
