@@ -207,7 +207,8 @@ fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize
     }
 }
 
-fn parse_bytes(text: &str) -> Result<usize, String> {
+/// `64MiB`, `512KiB`, `1GiB`, `1048576` (bytes) as a number of bytes.
+pub(crate) fn parse_bytes(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

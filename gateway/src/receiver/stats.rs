@@ -35,15 +35,24 @@ pub(crate) enum Refusal {
     Overloaded,
     /// Storage failure or shutdown (retryable).
     Unavailable,
+    /// No `X-Scope-OrgID` while multi-tenancy is on.
+    Unauthenticated,
+    /// An `X-Scope-OrgID` that names no valid tenant, or several.
+    InvalidTenant,
+    /// Over the tenant's ingestion rate limit.
+    RateLimited,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 5] = [
+    pub(crate) const ALL: [Refusal; 8] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
         Refusal::Overloaded,
         Refusal::Unavailable,
+        Refusal::Unauthenticated,
+        Refusal::InvalidTenant,
+        Refusal::RateLimited,
     ];
 
     /// The `reason` label value.
@@ -54,6 +63,9 @@ impl Refusal {
             Refusal::UnsupportedMedia => "unsupported_media",
             Refusal::Overloaded => "overloaded",
             Refusal::Unavailable => "unavailable",
+            Refusal::Unauthenticated => "unauthenticated",
+            Refusal::InvalidTenant => "invalid_tenant",
+            Refusal::RateLimited => "rate_limited",
         }
     }
 }
