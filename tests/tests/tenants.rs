@@ -1012,3 +1012,89 @@ fn each_tenant_runs_its_own_pipeline_and_span_metrics_carry_the_tenant() {
     assert_eq!(sampler_calls("team-a"), 0.0);
     assert_eq!(sampler_calls("team-b"), 1.0);
 }
+
+/// A `builtin:sampling` tail sampler deciding after `wait`, keeping every trace or none.
+fn tail_sampler(keep: bool, wait: &str) -> String {
+    let probability = if keep { 1 } else { 0 };
+    format!(
+        "      pipeline:\n        - plugin: builtin:sampling\n          config:\n            \
+         tail: {{ decision_wait: {wait}, always_keep_errors: false, policies: [{{ name: p{probability}, \
+         probabilistic: {{ probability: {probability} }} }}] }}\n"
+    )
+}
+
+#[test]
+fn tail_sampling_decides_each_tenant_apart_and_each_recovers_after_a_crash() {
+    let mut gw = TestGateway::start_with(GatewayOptions {
+        extra_yaml: format!(
+            "multitenancy: {{ enabled: true }}\noverrides:\n  tenants:\n    team-a:\n{}    team-b:\n{}",
+            tail_sampler(false, "4s"),
+            tail_sampler(true, "4s")
+        ),
+        ..GatewayOptions::default()
+    });
+    // The same trace id in both tenants: one decision each, by each tenant's sampler.
+    let trace_id = ids::trace_id();
+    for tenant in TENANTS {
+        gw.grpc()
+            .export_with(
+                &traces_request(tenant, &[(&trace_id, 0)]),
+                false,
+                &metadata(Some(tenant)),
+            )
+            .map(|response| clients::assert_no_rejections(&response, tenant))
+            .unwrap();
+    }
+    let path = format!("/api/v2/traces/{}", ids::hex_id(&trace_id));
+    let spans_of = |gw: &TestGateway, tenant: &str| -> usize {
+        let response = gw.get_with(&path, &[(ORG_ID, tenant)]);
+        assert_eq!(response.status, 200, "{}", response.describe());
+        let trace = tempo_json::decode_v2(&response.json()).unwrap().trace;
+        fixtures::span_count(&trace.resource_spans)
+    };
+    // Pending: stored and readable before the decision.
+    assert_eq!((spans_of(&gw, "team-a"), spans_of(&gw, "team-b")), (1, 1));
+    // A crash before the decision: each tenant's pending trace is recovered and decided
+    // by its own sampler after the restart.
+    gw.kill();
+    gw.restart();
+    // Each tenant logged it once when its first write started it, and once more now:
+    // nothing writes after the restart, so the start-up itself must start both.
+    gw.wait_for_log("tail sampling: pending traces recovered", 4);
+    let decided = (0..300).find(|_| {
+        let dropped = spans_of(&gw, "team-a") == 0;
+        if !dropped {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        dropped
+    });
+    assert!(
+        decided.is_some(),
+        "team-a's trace was never dropped\n{}",
+        gw.logs()
+    );
+    assert_eq!(
+        spans_of(&gw, "team-b"),
+        1,
+        "team-b keeps its copy of the trace"
+    );
+    let decisions = |tenant: &str, verdict: &str| {
+        spangate_integration_tests::prom::sum(
+            &gw.metrics(),
+            "spangate_tail_traces_decided_total",
+            &[("tenant", tenant), ("verdict", verdict)],
+        )
+    };
+    for _ in 0..300 {
+        if decisions("team-b", "keep") == 1.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(decisions("team-a", "drop"), 1.0);
+    assert_eq!(decisions("team-b", "keep"), 1.0);
+    assert_eq!(
+        decisions("team-a", "keep") + decisions("team-b", "drop"),
+        0.0
+    );
+}
