@@ -1098,3 +1098,45 @@ fn tail_sampling_decides_each_tenant_apart_and_each_recovers_after_a_crash() {
         0.0
     );
 }
+
+#[test]
+fn a_reload_swaps_the_pipeline_of_every_started_tenant() {
+    let mut gw = TestGateway::start_with(multi_tenant_options(true));
+    let write = |gw: &TestGateway, tenant: &str| -> Vec<u8> {
+        let trace_id = ids::trace_id();
+        gw.grpc()
+            .export_with(
+                &traces_request(tenant, &[(&trace_id, 0)]),
+                false,
+                &metadata(Some(tenant)),
+            )
+            .map(|response| clients::assert_no_rejections(&response, tenant))
+            .unwrap();
+        trace_id
+    };
+    let stored = |gw: &TestGateway, tenant: &str, id: &[u8]| {
+        gw.get_with(
+            &format!("/api/traces/{}", ids::hex_id(id)),
+            &[(ORG_ID, tenant)],
+        )
+        .status
+            == 200
+    };
+    let before = write(&gw, "team-a");
+    assert!(stored(&gw, "team-a", &before));
+    // team-a (started) gets a pipeline that samples everything out; team-b (not started
+    // yet) keeps the top-level one, empty.
+    gw.reload_with(
+        "multitenancy:\n  enabled: true\noverrides:\n  tenants:\n    team-a:\n      pipeline:\n        \
+         - plugin: builtin:sampling\n          config: { head: { probability: 0 } }\n"
+            .to_owned(),
+    );
+    gw.wait_for_log("pipeline reloaded", 1);
+    let after = write(&gw, "team-a");
+    assert!(
+        !stored(&gw, "team-a", &after),
+        "team-a's new pipeline drops its spans"
+    );
+    let other = write(&gw, "team-b");
+    assert!(stored(&gw, "team-b", &other));
+}

@@ -31,7 +31,8 @@ pub enum TenantStartError {
     Pipeline(#[from] PipelineError),
     #[error("cannot start tenant `{tenant}`: {source}")]
     Store { tenant: String, source: StoreError },
-    #[error("cannot start tenant `{0}`: the task building it failed")]
+    /// What was under way when its blocking task panicked or was cancelled.
+    #[error("{0} failed: its task panicked or was cancelled")]
     Task(String),
 }
 
@@ -238,7 +239,7 @@ impl Tenants {
         let runtime = self.runtime.clone();
         let checked = tokio::task::spawn_blocking(move || settings.check_all(&runtime))
             .await
-            .map_err(|_| TenantStartError::Task("(all)".to_owned()))??;
+            .map_err(|_| TenantStartError::Task("building the config's pipelines".to_owned()))??;
         self.metrics_plugin
             .store(checked.metrics_plugin, Ordering::Relaxed);
         for tenant in self.store.tenant_names() {
@@ -280,7 +281,7 @@ impl Tenants {
             start_tenant(&store, &runtime, &settings, name, limiter)
         })
         .await
-        .map_err(|_| TenantStartError::Task(tenant.to_owned()))??;
+        .map_err(|_| TenantStartError::Task(format!("starting tenant `{tenant}`")))??;
         let started = Arc::new(started);
         if let Some(tail) = started.tail() {
             tokio::spawn(tail.clone().run(self.shutdown.clone()));
@@ -300,6 +301,8 @@ impl Tenants {
     /// come), then swaps them in; on any error nothing changes. Returns the number of
     /// plugins of the top-level pipeline. Blocking.
     pub(crate) fn reload(&self, settings: PipelineSettings) -> Result<usize, PipelineError> {
+        // No tenant starts meanwhile: it would take the old settings after the snapshot.
+        let _starting = self.starting.blocking_lock();
         let checked = if self.multitenancy {
             Some(settings.check_all(&self.runtime)?)
         } else {
