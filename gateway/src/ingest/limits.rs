@@ -45,13 +45,16 @@ impl Discard {
     }
 }
 
-/// A request the rate limit refused.
+/// A request the rate limit refused, with the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RateRefusal {
     /// Too few tokens now; enough after `retry_after`.
-    Later { retry_after: Duration },
+    Later {
+        retry_after: Duration,
+        limit: RateLimit,
+    },
     /// More spans than the bucket holds: never.
-    Never,
+    Never { limit: RateLimit },
 }
 
 /// A token bucket counting spans.
@@ -73,8 +76,9 @@ impl TokenBucket {
 
     /// Takes `spans` tokens, or says when there will be enough.
     fn take(&mut self, spans: u64, now: Instant) -> Result<(), RateRefusal> {
-        if spans > self.limit.burst_spans {
-            return Err(RateRefusal::Never);
+        let limit = self.limit;
+        if spans > limit.burst_spans {
+            return Err(RateRefusal::Never { limit });
         }
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         let rate = self.limit.spans_per_second as f64;
@@ -88,8 +92,16 @@ impl TokenBucket {
         let seconds = (wanted - self.tokens) / rate;
         Err(RateRefusal::Later {
             retry_after: Duration::from_secs_f64(seconds.min(86_400.0)),
+            limit,
         })
     }
+}
+
+/// Which per-trace limit refused a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TraceLimit {
+    TooLarge,
+    LiveTraces,
 }
 
 /// One live trace.
@@ -179,7 +191,7 @@ impl LiveTraces {
                 }
             }
         }
-        let mut refused: HashMap<TraceId, (Discard, String)> = HashMap::new();
+        let mut refused: HashMap<TraceId, (TraceLimit, String)> = HashMap::new();
         for trace_id in order {
             let added = bytes.get(&trace_id).copied().unwrap_or(0);
             let live = self
@@ -194,7 +206,7 @@ impl LiveTraces {
                     refused.insert(
                         trace_id,
                         (
-                            Discard::LiveTracesExceeded,
+                            TraceLimit::LiveTraces,
                             format!(
                                 "LIVE_TRACES_EXCEEDED: max live traces exceeded for tenant {tenant}: \
                                  limit {max} (overrides max_live_traces) reached; trace {} refused",
@@ -220,7 +232,7 @@ impl LiveTraces {
                 refused.insert(
                     trace_id,
                     (
-                        Discard::TraceTooLarge,
+                        TraceLimit::TooLarge,
                         format!(
                             "TRACE_TOO_LARGE: max size of trace ({max} bytes, overrides \
                              max_bytes_per_trace) exceeded while adding {added} bytes to trace {} \
@@ -245,10 +257,8 @@ impl LiveTraces {
                 outcome.message = message.clone();
             }
             match reason {
-                Discard::TraceTooLarge => outcome.trace_too_large += 1,
-                Discard::LiveTracesExceeded | Discard::RateLimited => {
-                    outcome.live_traces_exceeded += 1
-                }
+                TraceLimit::TooLarge => outcome.trace_too_large += 1,
+                TraceLimit::LiveTraces => outcome.live_traces_exceeded += 1,
             }
             false
         });
@@ -281,10 +291,6 @@ impl TenantLimiter {
                 .tracks_traces()
                 .then(|| Mutex::new(LiveTraces::new(live_trace_idle, now))),
         }
-    }
-
-    pub(crate) fn limits(&self) -> &TenantLimits {
-        &self.limits
     }
 
     /// Takes a token per span of a request of `spans` spans, or refuses it whole.
@@ -328,7 +334,8 @@ mod tests {
         assert_eq!(
             bucket.take(5, start),
             Err(RateRefusal::Later {
-                retry_after: Duration::from_millis(500)
+                retry_after: Duration::from_millis(500),
+                limit: rate(10, 20),
             })
         );
         let later = start + Duration::from_millis(500);
@@ -340,7 +347,12 @@ mod tests {
             bucket.take(1, much_later),
             Err(RateRefusal::Later { .. })
         ));
-        assert_eq!(bucket.take(21, much_later), Err(RateRefusal::Never));
+        assert_eq!(
+            bucket.take(21, much_later),
+            Err(RateRefusal::Never {
+                limit: rate(10, 20)
+            })
+        );
     }
 
     fn span(trace: u8, span: u8, payload: usize) -> Span {

@@ -196,26 +196,23 @@ impl Ingest {
         })
     }
 
+    /// Takes `spans` tokens of the tenant's rate limit, or refuses the request (and
+    /// counts its spans as discarded).
     fn check_rate(&self, runtime: &TenantRuntime, spans: usize) -> Result<(), IngestError> {
-        let refusal = match runtime.limiter().check_rate(spans) {
-            Ok(()) => return Ok(()),
-            Err(refusal) => refusal,
+        let Err(refusal) = runtime.limiter().check_rate(spans) else {
+            return Ok(());
         };
         let tenant = runtime.name().to_owned();
         self.tenants
             .record_discarded(&tenant, Discard::RateLimited, spans);
-        let limit = runtime.limiter().limits().rate.unwrap_or(RateLimit {
-            spans_per_second: 0,
-            burst_spans: 0,
-        });
         Err(match refusal {
-            RateRefusal::Later { retry_after } => IngestError::RateLimited {
+            RateRefusal::Later { retry_after, limit } => IngestError::RateLimited {
                 tenant,
                 spans,
                 limit,
                 retry_after,
             },
-            RateRefusal::Never => IngestError::OverBurst {
+            RateRefusal::Never { limit } => IngestError::OverBurst {
                 tenant,
                 spans,
                 limit,
