@@ -3,27 +3,17 @@
 # peak RSS while loading 1M spans over OTLP/gRPC, then trace-by-id latency for 1,000
 # random ids. Gateway and load generator share the machine, as in the recorded runs.
 # Usage: scripts/bench.sh [total_spans] [concurrency]   (after `make release`)
-# Env: FSYNC=never|always (storage.fsync, default never); SPANGATE_BIN to bench another build.
+# Env: FSYNC=never|always (storage.fsync, default never); STORAGE_EXTRA=", key: value" more
+# storage keys (e.g. ", retention: 32s"); SPANGATE_BIN to bench another build.
 set -euo pipefail
 total_spans=${1:-1000000}
 concurrency=${2:-4}
 bin=${CARGO_TARGET_DIR:-$HOME/.cache/spangate/target}/release
 work=$(mktemp -d /tmp/spangate-bench.XXXXXX)
-cat > "$work/config.yaml" <<YAML
-storage: { data_dir: "$work/data", fsync: ${FSYNC:-never} }
-receivers:
-  otlp_grpc: { listen: "127.0.0.1:24317" }
-  otlp_http: { listen: "127.0.0.1:24318" }
-query: { listen: "127.0.0.1:23200" }
-log: { level: warn }
-YAML
-"${SPANGATE_BIN:-$bin/spangate}" --config "$work/config.yaml" &
-gateway=$!
+source "$(dirname "$0")/bench-gateway.sh"
+gateway=
 trap 'kill $gateway 2>/dev/null; wait $gateway 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:23200/ready >/dev/null && break
-  sleep 0.1
-done
+start_gateway "$work" ", fsync: ${FSYNC:-never}${STORAGE_EXTRA:-}"
 
 echo "== ingest: $total_spans spans, $concurrency senders, gateway pid $gateway"
 "$bin/spangate-loadgen" ingest --endpoint http://127.0.0.1:24317 \

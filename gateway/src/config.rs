@@ -111,6 +111,9 @@ impl Config {
             ConfigError::invalid(&key, err.into_inner().to_string())
         })?;
         config.validated = Some(config.check()?);
+        // The tenants' own retention, as the store applies it.
+        config.storage.tenant_retention =
+            config.overrides.retention_by_tenant().into_iter().collect();
         Ok(config)
     }
 
@@ -303,10 +306,12 @@ mod tests {
         )
         .unwrap();
         assert!(config.multitenancy.enabled);
+        let policy = config.storage.retention_policy();
         assert_eq!(
-            config.overrides.retention_for("team-a"),
+            policy.of("team-a"),
             Some(std::time::Duration::from_secs(48 * 3600))
         );
+        assert_eq!(policy.of("team-b"), Some(config.storage.retention));
     }
 
     #[test]

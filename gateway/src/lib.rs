@@ -31,6 +31,7 @@ pub mod tenant;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -143,6 +144,7 @@ pub async fn run(
         .blocks
         .enabled
         .then(|| tokio::spawn(build_blocks(store.clone(), shutdown.clone())));
+    let sweeper = tokio::spawn(sweep_store(store.clone(), shutdown.clone()));
     let ingest = Ingest::new(tenants.clone(), &config.ingest);
     let receiver_stats = Arc::new(ReceiverStats::default());
     tokio::spawn(reload_on_sighup(
@@ -240,29 +242,65 @@ pub async fn run(
     {
         tracing::error!(%error, "block builder failed");
     }
+    if let Err(error) = sweeper.await {
+        tracing::error!(%error, "retention sweeper failed");
+    }
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
     result
 }
 
-/// Every `storage.blocks.interval`, moves what is due from the hot rows into blocks (on
-/// the blocking pool); a build under way when `shutdown` comes is finished first.
-async fn build_blocks(store: Arc<TraceStore>, shutdown: CancellationToken) {
-    let interval = store.blocks_config().interval;
+/// Runs `job` on the blocking pool every `interval` until `shutdown`; a run under way
+/// when `shutdown` comes is finished first. A failure is logged (`failed`, then the
+/// error) and the job runs again at the next interval.
+async fn every<E: std::fmt::Display + Send + 'static>(
+    interval: Duration,
+    shutdown: CancellationToken,
+    store: Arc<TraceStore>,
+    failed: &'static str,
+    job: fn(&TraceStore) -> Result<(), E>,
+) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
         }
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.build_due_blocks()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                tracing::error!(%error, "building blocks failed; the spans stay in the hot tier")
-            }
-            Err(error) => tracing::error!(%error, "block builder panicked"),
+        match tokio::task::spawn_blocking(move || job(&store)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "{failed}"),
+            Err(error) => tracing::error!(%error, "{failed} (panicked)"),
         }
     }
+}
+
+/// Every `storage.blocks.interval`, moves what is due from the hot rows into blocks.
+async fn build_blocks(store: Arc<TraceStore>, shutdown: CancellationToken) {
+    let interval = store.blocks_config().interval;
+    let job: fn(&TraceStore) -> Result<(), store::StoreError> =
+        |store| store.build_due_blocks().map(drop);
+    every(
+        interval,
+        shutdown,
+        store,
+        "building blocks failed; the spans stay in the hot tier",
+        job,
+    )
+    .await;
+}
+
+/// Every few seconds, deletes what retention and the disk cap expired.
+async fn sweep_store(store: Arc<TraceStore>, shutdown: CancellationToken) {
+    let interval = store.sweep_interval();
+    let job: fn(&TraceStore) -> Result<(), store::StoreError> = |store| store.sweep().map(drop);
+    every(
+        interval,
+        shutdown,
+        store,
+        "deleting expired data failed; retrying at the next sweep",
+        job,
+    )
+    .await;
 }
 
 /// `SIGHUP` re-reads the config file and swaps in its pipelines (the top-level one and

@@ -44,6 +44,23 @@ enum Command {
     /// Tools for plugin authors.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Tools for operators of a store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Print what a data directory holds: bytes on disk, per column family, and per
+    /// tenant the spans, traces, blocks and ingest time range. Read-only (no lock, no
+    /// writes): it can run beside a gateway using the directory.
+    Inspect {
+        /// The store's data directory (`storage.data_dir`).
+        data_dir: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `check` and `run` keep compiled components in `$SPANGATE_PLUGIN_CACHE` (default
@@ -96,6 +113,7 @@ fn main() -> ExitCode {
         }
         Command::Run => run(cli.config),
         Command::Plugin(command) => plugin(command),
+        Command::Store(StoreCommand::Inspect { data_dir, json }) => inspect_store(&data_dir, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,6 +174,17 @@ fn new_plugin(lang: spangate::plugin_new::Language, name: &str) -> anyhow::Resul
             .map(|line| format!("  {line}\n"))
             .collect::<String>()
     ))
+}
+
+fn inspect_store(data_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let inspection = spangate::store::inspect(data_dir)
+        .with_context(|| format!("cannot inspect {}", data_dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&inspection)?);
+    } else {
+        print!("{}", spangate::store::render_inspection(&inspection));
+    }
+    Ok(())
 }
 
 fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {

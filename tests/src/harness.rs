@@ -36,8 +36,13 @@ pub struct GatewayOptions {
     pub log_level: &'static str,
     /// `storage.blocks` (YAML flow mapping), e.g. `{ build_after: 0s, interval: 100ms }`.
     pub blocks: &'static str,
+    /// More `storage:` keys, one `key: value` per line (indented by the harness), e.g.
+    /// `retention: 8s`.
+    pub storage_extra: &'static str,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
+    /// `storage.data_dir`; default `data` in the gateway's temporary directory.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for GatewayOptions {
@@ -53,7 +58,9 @@ impl Default for GatewayOptions {
             queue_timeout: "2s",
             log_level: "info",
             blocks: "{}",
+            storage_extra: "",
             extra_yaml: String::new(),
+            data_dir: None,
         }
     }
 }
@@ -134,7 +141,10 @@ impl TestGateway {
             http: free_port(),
             query: free_port(),
         };
-        let data_dir = dir.path().join("data");
+        let data_dir = options
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("data"));
         let config_path = dir.path().join("spangate.yaml");
         let yaml = render_config(&options, ports, &data_dir);
         std::fs::write(&config_path, yaml).expect("write config");
@@ -442,6 +452,7 @@ fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {
   fsync: {fsync}
   compression: {compression}
   blocks: {blocks}
+{storage_extra}
 receivers:
   otlp_grpc:
     enabled: {grpc_enabled}
@@ -464,6 +475,11 @@ log:
         fsync = o.fsync,
         compression = o.compression,
         blocks = o.blocks,
+        storage_extra = o
+            .storage_extra
+            .lines()
+            .map(|line| format!("  {line}\n"))
+            .collect::<String>(),
         grpc_enabled = o.grpc_enabled,
         grpc = ports.grpc,
         max_message_bytes = o.max_message_bytes,

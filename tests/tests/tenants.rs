@@ -1140,3 +1140,55 @@ fn a_reload_swaps_the_pipeline_of_every_started_tenant() {
     let other = write(&gw, "team-b");
     assert!(stored(&gw, "team-b", &other));
 }
+
+#[test]
+fn a_tenant_keeps_its_traces_for_its_own_retention() {
+    let gw = TestGateway::start_with(GatewayOptions {
+        extra_yaml: "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { retention: 4s }\n"
+            .to_owned(),
+        ..GatewayOptions::default()
+    });
+    let (a_trace, b_trace) = (ids::trace_id(), ids::trace_id());
+    for (org, trace) in [("team-a", &a_trace), ("team-b", &b_trace)] {
+        gw.grpc()
+            .export_with(
+                &traces_request(org, &[(trace, 0)]),
+                false,
+                &metadata(Some(org)),
+            )
+            .map(|response| clients::assert_no_rejections(&response, org))
+            .unwrap();
+    }
+    let written = std::time::Instant::now();
+    let status = |org: &str, id: &[u8]| {
+        gw.get_with(
+            &format!("/api/traces/{}", ids::hex_id(id)),
+            &[(ORG_ID, org)],
+        )
+        .status
+    };
+    assert_eq!(status("team-a", &a_trace), 200);
+    // Bounded: retention plus a busy machine's sweeps.
+    let expired = (0..360).find(|_| {
+        let gone = status("team-a", &a_trace) == 404;
+        if !gone {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        gone
+    });
+    assert!(
+        expired.is_some(),
+        "team-a's trace outlived its retention\n{}",
+        gw.logs()
+    );
+    assert!(
+        written.elapsed() >= std::time::Duration::from_secs(4),
+        "gone before its retention: {:?}",
+        written.elapsed()
+    );
+    assert_eq!(
+        status("team-b", &b_trace),
+        200,
+        "team-b has storage.retention (14d)"
+    );
+}

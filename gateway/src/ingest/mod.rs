@@ -102,7 +102,7 @@ pub(crate) enum IngestError {
         spans: usize,
         limit: RateLimit,
     },
-    #[error("storage failed: {0}")]
+    #[error("storage unavailable: {0}")]
     Storage(#[from] StoreError),
     /// The tenant's pipeline could not be started (its plugin file went away since start-up).
     #[error("{0}")]
@@ -128,6 +128,11 @@ impl IngestError {
             | IngestError::TenantUnavailable(_)
             | IngestError::ShuttingDown => Some(Duration::from_secs(1)),
         }
+    }
+
+    /// Whether the store refused the write for lack of disk space.
+    pub(crate) fn is_no_space(&self) -> bool {
+        matches!(self, IngestError::Storage(StoreError::NoSpace(_)))
     }
 }
 

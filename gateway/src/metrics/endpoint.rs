@@ -50,10 +50,12 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     );
     let tenants = sources.tenants.running();
     let tenant_label = sources.tenant_label.clone();
-    // Metrics plugins' `collect` is a guest call: keep it off the async workers.
+    let store = sources.store.clone();
+    // Metrics plugins' `collect` is a guest call, the store's figures read its
+    // directory: keep them off the async workers.
     let plugin_points = tokio::task::spawn_blocking(move || {
         let now = super::unix_nanos_now();
-        let mut points = Vec::new();
+        let mut points = registry::store_points(&store.storage_stats(), now / 1_000_000_000);
         for tenant in &tenants {
             let pipeline = tenant.pipeline();
             let mut own = registry::plugin_points(&pipeline);

@@ -7,6 +7,7 @@ use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
 use crate::receiver::{ReceiverStats, Refusal, Transport};
+use crate::store::StorageStats;
 use crate::store::blocks::BlockList;
 use crate::tail::TailStats;
 
@@ -83,6 +84,44 @@ pub(crate) const BLOCK_SPANS: Family =
     family("spangate_block_spans", "Spans held in columnar blocks.");
 pub(crate) const BLOCK_BYTES: Family =
     family("spangate_block_bytes", "Bytes of the block files on disk.");
+pub(crate) const STORE_OUT_OF_SPACE: Family = family(
+    "spangate_store_out_of_space",
+    "1 from a write refused for lack of disk space until a write succeeds again.",
+);
+
+pub(crate) const STORE_FAMILY_BYTES: Family = family(
+    "spangate_store_family_bytes",
+    "Bytes of each RocksDB column family, in SST files on disk (kind=sst) and in memtables (kind=memtable).",
+);
+pub(crate) const STORE_DISK_BYTES: Family = family(
+    "spangate_store_disk_bytes",
+    "Bytes the store occupies on disk: RocksDB's files, its write-ahead log and the block files.",
+);
+pub(crate) const STORE_MAX_DISK_BYTES: Family = family(
+    "spangate_store_max_disk_bytes",
+    "storage.max_disk_bytes (absent when there is no cap).",
+);
+pub(crate) const STORE_SPANS: Family = family(
+    "spangate_store_spans",
+    "Spans stored in the hot rows (RocksDB's estimate).",
+);
+pub(crate) const STORE_TRACES: Family = family(
+    "spangate_store_traces",
+    "Traces with a summary in the hot tier (RocksDB's estimate).",
+);
+pub(crate) const STORE_OLDEST_AGE: Family = family(
+    "spangate_store_oldest_data_age_seconds",
+    "Age of the oldest data a tenant still holds, by ingest time.",
+);
+pub(crate) const STORE_BUCKETS_DELETED: Family = family(
+    "spangate_store_buckets_deleted_total",
+    "Ingest-time buckets deleted, by reason: retention (older than storage.retention) or disk (over storage.max_disk_bytes).",
+);
+
+pub(crate) const STORE_BLOCKS_DELETED: Family = family(
+    "spangate_store_blocks_deleted_total",
+    "Columnar blocks of the cold tier deleted by retention.",
+);
 
 pub(crate) const TAIL_PENDING_TRACES: Family = family(
     "spangate_tail_pending_traces",
@@ -267,6 +306,55 @@ pub(crate) fn block_points(blocks: &BlockList) -> Vec<MetricPoint> {
         gauge(BLOCK_SPANS, &[], spans as f64),
         gauge(BLOCK_BYTES, &[], bytes as f64),
     ]
+}
+
+/// The store's size, contents and deletions, at `now` (unix seconds).
+pub(crate) fn store_points(stats: &StorageStats, now: u64) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
+    for (family, sst, memtable) in &stats.families {
+        points.push(gauge(
+            STORE_FAMILY_BYTES,
+            &[("family", family), ("kind", "sst")],
+            *sst as f64,
+        ));
+        points.push(gauge(
+            STORE_FAMILY_BYTES,
+            &[("family", family), ("kind", "memtable")],
+            *memtable as f64,
+        ));
+    }
+    points.push(gauge(STORE_DISK_BYTES, &[], stats.disk_bytes as f64));
+    if let Some(max) = stats.max_disk_bytes {
+        points.push(gauge(STORE_MAX_DISK_BYTES, &[], max as f64));
+    }
+    points.push(gauge(STORE_SPANS, &[], stats.spans_estimate as f64));
+    points.push(gauge(STORE_TRACES, &[], stats.traces_estimate as f64));
+    for tenant in &stats.tenants {
+        if let Some(oldest) = tenant.oldest_seconds {
+            points.push(gauge(
+                STORE_OLDEST_AGE,
+                &[("tenant", &tenant.name)],
+                now.saturating_sub(oldest) as f64,
+            ));
+        }
+    }
+    points.push(counter(
+        STORE_BUCKETS_DELETED,
+        &[("reason", "retention")],
+        stats.expired_buckets,
+    ));
+    points.push(counter(
+        STORE_BUCKETS_DELETED,
+        &[("reason", "disk")],
+        stats.evicted_buckets,
+    ));
+    points.push(counter(STORE_BLOCKS_DELETED, &[], stats.expired_blocks));
+    points.push(gauge(
+        STORE_OUT_OF_SPACE,
+        &[],
+        f64::from(u8::from(stats.out_of_space)),
+    ));
+    points
 }
 
 /// Remote-write's outcome counters.

@@ -3,6 +3,7 @@
 
 mod metric;
 mod sampling;
+pub mod size;
 mod tag_scope;
 
 pub use metric::{Exemplar, MetricPoint, MetricValue, is_label_name, is_metric_name};

@@ -193,43 +193,10 @@ pub fn validate(entries: &[PluginEntry], builtins: &[&str]) -> Result<(), (Strin
     Ok(())
 }
 
-/// `64MiB`, `512KiB`, `1GiB`, `1048576` (bytes).
+/// A size in bytes that fits this machine's address space.
 fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(usize),
-        Text(String),
-    }
-    match Raw::deserialize(deserializer)? {
-        Raw::Number(bytes) => Ok(bytes),
-        Raw::Text(text) => parse_bytes(&text).map_err(serde::de::Error::custom),
-    }
-}
-
-/// `64MiB`, `512KiB`, `1GiB`, `1048576` (bytes) as a number of bytes.
-pub(crate) fn parse_bytes(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let multiplier: usize = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use B, KiB, MiB or GiB, e.g. 64MiB)"
-            ));
-        }
-    };
-    digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("`{text}` is not a size (e.g. 64MiB)"))
+    let bytes = crate::model::size::deserialize_bytes(deserializer)?;
+    usize::try_from(bytes).map_err(|_| serde::de::Error::custom("size too large"))
 }
 
 #[cfg(test)]
@@ -251,20 +218,6 @@ mod tests {
         let config = crate::config::Config::from_yaml(&example).unwrap();
         assert_eq!(config.pipeline.len(), 3);
         assert_eq!(config.pipeline[2].display_name(), "sampling");
-    }
-
-    #[test]
-    fn sizes_parse_with_binary_units() {
-        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_bytes("512 KiB"), Ok(512 << 10));
-        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
-        assert!(
-            parse_bytes("64MB")
-                .unwrap_err()
-                .contains("unknown unit `MB`")
-        );
-        assert!(parse_bytes("MiB").is_err());
-        assert!(parse_bytes("99999999999999999999GiB").is_err());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(crate) enum Refusal {
     Overloaded,
     /// Storage failure or shutdown (retryable).
     Unavailable,
+    /// The store's disk is full (retryable; writes resume when space is freed).
+    NoSpace,
     /// No `X-Scope-OrgID` while multi-tenancy is on.
     Unauthenticated,
     /// An `X-Scope-OrgID` that names no valid tenant, or several.
@@ -44,12 +46,13 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 8] = [
+    pub(crate) const ALL: [Refusal; 9] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
         Refusal::Overloaded,
         Refusal::Unavailable,
+        Refusal::NoSpace,
         Refusal::Unauthenticated,
         Refusal::InvalidTenant,
         Refusal::RateLimited,
@@ -63,6 +66,7 @@ impl Refusal {
             Refusal::UnsupportedMedia => "unsupported_media",
             Refusal::Overloaded => "overloaded",
             Refusal::Unavailable => "unavailable",
+            Refusal::NoSpace => "no_space",
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::InvalidTenant => "invalid_tenant",
             Refusal::RateLimited => "rate_limited",

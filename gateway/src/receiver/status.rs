@@ -49,6 +49,7 @@ pub(super) fn refusal(error: &IngestError) -> Refusal {
     match error {
         IngestError::Overloaded(_) => Refusal::Overloaded,
         IngestError::RateLimited { .. } | IngestError::OverBurst { .. } => Refusal::RateLimited,
+        IngestError::Storage(_) if error.is_no_space() => Refusal::NoSpace,
         IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
             Refusal::Unavailable
         }
@@ -159,6 +160,23 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(tenant_refusal(&OrgIdError::Unsafe), Refusal::InvalidTenant);
+    }
+
+    #[test]
+    fn a_full_disk_is_unavailable_and_counted_as_no_space() {
+        let error = IngestError::Storage(crate::store::StoreError::NoSpace(
+            "IO error: No space left on device: While appending to file: /d/000004.log".into(),
+        ));
+        let status = grpc_status(&error);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(
+            status
+                .message()
+                .starts_with("storage unavailable: no space left on device"),
+            "{status:?}"
+        );
+        assert_eq!(http_status(&error), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refusal(&error), Refusal::NoSpace);
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub(super) struct SpanValue {
     pub resource_hash: u64,
     pub scope_hash: u64,
     pub span: Span,
+    /// The ingest-time bucket the row was read from (its key, not its value: 0 when
+    /// decoded from a value alone).
+    pub bucket: u32,
 }
 
 pub(super) fn decode_span_value(bytes: &[u8]) -> Result<SpanValue, CodecError> {
@@ -90,6 +93,7 @@ pub(super) fn decode_span_value(bytes: &[u8]) -> Result<SpanValue, CodecError> {
         resource_hash,
         scope_hash,
         span,
+        bucket: 0,
     })
 }
 
@@ -230,7 +234,7 @@ pub(crate) mod tests {
             let mut bytes = Vec::new();
             encode_span_value(resource_hash, scope_hash, &span, &mut bytes);
             let decoded = decode_span_value(&bytes).unwrap();
-            prop_assert_eq!(decoded, SpanValue { resource_hash, scope_hash, span });
+            prop_assert_eq!(decoded, SpanValue { resource_hash, scope_hash, span, bucket: 0 });
         }
 
         #[test]

@@ -1,8 +1,12 @@
 //! `storage:` in the config: where and how spans are kept.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::retention::RetentionPolicy;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +30,27 @@ pub struct StorageConfig {
     pub indexed_span_attributes: Vec<String>,
     /// The columnar cold tier (`storage.blocks.*`).
     pub blocks: super::blocks::BlocksConfig,
+    /// How long data is kept, by ingest time: `14d` by default (as Tempo's
+    /// `block_retention`), `0` keeps forever. Deletion runs in the background, a whole
+    /// ingest-time bucket (1/16 of the retention) at a time.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// Disk the store may use (`50GiB`); over it, the oldest data is deleted first.
+    /// Absent: no cap.
+    #[serde(deserialize_with = "crate::model::size::deserialize_optional_bytes")]
+    pub max_disk_bytes: Option<u64>,
+    /// Per-tenant retention overrides, by tenant name (assembled from the tenants'
+    /// overrides, not a key of `storage:`); `None` keeps forever.
+    #[serde(skip)]
+    pub tenant_retention: HashMap<String, Option<Duration>>,
+}
+
+/// The smallest `storage.max_disk_bytes`: RocksDB's own files need a few MiB.
+const MIN_DISK_BYTES: u64 = 16 << 20;
+
+/// A retention of `0` keeps data forever.
+pub(super) fn retention_of(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
 }
 
 /// Low-cardinality span attributes people search by.
@@ -58,6 +83,9 @@ impl Default for StorageConfig {
                 .map(|key| (*key).to_owned())
                 .collect(),
             blocks: super::blocks::BlocksConfig::default(),
+            retention: Duration::from_secs(14 * 24 * 3600),
+            max_disk_bytes: None,
+            tenant_retention: HashMap::new(),
         }
     }
 }
@@ -77,6 +105,14 @@ pub enum Compression {
 }
 
 impl StorageConfig {
+    /// Retention per tenant, as the store applies it.
+    pub fn retention_policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            default: retention_of(self.retention),
+            per_tenant: self.tenant_retention.clone(),
+        }
+    }
+
     /// Checks what serde cannot; the error names the dotted key.
     pub fn validate(&self) -> Result<(), (String, String)> {
         if self.data_dir.as_os_str().is_empty() {
@@ -95,6 +131,61 @@ impl StorageConfig {
                 "must not be empty".to_owned(),
             ));
         }
+        if self.retention.subsec_nanos() != 0 {
+            return Err((
+                "storage.retention".to_owned(),
+                "must be whole seconds (e.g. 14d, 36h, 90s) or 0 to keep forever".to_owned(),
+            ));
+        }
+        if let Some(bytes) = self.max_disk_bytes
+            && bytes < MIN_DISK_BYTES
+        {
+            return Err((
+                "storage.max_disk_bytes".to_owned(),
+                format!("must be at least 16MiB (got {bytes} bytes)"),
+            ));
+        }
         self.blocks.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn error_of(yaml: &str) -> String {
+        match Config::from_yaml(yaml) {
+            Ok(_) => panic!("accepted: {yaml}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn retention_and_disk_cap_parse_and_bad_values_name_their_key() {
+        let config =
+            Config::from_yaml("storage: { retention: 36h, max_disk_bytes: 50GiB }").unwrap();
+        assert_eq!(config.storage.retention.as_secs(), 36 * 3600);
+        assert_eq!(config.storage.max_disk_bytes, Some(50 << 30));
+        let forever = Config::from_yaml("storage: { retention: 0 }").unwrap();
+        assert_eq!(forever.storage.retention_policy().default, None);
+        let default = Config::from_yaml("{}").unwrap();
+        assert_eq!(default.storage.retention.as_secs(), 14 * 24 * 3600);
+        assert_eq!(default.storage.max_disk_bytes, None);
+
+        for (yaml, needle) in [
+            ("storage: { retention: soon }", "storage.retention"),
+            ("storage: { retention: 1500ms }", "storage.retention"),
+            (
+                "storage: { max_disk_bytes: 50GB }",
+                "storage.max_disk_bytes",
+            ),
+            (
+                "storage: { max_disk_bytes: 1MiB }",
+                "storage.max_disk_bytes",
+            ),
+        ] {
+            let error = error_of(yaml);
+            assert!(error.contains(needle), "{yaml}: {error}");
+        }
     }
 }

@@ -1,24 +1,34 @@
 //! The trace store: spans persisted in RocksDB, read back whole by trace id.
 //!
 //! Column families (layout written down in ARCHITECTURE.md):
-//! - `spans`: one entry per span, keyed so a trace is one prefix scan (`keys.rs`);
-//! - `dictionary`: resources and scopes, stored once and referenced by hash from spans (`codec.rs`);
+//! - `spans.v2`: one entry per span, keyed by ingest-time bucket then trace, so a
+//!   trace is one prefix seek per bucket and a bucket is one key range (`keys.rs`);
+//! - `dictionary.v2`: resources and scopes, stored once per bucket and referenced by
+//!   hash from spans (`codec.rs`);
 //! - `pending`: traces held for a tail-sampling decision, whose spans are already in
-//!   `spans` (`pending.rs`);
-//! - `default`: the tenant registry (`tenants.rs`);
+//!   `spans.v2` (`pending.rs`);
+//! - `default`: the tenant registry (`tenants.rs`), the bucket registry (`buckets.rs`)
+//!   and the disk floors (`sweep.rs`);
 //! - `postings`, `writes`, `values`, `trace_summaries`, `tag_keys`: the search
 //!   indexes (`index/`).
 //!
 //! A write is one `WriteBatch` through the WAL, so a request's spans, the dictionary
 //! entries they point at and their index entries become durable together, or not at all.
+//! Retention (`retention.rs`, `sweep.rs`) deletes whole buckets in the background.
 
 pub mod blocks;
+mod buckets;
 mod codec;
 mod config;
+mod disk_errors;
 pub mod index;
+mod inspect;
 mod keys;
+mod migrate;
 mod pending;
 mod reindex;
+mod retention;
+mod sweep;
 mod tenants;
 
 use std::path::{Path, PathBuf};
@@ -26,24 +36,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
-    IteratorMode, Options, ReadOptions, SliceTransform, WriteBatch, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Options, ReadOptions,
+    SliceTransform, WriteBatch, WriteOptions,
 };
 
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, Span, TraceId, TracesData};
+use buckets::BucketRegistry;
 pub use config::{Compression, DEFAULT_INDEXED_SPAN_ATTRIBUTES, FsyncPolicy, StorageConfig};
+pub use inspect::{FamilyFigures, Inspection, TenantFigures, inspect, render_inspection};
 pub use keys::TenantId;
 pub use pending::{DecisionWrite, PendingMarker};
+use retention::Horizons;
+pub use retention::RetentionPolicy;
+pub use sweep::{DeleteReason, StorageStats, SweepStats, TenantStats};
 use tenants::TenantRegistry;
 
-const CF_SPANS: &str = "spans";
-const CF_DICTIONARY: &str = "dictionary";
+const CF_SPANS: &str = "spans.v2";
+const CF_DICTIONARY: &str = "dictionary.v2";
 const CF_PENDING: &str = "pending";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),
+    #[error("no space left on device; writes resume by themselves once space is freed ({0})")]
+    NoSpace(String),
     #[error("corrupt entry: {0}")]
     Corrupt(#[from] codec::CodecError),
     #[error("span references a missing {kind} entry {hash:016x}")]
@@ -57,6 +74,10 @@ pub enum StoreError {
     TooManyTenants,
     #[error("corrupt pending marker {0}")]
     CorruptMarker(String),
+    #[error("corrupt registry entry: {0}")]
+    CorruptRegistry(String),
+    #[error("{0} is not a spangate data directory (no RocksDB CURRENT file)")]
+    NotAStore(String),
     #[error(transparent)]
     Block(#[from] blocks::BlockError),
     #[error("block file {path}: {error}")]
@@ -66,10 +87,12 @@ pub enum StoreError {
     },
 }
 
-/// Spans of one resource while a trace is assembled: its hash, and per scope hash the spans.
+/// Spans of one resource while a trace is assembled: its hash and a bucket holding its
+/// entry, and per scope its hash, a bucket holding its entry, and the spans.
 struct ResourceGroup {
     hash: u64,
-    scopes: Vec<(u64, Vec<Span>)>,
+    bucket: u32,
+    scopes: Vec<(u64, u32, Vec<Span>)>,
 }
 
 /// An inclusive time window in unix nanoseconds; a trace matches when any span overlaps it.
@@ -101,14 +124,33 @@ pub struct TraceStore {
     index: index::IndexConfig,
     /// Registry entries this process has written (put once, not per write).
     known_index_keys: index::KnownKeys,
-    /// Ids of writes, for their index entries: from the clock at open, then counting.
+    /// The last write id (ingest time in unix nanoseconds, see `next_clock_id`).
     next_write_id: AtomicU64,
     data_dir: PathBuf,
     blocks_config: blocks::BlocksConfig,
     /// The open blocks (the cold tier).
     blocks: blocks::BlockSet,
-    /// Ids of new blocks: above every listed one and the clock at open.
+    /// The last block id (build time in unix nanoseconds, above every listed one).
     next_block_id: AtomicU64,
+    /// Each tenant's ingest-time buckets (the span rows' key ranges).
+    buckets: BucketRegistry,
+    retention: RetentionPolicy,
+    /// What retention and the disk cap have expired, per tenant; read by every query
+    /// and by the compaction filters.
+    horizons: Arc<Horizons>,
+    max_disk_bytes: Option<u64>,
+    sweep: sweep::SweepState,
+    space: disk_errors::SpaceState,
+}
+
+/// When and where one write lands: its id (ingest time in unix nanoseconds, unique)
+/// and its ingest-time bucket.
+#[derive(Debug, Clone, Copy)]
+struct WriteClock {
+    write_id: u64,
+    bucket: u32,
+    /// The tenant's bucket width: how often indexed values are put again.
+    width: u32,
 }
 
 impl TraceStore {
@@ -117,8 +159,12 @@ impl TraceStore {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let db = open_db(&config.data_dir, config)?;
+        let horizons = Arc::new(Horizons::default());
+        let mut db = open_db(&config.data_dir, config, &horizons)?;
+        let retention = config.retention_policy();
         let tenants = TenantRegistry::load(&db)?;
+        migrate::move_legacy_rows(&mut db, &tenants, &retention)?;
+        let buckets = BucketRegistry::load(&db)?;
         let mut write_options = WriteOptions::default();
         write_options.set_sync(config.fsync == FsyncPolicy::Always);
         let blocks = blocks::open_blocks(&db, &config.data_dir)?;
@@ -144,7 +190,15 @@ impl TraceStore {
             blocks_config: config.blocks.clone(),
             blocks,
             next_block_id: AtomicU64::new(newest_block.max(now_nanos)),
+            buckets,
+            retention,
+            horizons,
+            max_disk_bytes: config.max_disk_bytes,
+            sweep: sweep::SweepState::default(),
+            space: disk_errors::SpaceState::default(),
         };
+        store.load_floors()?;
+        store.refresh_horizons();
         store.reindex_if_needed()?;
         Ok(store)
     }
@@ -181,7 +235,11 @@ impl TraceStore {
 
     /// The id of a tenant, registering it on first use.
     pub fn tenant_for_write(&self, name: &str) -> Result<TenantId, StoreError> {
-        self.tenants.get_or_create(&self.db, name)
+        let tenant = self.tenants.get_or_create(&self.db, name)?;
+        if self.horizons.get(tenant).width == 0 {
+            self.refresh_horizon(tenant, name, unix_seconds());
+        }
+        Ok(tenant)
     }
 
     /// Persists every span of `request` (already validated: 16-byte trace ids and
@@ -192,14 +250,36 @@ impl TraceStore {
         request: &ExportTraceServiceRequest,
     ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
-        let (span_count, registered) = self.put_spans(&mut batch, tenant, request);
+        let clock = self.write_clock(&mut batch, tenant);
+        let (span_count, registered) = self.put_spans(&mut batch, tenant, request, clock);
         self.commit(batch, registered)?;
         Ok(span_count)
     }
 
+    /// The id and bucket of a write about to be committed; opening a bucket adds its
+    /// registry entry to `batch`.
+    fn write_clock(&self, batch: &mut WriteBatch, tenant: TenantId) -> WriteClock {
+        let write_id = next_clock_id(&self.next_write_id);
+        let seconds = u32::try_from(retention::write_id_seconds(write_id)).unwrap_or(u32::MAX);
+        let width = match self.horizons.get(tenant).width {
+            0 => retention::bucket_width(self.retention.default),
+            width => width,
+        };
+        let (bucket, registry_entry) = self.buckets.for_write(tenant, seconds, width);
+        if let Some((key, value)) = registry_entry {
+            batch.put(key, value);
+        }
+        WriteClock {
+            write_id,
+            bucket: bucket.start,
+            width,
+        }
+    }
+
     /// Writes `batch`; then remembers the index registry entries it held.
-    fn commit(&self, batch: WriteBatch, registered: Vec<u128>) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write_options)?;
+    fn commit(&self, batch: WriteBatch, registered: index::Registered) -> Result<(), StoreError> {
+        self.space
+            .write(|| self.db.write_opt(batch, &self.write_options))?;
         self.known_index_keys.remember(registered);
         Ok(())
     }
@@ -212,9 +292,12 @@ impl TraceStore {
         batch: &mut WriteBatch,
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
-    ) -> (usize, Vec<u128>) {
-        let registered = self.put_index_entries(batch, tenant, request);
-        (self.put_spans_unindexed(batch, tenant, request), registered)
+        clock: WriteClock,
+    ) -> (usize, index::Registered) {
+        let registered = self.put_index_entries(batch, tenant, request, clock);
+        let span_count =
+            self.put_spans_unindexed(batch, tenant, request, |_, _| Some(clock.bucket));
+        (span_count, registered)
     }
 
     /// Adds the index entries of `request` to `batch`; returns the registry entries to
@@ -224,7 +307,8 @@ impl TraceStore {
         batch: &mut WriteBatch,
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
-    ) -> Vec<u128> {
+        clock: WriteClock,
+    ) -> index::Registered {
         index::add_index_entries(
             batch,
             &index::IndexFamilies {
@@ -238,37 +322,36 @@ impl TraceStore {
             request,
             &self.index,
             &self.known_index_keys,
-            self.next_write_id.fetch_add(1, Ordering::Relaxed),
+            clock.write_id,
+            clock.width,
         )
     }
 
-    /// `put_spans` without index entries: for spans rewritten in place (tail
-    /// decisions), whose entries were added when they were first written (adding them
-    /// again would count the spans twice in the trace's summary).
+    /// `put_spans` without index entries, each span into the bucket `bucket_of` names
+    /// (skipped when it names none): for spans rewritten in place (tail decisions),
+    /// whose entries were added when they were first written (adding them again would
+    /// count the spans twice in the trace's summary). A resource or scope entry is put
+    /// into each bucket one of its spans goes to.
     fn put_spans_unindexed(
         &self,
         batch: &mut WriteBatch,
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
+        mut bucket_of: impl FnMut(&TraceId, &[u8; SPAN_ID_LEN]) -> Option<u32>,
     ) -> usize {
         let spans_cf = self.cf(CF_SPANS);
         let dictionary_cf = self.cf(CF_DICTIONARY);
         let mut value = Vec::with_capacity(512);
         let mut span_count = 0;
+        // Buckets the current resource's / scope's entry was put into (usually one).
+        let mut resource_buckets: Vec<u32> = Vec::with_capacity(1);
+        let mut scope_buckets: Vec<u32> = Vec::with_capacity(1);
         for resource_spans in &request.resource_spans {
             let (resource_hash, resource_entry) = codec::encode_resource_entry(resource_spans);
-            batch.put_cf(
-                dictionary_cf,
-                keys::dictionary_key(tenant, keys::DictionaryKind::Resource, resource_hash),
-                resource_entry,
-            );
+            resource_buckets.clear();
             for scope_spans in &resource_spans.scope_spans {
                 let (scope_hash, scope_entry) = codec::encode_scope_entry(scope_spans);
-                batch.put_cf(
-                    dictionary_cf,
-                    keys::dictionary_key(tenant, keys::DictionaryKind::Scope, scope_hash),
-                    scope_entry,
-                );
+                scope_buckets.clear();
                 for span in &scope_spans.spans {
                     let (Some(trace_id), Ok(span_id)) = (
                         TraceId::from_slice(&span.trace_id),
@@ -277,10 +360,39 @@ impl TraceStore {
                         debug_assert!(false, "spans are validated before they are written");
                         continue;
                     };
+                    let Some(bucket) = bucket_of(&trace_id, &span_id) else {
+                        continue;
+                    };
+                    if !resource_buckets.contains(&bucket) {
+                        resource_buckets.push(bucket);
+                        batch.put_cf(
+                            dictionary_cf,
+                            keys::dictionary_key(
+                                tenant,
+                                bucket,
+                                keys::DictionaryKind::Resource,
+                                resource_hash,
+                            ),
+                            &resource_entry,
+                        );
+                    }
+                    if !scope_buckets.contains(&bucket) {
+                        scope_buckets.push(bucket);
+                        batch.put_cf(
+                            dictionary_cf,
+                            keys::dictionary_key(
+                                tenant,
+                                bucket,
+                                keys::DictionaryKind::Scope,
+                                scope_hash,
+                            ),
+                            &scope_entry,
+                        );
+                    }
                     codec::encode_span_value(resource_hash, scope_hash, span, &mut value);
                     batch.put_cf(
                         spans_cf,
-                        keys::span_key(tenant, &trace_id, &span_id),
+                        keys::span_key(tenant, bucket, &trace_id, &span_id),
                         &value,
                     );
                     span_count += 1;
@@ -313,29 +425,80 @@ impl TraceStore {
         self.trace_with_blocks(&self.blocks.current(), tenant, trace_id, window)
     }
 
-    /// Every stored span of a trace, decoded, with the bytes read.
+    /// The tenant's buckets retention has not expired, newest first.
+    fn live_buckets(&self, tenant: TenantId) -> Vec<u32> {
+        let horizon = self.horizons.get(tenant);
+        self.buckets
+            .of(tenant)
+            .iter()
+            .rev()
+            .filter(|bucket| bucket.end() > horizon.seconds)
+            .map(|bucket| bucket.start)
+            .collect()
+    }
+
+    /// Where a trace's spans are stored: (bucket, span id) of every row in a live
+    /// bucket, newest bucket first (keys only).
+    fn span_locations(
+        &self,
+        tenant: TenantId,
+        trace_id: &TraceId,
+    ) -> Result<Vec<(u32, [u8; SPAN_ID_LEN])>, StoreError> {
+        let mut read_options = ReadOptions::default();
+        read_options.set_prefix_same_as_start(true);
+        let mut iterator = self.db.raw_iterator_cf_opt(self.cf(CF_SPANS), read_options);
+        let mut locations = Vec::new();
+        for bucket in self.live_buckets(tenant) {
+            let prefix = keys::row_prefix(tenant, bucket, trace_id);
+            iterator.seek(prefix);
+            while let Some(key) = iterator.key() {
+                let Some((_, _, _, span_id)) =
+                    keys::parse_span_key(key).filter(|_| key.starts_with(&prefix))
+                else {
+                    break;
+                };
+                locations.push((bucket, span_id));
+                iterator.next();
+            }
+            iterator.status()?;
+        }
+        Ok(locations)
+    }
+
+    /// Every stored span of a trace, decoded, with the bytes read: one prefix seek per
+    /// live bucket, newest first; a span stored in several buckets (sent again later)
+    /// is read once, its newest copy.
     fn read_span_values(
         &self,
         tenant: TenantId,
         trace_id: &TraceId,
     ) -> Result<(Vec<codec::SpanValue>, u64), StoreError> {
-        let prefix = keys::trace_key(tenant, trace_id);
         let mut read_options = ReadOptions::default();
         read_options.set_prefix_same_as_start(true);
-        let iterator = self.db.iterator_cf_opt(
-            self.cf(CF_SPANS),
-            read_options,
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        let mut span_values = Vec::new();
+        let mut iterator = self.db.raw_iterator_cf_opt(self.cf(CF_SPANS), read_options);
+        let mut span_values: Vec<codec::SpanValue> = Vec::new();
         let mut inspected_bytes = 0u64;
-        for item in iterator {
-            let (key, value) = item?;
-            if !key.starts_with(&prefix) {
-                break;
+        let mut buckets_with_rows = 0;
+        for bucket in self.live_buckets(tenant) {
+            let prefix = keys::row_prefix(tenant, bucket, trace_id);
+            let before = span_values.len();
+            iterator.seek(prefix);
+            while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
+                if !key.starts_with(&prefix) {
+                    break;
+                }
+                inspected_bytes += value.len() as u64;
+                let mut span_value = codec::decode_span_value(value)?;
+                span_value.bucket = bucket;
+                span_values.push(span_value);
+                iterator.next();
             }
-            inspected_bytes += value.len() as u64;
-            span_values.push(codec::decode_span_value(&value)?);
+            iterator.status()?;
+            buckets_with_rows += usize::from(span_values.len() > before);
+        }
+        if buckets_with_rows > 1 {
+            let mut seen = std::collections::HashSet::with_capacity(span_values.len());
+            span_values.retain(|v| seen.insert(v.span.span_id.clone()));
         }
         Ok((span_values, inspected_bytes))
     }
@@ -359,6 +522,7 @@ impl TraceStore {
                 None => {
                     groups.push(ResourceGroup {
                         hash: value.resource_hash,
+                        bucket: value.bucket,
                         scopes: Vec::new(),
                     });
                     groups.len() - 1
@@ -367,21 +531,29 @@ impl TraceStore {
             let scopes = &mut groups[resource_index].scopes;
             match scopes
                 .iter_mut()
-                .find(|(hash, _)| *hash == value.scope_hash)
+                .find(|(hash, _, _)| *hash == value.scope_hash)
             {
-                Some((_, spans)) => spans.push(value.span),
-                None => scopes.push((value.scope_hash, vec![value.span])),
+                Some((_, _, spans)) => spans.push(value.span),
+                None => scopes.push((value.scope_hash, value.bucket, vec![value.span])),
             }
         }
 
         let mut resource_spans_list = Vec::with_capacity(groups.len());
         for group in groups {
-            let bytes =
-                self.dictionary_entry(tenant, keys::DictionaryKind::Resource, group.hash)?;
+            let bytes = self.dictionary_entry(
+                tenant,
+                group.bucket,
+                keys::DictionaryKind::Resource,
+                group.hash,
+            )?;
             let mut resource_spans = codec::decode_resource_entry(&bytes)?;
-            for (scope_hash, spans) in group.scopes {
-                let bytes =
-                    self.dictionary_entry(tenant, keys::DictionaryKind::Scope, scope_hash)?;
+            for (scope_hash, scope_bucket, spans) in group.scopes {
+                let bytes = self.dictionary_entry(
+                    tenant,
+                    scope_bucket,
+                    keys::DictionaryKind::Scope,
+                    scope_hash,
+                )?;
                 let mut scope_spans = codec::decode_scope_entry(&bytes)?;
                 scope_spans.spans = spans;
                 resource_spans.scope_spans.push(scope_spans);
@@ -396,13 +568,14 @@ impl TraceStore {
     fn dictionary_entry(
         &self,
         tenant: TenantId,
+        bucket: u32,
         kind: keys::DictionaryKind,
         hash: u64,
     ) -> Result<Vec<u8>, StoreError> {
         self.db
             .get_cf(
                 self.cf(CF_DICTIONARY),
-                keys::dictionary_key(tenant, kind, hash),
+                keys::dictionary_key(tenant, bucket, kind, hash),
             )?
             .ok_or(StoreError::MissingDictionaryEntry {
                 kind: match kind {
@@ -420,7 +593,33 @@ impl TraceStore {
     }
 }
 
-fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
+/// The next id of a clock-based sequence: now in unix nanoseconds, or one past the last
+/// id when the clock has not moved past it (unique, increasing).
+fn next_clock_id(last: &AtomicU64) -> u64 {
+    let now = unix_nanos();
+    let previous = last
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or(now);
+    now.max(previous.saturating_add(1))
+}
+
+fn unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn unix_seconds() -> u64 {
+    unix_nanos() / 1_000_000_000
+}
+
+fn open_db(
+    path: &Path,
+    config: &StorageConfig,
+    horizons: &Arc<Horizons>,
+) -> Result<DB, StoreError> {
     let compression = match config.compression {
         Compression::Lz4 => DBCompressionType::Lz4,
         Compression::None => DBCompressionType::None,
@@ -449,7 +648,7 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     let mut spans_options = Options::default();
     spans_options.set_compression_type(compression);
     spans_options.set_write_buffer_size(64 * 1024 * 1024);
-    spans_options.set_prefix_extractor(SliceTransform::create_fixed_prefix(keys::TRACE_KEY_LEN));
+    spans_options.set_prefix_extractor(SliceTransform::create_fixed_prefix(keys::ROW_PREFIX_LEN));
     spans_options.set_memtable_prefix_bloom_ratio(0.1);
     spans_options.set_block_based_table_factory(&spans_table);
 
@@ -464,6 +663,10 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     // decision; read in full only at start-up.
     let mut pending_options = Options::default();
     pending_options.set_compression_type(DBCompressionType::None);
+    let filter_horizons = horizons.clone();
+    pending_options.set_compaction_filter("expired_pending", move |_, key: &[u8], value: &[u8]| {
+        retention::filter_pending_marker(&filter_horizons, key, value)
+    });
 
     // Index keys carry everything; values are empty except summaries. Postings of one
     // value are read as ranges, so no bloom filters; the block cache is shared.
@@ -473,6 +676,21 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     let mut index_options = Options::default();
     index_options.set_compression_type(compression);
     index_options.set_block_based_table_factory(&index_table);
+    // Postings and write records end with the write id (its ingest time); values and
+    // tag keys hold their last put time.
+    let mut write_entry_options = index_options.clone();
+    let filter_horizons = horizons.clone();
+    write_entry_options.set_compaction_filter("expired_writes", move |_, key: &[u8], _: &[u8]| {
+        retention::filter_write_entry(&filter_horizons, key)
+    });
+    let mut registry_options = index_options.clone();
+    let filter_horizons = horizons.clone();
+    registry_options.set_compaction_filter(
+        "expired_registry",
+        move |_, key: &[u8], value: &[u8]| {
+            retention::filter_registry_entry(&filter_horizons, key, value)
+        },
+    );
     let mut summary_table = BlockBasedOptions::default();
     summary_table.set_block_cache(&cache);
     summary_table.set_bloom_filter(10.0, false);
@@ -480,16 +698,21 @@ fn open_db(path: &Path, config: &StorageConfig) -> Result<DB, StoreError> {
     summary_options.set_compression_type(compression);
     summary_options.set_block_based_table_factory(&summary_table);
     summary_options.set_merge_operator_associative("trace_summary", index::merge_summaries);
+    let filter_horizons = horizons.clone();
+    summary_options
+        .set_compaction_filter("expired_summaries", move |_, key: &[u8], value: &[u8]| {
+            retention::filter_summary(&filter_horizons, key, value)
+        });
 
     let mut column_families = vec![
         ColumnFamilyDescriptor::new(CF_SPANS, spans_options),
         ColumnFamilyDescriptor::new(CF_DICTIONARY, dictionary_options),
         ColumnFamilyDescriptor::new(CF_PENDING, pending_options),
-        ColumnFamilyDescriptor::new(index::CF_POSTINGS, index_options.clone()),
-        ColumnFamilyDescriptor::new(index::CF_WRITES, index_options.clone()),
-        ColumnFamilyDescriptor::new(index::CF_VALUES, index_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_POSTINGS, write_entry_options.clone()),
+        ColumnFamilyDescriptor::new(index::CF_WRITES, write_entry_options),
+        ColumnFamilyDescriptor::new(index::CF_VALUES, registry_options.clone()),
         ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
-        ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, index_options),
+        ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, registry_options),
         ColumnFamilyDescriptor::new(blocks::CF_BLOCKS, Options::default()),
     ];
     // RocksDB refuses to open a database without naming every family it holds: open

@@ -9,10 +9,12 @@
 //! or rewrites them with the policy that kept them). So after a crash every marker names
 //! a trace whose spans are stored and whose decision was not applied yet.
 
+use std::collections::HashMap;
+
 use rocksdb::{IteratorMode, WriteBatch};
 
 use super::keys::{self, TENANT_ID_LEN, TRACE_KEY_LEN, TenantId};
-use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore};
+use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore, index};
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, TraceId};
 
 /// A trace waiting for its tail-sampling decision.
@@ -53,7 +55,8 @@ impl TraceStore {
         markers: &[PendingMarker],
     ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
-        let (span_count, registered) = self.put_spans(&mut batch, tenant, request);
+        let clock = self.write_clock(&mut batch, tenant);
+        let (span_count, registered) = self.put_spans(&mut batch, tenant, request, clock);
         let pending_cf = self.cf(CF_PENDING);
         for marker in markers {
             batch.put_cf(
@@ -66,27 +69,65 @@ impl TraceStore {
         Ok(span_count)
     }
 
-    /// Applies decisions atomically: rewrites kept spans, deletes dropped ones, removes
-    /// the markers of `decided`. Dropped spans are deleted by key, not by range: the
-    /// caller knows every span it held pending, and point deletes do not slow reads the
-    /// way many small range tombstones in a memtable do.
+    /// Applies decisions atomically: rewrites kept spans in the bucket holding them,
+    /// deletes dropped ones from every bucket holding them, removes the markers of
+    /// `decided`. Dropped spans are deleted by key, not by range: the caller knows every
+    /// span it held pending, and point deletes do not slow reads the way many small
+    /// range tombstones in a memtable do. A span retention already removed is neither
+    /// rewritten nor deleted.
     pub fn apply_decisions(
         &self,
         tenant: TenantId,
         decisions: &DecisionWrite,
     ) -> Result<(), StoreError> {
+        let mut traces: Vec<TraceId> = decisions
+            .delete
+            .iter()
+            .map(|(trace_id, _)| *trace_id)
+            .chain(
+                decisions
+                    .rewrite
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .flat_map(|s| &s.spans)
+                    .filter_map(|span| TraceId::from_slice(&span.trace_id)),
+            )
+            .collect();
+        traces.sort_unstable_by_key(|t| t.0);
+        traces.dedup();
+        // Where each span of the decided traces is stored, newest bucket first.
+        let mut located: HashMap<(TraceId, [u8; SPAN_ID_LEN]), Vec<u32>> = HashMap::new();
+        for trace_id in &traces {
+            for (bucket, span_id) in self.span_locations(tenant, trace_id)? {
+                located
+                    .entry((*trace_id, span_id))
+                    .or_default()
+                    .push(bucket);
+            }
+        }
         let mut batch = WriteBatch::default();
-        self.put_spans_unindexed(&mut batch, tenant, &decisions.rewrite);
+        self.put_spans_unindexed(
+            &mut batch,
+            tenant,
+            &decisions.rewrite,
+            |trace_id, span_id| {
+                located
+                    .get(&(*trace_id, *span_id))
+                    .and_then(|buckets| buckets.first().copied())
+            },
+        );
         let spans_cf = self.cf(CF_SPANS);
         for (trace_id, span_id) in &decisions.delete {
-            batch.delete_cf(spans_cf, keys::span_key(tenant, trace_id, span_id));
+            for bucket in located.get(&(*trace_id, *span_id)).into_iter().flatten() {
+                batch.delete_cf(spans_cf, keys::span_key(tenant, *bucket, trace_id, span_id));
+            }
         }
         let pending_cf = self.cf(CF_PENDING);
         for trace_id in &decisions.decided {
             batch.delete_cf(pending_cf, keys::trace_key(tenant, trace_id));
         }
-        self.db.write_opt(batch, &self.write_options)?;
-        Ok(())
+        self.commit(batch, index::Registered::default())
     }
 
     /// Every marker of `tenant`, in key order. Read at start-up, to resume deciding.
@@ -97,6 +138,7 @@ impl TraceStore {
             IteratorMode::From(&prefix, rocksdb::Direction::Forward),
         );
         let mut markers = Vec::new();
+        let horizon = self.horizons.get(tenant);
         for item in iterator {
             let (key, value) = item?;
             if !key.starts_with(&prefix) {
@@ -109,9 +151,14 @@ impl TraceStore {
             ) else {
                 return Err(StoreError::CorruptMarker(hex::encode(&key)));
             };
+            let first_seen_unix_millis = u64::from_be_bytes(first_seen);
+            // Retention removed the trace's spans; the marker goes at the next compaction.
+            if horizon.expired(first_seen_unix_millis / 1000) {
+                continue;
+            }
             markers.push(PendingMarker {
                 trace_id,
-                first_seen_unix_millis: u64::from_be_bytes(first_seen),
+                first_seen_unix_millis,
             });
         }
         Ok(markers)

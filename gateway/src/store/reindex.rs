@@ -5,7 +5,7 @@
 
 use rocksdb::{IteratorMode, WriteBatch};
 
-use super::keys::{TENANT_ID_LEN, TRACE_KEY_LEN, TenantId};
+use super::keys::{self, TenantId};
 use super::{CF_SPANS, StoreError, TraceStore, index};
 use crate::model::{ExportTraceServiceRequest, TraceId};
 
@@ -31,25 +31,15 @@ impl TraceStore {
         }
         tracing::info!("indexing the spans of a data directory written before search existed");
         let mut traces: Vec<(TenantId, TraceId)> = Vec::new();
-        let mut last: Option<[u8; TRACE_KEY_LEN]> = None;
         for item in self.db.iterator_cf(self.cf(CF_SPANS), IteratorMode::Start) {
             let (key, _) = item?;
-            let Some(prefix) = key.get(..TRACE_KEY_LEN) else {
-                continue;
-            };
-            if last.as_ref().is_some_and(|last| last[..] == *prefix) {
-                continue;
-            }
-            let mut trace_key = [0u8; TRACE_KEY_LEN];
-            trace_key.copy_from_slice(prefix);
-            last = Some(trace_key);
-            let tenant = TenantId(u32::from_be_bytes(
-                trace_key[..TENANT_ID_LEN].try_into().unwrap_or_default(),
-            ));
-            if let Some(trace) = TraceId::from_slice(&trace_key[TENANT_ID_LEN..]) {
+            if let Some((tenant, _, trace, _)) = keys::parse_span_key(&key) {
                 traces.push((tenant, trace));
             }
         }
+        // Keys are ordered by bucket before trace: a trace may be in several buckets.
+        traces.sort_unstable_by_key(|(tenant, trace)| (tenant.0, trace.0));
+        traces.dedup();
         for chunk in traces.chunks(TRACES_PER_BATCH) {
             // One batch per tenant within the chunk (index entries are per tenant).
             let mut tenants: Vec<TenantId> = chunk.iter().map(|(tenant, _)| *tenant).collect();
@@ -62,7 +52,8 @@ impl TraceStore {
                     }
                 }
                 let mut batch = WriteBatch::default();
-                let registered = self.put_index_entries(&mut batch, tenant, &request);
+                let clock = self.write_clock(&mut batch, tenant);
+                let registered = self.put_index_entries(&mut batch, tenant, &request, clock);
                 self.commit(batch, registered)?;
             }
         }

@@ -47,6 +47,29 @@ impl TenantRegistry {
             .copied()
     }
 
+    /// The name a tenant id was registered under.
+    pub(super) fn name_of(&self, id: TenantId) -> Option<String> {
+        self.ids
+            .read()
+            .expect("tenant lock poisoned")
+            .iter()
+            .find(|(_, known)| **known == id)
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Every tenant, with its name, by id.
+    pub(super) fn all_named(&self) -> Vec<(TenantId, String)> {
+        let mut all: Vec<(TenantId, String)> = self
+            .ids
+            .read()
+            .expect("tenant lock poisoned")
+            .iter()
+            .map(|(name, id)| (*id, name.clone()))
+            .collect();
+        all.sort_by_key(|(id, _)| id.0);
+        all
+    }
+
     pub(super) fn all(&self) -> Vec<TenantId> {
         let mut ids: Vec<TenantId> = self
             .ids

@@ -47,7 +47,7 @@ pub(super) fn request(resource: Resource, spans: Vec<Span>) -> ExportTraceServic
     }
 }
 
-fn span(trace: u8, id: u8, start: u64) -> Span {
+pub(super) fn span(trace: u8, id: u8, start: u64) -> Span {
     Span {
         trace_id: vec![trace; 16],
         span_id: vec![id; 8],
@@ -230,10 +230,14 @@ proptest! {
     }
 }
 
-fn marker(trace: u8, first_seen_unix_millis: u64) -> PendingMarker {
+/// A marker first seen `offset_millis` after a recent instant (retention hides
+/// markers older than its horizon).
+fn marker(trace: u8, offset_millis: u64) -> PendingMarker {
+    const RECENT_UNIX_MILLIS: u64 = 1_790_000_000_000;
+    let base = RECENT_UNIX_MILLIS.max(unix_seconds().saturating_sub(3600) * 1000);
     PendingMarker {
         trace_id: TraceId([trace; 16]),
-        first_seen_unix_millis,
+        first_seen_unix_millis: base - base % 1_000_000 + offset_millis,
     }
 }
 
@@ -420,4 +424,242 @@ fn spans_stored_without_indexes_are_indexed_at_open() {
     drop(cursor);
     drop(store);
     assert_eq!(open(dir.path()).reindex_if_needed().unwrap(), 0);
+}
+
+fn open_with(dir: &Path, edit: impl FnOnce(&mut StorageConfig)) -> TraceStore {
+    let mut config = StorageConfig {
+        data_dir: dir.to_owned(),
+        ..StorageConfig::default()
+    };
+    edit(&mut config);
+    TraceStore::open(&config).unwrap()
+}
+
+/// The span ids of a trace, in the order it holds them.
+pub(super) fn span_ids(data: &TracesData) -> Vec<Vec<u8>> {
+    data.resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| s.span_id.clone())
+        .collect()
+}
+
+fn stored_span_ids(store: &TraceStore, trace: u8) -> Vec<Vec<u8>> {
+    let Some(stored) = store
+        .get_trace(SINGLE_TENANT, &TraceId([trace; 16]), None)
+        .unwrap()
+    else {
+        return Vec::new();
+    };
+    let mut ids = span_ids(&stored.data);
+    ids.sort();
+    ids
+}
+
+fn span_rows(store: &TraceStore) -> usize {
+    store
+        .db
+        .iterator_cf(store.cf(CF_SPANS), rocksdb::IteratorMode::Start)
+        .count()
+}
+
+/// Retention deletes whole buckets: once a write's bucket is behind the horizon its
+/// spans, dictionary entries, index entries and summary are gone, and a newer write of
+/// the same trace stays readable.
+#[test]
+fn retention_deletes_old_buckets_and_their_index_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), |c| {
+        c.retention = std::time::Duration::from_secs(2)
+    });
+    write(
+        &store,
+        &request(service("old"), vec![span(1, 1, 100), span(2, 1, 100)]),
+    );
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
+    assert_eq!(store.buckets.of(tenant).len(), 1);
+    // Wait (bounded) until the first bucket is behind a 2 s retention, and one bucket
+    // width more: an indexed value's put time may lag its last use by a width.
+    let first_end = store.buckets.of(tenant)[0].end();
+    while unix_seconds() < first_end + 3 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    write(&store, &request(service("new"), vec![span(2, 2, 200)]));
+    let swept = store.sweep().unwrap();
+    assert_eq!(swept.expired_buckets, 1);
+    assert_eq!(stored_span_ids(&store, 1), Vec::<Vec<u8>>::new());
+    assert_eq!(stored_span_ids(&store, 2), vec![vec![2; 8]]);
+    assert_eq!(
+        span_rows(&store),
+        1,
+        "the old rows are gone from disk, not only hidden"
+    );
+    let values = store
+        .indexed_values(tenant, index::Field::ResourceAttribute, "service.name", 10)
+        .unwrap();
+    assert_eq!(values, [index::IndexValue::Str("new".into())]);
+    assert!(
+        store
+            .trace_summary(tenant, &TraceId([1; 16]))
+            .unwrap()
+            .is_none()
+    );
+    // The compaction after the sweep removed the expired entries themselves.
+    let dictionary_rows = store
+        .db
+        .iterator_cf(store.cf(CF_DICTIONARY), rocksdb::IteratorMode::Start)
+        .count();
+    assert_eq!(
+        dictionary_rows, 2,
+        "one resource and one scope of the new write"
+    );
+    let writes = store
+        .db
+        .iterator_cf(store.cf(index::CF_WRITES), rocksdb::IteratorMode::Start)
+        .count();
+    assert_eq!(writes, 1);
+    assert_eq!(store.storage_stats().expired_buckets, 1);
+}
+
+#[test]
+fn a_span_sent_again_in_a_later_bucket_is_read_once_newest_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), |c| {
+        c.retention = std::time::Duration::from_secs(32)
+    });
+    write(&store, &request(service("api"), vec![span(1, 1, 100)]));
+    let tenant = store.tenant(SINGLE_TENANT).unwrap();
+    let first_end = store.buckets.of(tenant)[0].end();
+    while unix_seconds() < first_end {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut again = span(1, 1, 100);
+    again.name = "renamed".into();
+    write(
+        &store,
+        &request(service("api"), vec![again, span(1, 2, 150)]),
+    );
+    assert_eq!(store.buckets.of(tenant).len(), 2);
+    let stored = store
+        .get_trace(SINGLE_TENANT, &TraceId([1; 16]), None)
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = stored.data.resource_spans[0].scope_spans[0]
+        .spans
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["renamed", "span-2"]);
+}
+
+/// Over `max_disk_bytes`, the oldest bucket goes first (never the newest), a floor
+/// keeps its index entries hidden across a restart.
+#[test]
+fn over_the_disk_cap_the_oldest_bucket_goes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let edit = |c: &mut StorageConfig| {
+        c.retention = std::time::Duration::from_secs(16);
+        c.max_disk_bytes = Some(20 << 20);
+        c.compression = Compression::None;
+    };
+    let store = open_with(dir.path(), edit);
+    let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+    let big = |trace: u8| {
+        let mut spans = Vec::new();
+        for id in 1..=200u8 {
+            let mut s = span(trace, id, 100);
+            s.attributes.push(KeyValue {
+                key: "payload".into(),
+                key_strindex: 0,
+                value: Some(crate::model::AnyValue {
+                    value: Some(crate::model::any_value::Value::StringValue(
+                        format!("{trace:03}-{id:03}-").repeat(5000),
+                    )),
+                }),
+            });
+            spans.push(s);
+        }
+        request(service("api"), spans)
+    };
+    // Three buckets of ~8 MB each: over 20 MiB.
+    for trace in 1..=3u8 {
+        write(&store, &big(trace));
+        let end = store.buckets.of(tenant).last().unwrap().end();
+        while unix_seconds() < end {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    assert!(store.disk_bytes() > 20 << 20, "{}", store.disk_bytes());
+    let swept = store.sweep().unwrap();
+    assert!(swept.evicted_buckets >= 1, "{swept:?}");
+    assert!(store.disk_bytes() <= 20 << 20, "{}", store.disk_bytes());
+    assert!(stored_span_ids(&store, 1).is_empty());
+    assert_eq!(
+        stored_span_ids(&store, 3).len(),
+        200,
+        "the newest bucket stays"
+    );
+    drop(store);
+    let store = open_with(dir.path(), edit);
+    assert!(stored_span_ids(&store, 1).is_empty());
+    assert!(
+        store
+            .trace_summary(tenant, &TraceId([1; 16]))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(stored_span_ids(&store, 3).len(), 200);
+}
+
+/// A data directory from before ingest-time buckets (`spans` / `dictionary` keyed
+/// without a bucket) has its rows moved into a bucket at open; the old families go.
+#[test]
+fn rows_of_a_data_dir_from_before_buckets_move_into_a_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tenant, value, resource, scope) = {
+        let store = open(dir.path());
+        let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
+        let request = request(service("legacy"), vec![span(7, 1, 100)]);
+        let resource_spans = &request.resource_spans[0];
+        let (resource_hash, resource) = codec::encode_resource_entry(resource_spans);
+        let (scope_hash, scope) = codec::encode_scope_entry(&resource_spans.scope_spans[0]);
+        let mut value = Vec::new();
+        codec::encode_span_value(
+            resource_hash,
+            scope_hash,
+            &resource_spans.scope_spans[0].spans[0],
+            &mut value,
+        );
+        let mut resource_key = tenant.0.to_be_bytes().to_vec();
+        resource_key.push(keys::DictionaryKind::Resource as u8);
+        resource_key.extend_from_slice(&resource_hash.to_be_bytes());
+        let mut scope_key = tenant.0.to_be_bytes().to_vec();
+        scope_key.push(keys::DictionaryKind::Scope as u8);
+        scope_key.extend_from_slice(&scope_hash.to_be_bytes());
+        (tenant, value, (resource_key, resource), (scope_key, scope))
+    };
+    {
+        let mut options = Options::default();
+        options.create_missing_column_families(true);
+        let families = DB::list_cf(&options, dir.path()).unwrap();
+        let mut all: Vec<String> = families;
+        all.extend(["spans".to_owned(), "dictionary".to_owned()]);
+        let db = DB::open_cf(&options, dir.path(), &all).unwrap();
+        let mut span_key = tenant.0.to_be_bytes().to_vec();
+        span_key.extend_from_slice(&[7; 16]);
+        span_key.extend_from_slice(&[1; 8]);
+        db.put_cf(db.cf_handle("spans").unwrap(), span_key, &value)
+            .unwrap();
+        let dictionary = db.cf_handle("dictionary").unwrap();
+        db.put_cf(dictionary, &resource.0, &resource.1).unwrap();
+        db.put_cf(dictionary, &scope.0, &scope.1).unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(stored_span_ids(&store, 7), vec![vec![1; 8]]);
+    assert!(store.db.cf_handle("spans").is_none());
+    assert!(store.db.cf_handle("dictionary").is_none());
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(stored_span_ids(&store, 7), vec![vec![1; 8]]);
 }

@@ -437,6 +437,15 @@ fn pending_traces_survive_a_crash_and_are_decided_after_recovery() {
     assert!(markers(&store).is_empty());
 }
 
+/// Long overdue for a decision, well within retention (older markers are expired).
+fn an_hour_ago_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - 3_600_000
+}
+
 #[test]
 fn overdue_traces_are_decided_at_the_first_round_after_recovery() {
     let dir = tempfile::tempdir().unwrap();
@@ -448,7 +457,7 @@ fn overdue_traces_are_decided_at_the_first_round_after_recovery() {
             &request_from("svc", vec![span(1, 1)]),
             &[PendingMarker {
                 trace_id: TraceId([1; 16]),
-                first_seen_unix_millis: 1,
+                first_seen_unix_millis: an_hour_ago_millis(),
             }],
         )
         .unwrap();
@@ -471,7 +480,7 @@ fn a_marker_without_spans_is_removed_at_recovery() {
             &ExportTraceServiceRequest::default(),
             &[PendingMarker {
                 trace_id: TraceId([5; 16]),
-                first_seen_unix_millis: 1,
+                first_seen_unix_millis: an_hour_ago_millis(),
             }],
         )
         .unwrap();

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::org_id::validate_tenant_id;
 use crate::model::{SINGLE_TENANT, is_label_name};
-use crate::pipeline::config::{PluginEntry, parse_bytes, validate as validate_pipeline};
+use crate::pipeline::config::{PluginEntry, validate as validate_pipeline};
 
 /// `multitenancy:`.
 #[derive(Debug, Clone, Deserialize)]
@@ -97,33 +97,18 @@ pub struct TenantOverrides {
     /// spans that would pass it are refused (OTLP partial success, reason
     /// `trace_too_large`), and so are the trace's later spans while it stays live.
     /// `5MiB` or a number of bytes. 0: no limit.
-    #[serde(deserialize_with = "optional_bytes")]
+    #[serde(deserialize_with = "crate::model::size::deserialize_optional_bytes")]
     pub max_bytes_per_trace: Option<u64>,
     /// Live traces of the tenant at once; the spans of a new trace beyond it are
     /// refused (partial success, reason `live_traces_exceeded`). 0: no limit.
     pub max_live_traces: Option<u64>,
-    /// How long the tenant's traces are kept. Absent: kept until deleted otherwise.
+    /// How long the tenant's traces are kept, by ingest time, instead of
+    /// `storage.retention` (only under `tenants.<id>`); `0` keeps them forever.
     #[serde(with = "humantime_serde")]
     pub retention: Option<Duration>,
     /// The plugins this tenant's batches go through instead of the top-level
     /// `pipeline:` (only under `tenants.<id>`). Each tenant runs its own instances.
     pub pipeline: Option<Vec<PluginEntry>>,
-}
-
-fn optional_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(u64),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Raw::Number(bytes)) => Ok(Some(bytes)),
-        Some(Raw::Text(text)) => parse_bytes(&text)
-            .map(|bytes| Some(bytes as u64))
-            .map_err(serde::de::Error::custom),
-    }
 }
 
 /// A tenant's ingestion rate limit.
@@ -192,23 +177,18 @@ impl OverridesConfig {
             .and_then(|block| block.pipeline.as_deref())
     }
 
-    /// How long `tenant`'s traces are kept; `None`: no retention.
-    pub fn retention_for(&self, tenant: &str) -> Option<Duration> {
-        self.resolved(tenant, |block| block.retention)
-    }
-
-    /// The retention of every tenant named under `overrides.tenants` (its own, else the
-    /// default); every other tenant has `default_retention`.
+    /// The retention of every tenant that sets its own (`overrides.tenants.<id>.retention`),
+    /// as the store takes it (`StorageConfig::tenant_retention`): `None` keeps forever.
+    /// Every other tenant has `storage.retention`.
     pub fn retention_by_tenant(&self) -> BTreeMap<String, Option<Duration>> {
         self.tenants
-            .keys()
-            .map(|tenant| (tenant.clone(), self.retention_for(tenant)))
+            .iter()
+            .filter_map(|(tenant, block)| {
+                block
+                    .retention
+                    .map(|retention| (tenant.clone(), (!retention.is_zero()).then_some(retention)))
+            })
             .collect()
-    }
-
-    /// The retention of tenants without their own (`overrides.defaults.retention`).
-    pub fn default_retention(&self) -> Option<Duration> {
-        self.defaults.retention
     }
 
     /// Checks what serde cannot; the error names the dotted key. `multitenancy`: whether
@@ -218,6 +198,14 @@ impl OverridesConfig {
             return Err((
                 "overrides.live_trace_idle".to_owned(),
                 "must be greater than zero".to_owned(),
+            ));
+        }
+        if self.defaults.retention.is_some() {
+            return Err((
+                "overrides.defaults.retention".to_owned(),
+                "the default retention is `storage.retention`; a tenant's own goes under \
+                 overrides.tenants.<tenant>.retention"
+                    .to_owned(),
             ));
         }
         if self.defaults.pipeline.is_some() {
@@ -278,10 +266,13 @@ fn check_block(
             "has no effect without an ingestion_rate_spans above 0".to_owned(),
         ));
     }
-    if block.retention.is_some_and(|retention| retention.is_zero()) {
+    if block
+        .retention
+        .is_some_and(|retention| retention.subsec_nanos() != 0)
+    {
         return Err((
             format!("{key}.retention"),
-            "must be greater than zero (leave it out to keep traces)".to_owned(),
+            "must be whole seconds (e.g. 14d, 36h, 90s) or 0 to keep forever".to_owned(),
         ));
     }
     Ok(())
@@ -316,8 +307,9 @@ mod tests {
     #[test]
     fn a_tenant_block_replaces_what_it_sets() {
         let config = overrides(
-            "defaults: { ingestion_rate_spans: 100, max_bytes_per_trace: 5MiB, max_live_traces: 10, retention: 24h }\n\
-             tenants:\n  team-a: { ingestion_rate_spans: 1000, ingestion_burst_spans: 5000, max_live_traces: 0, retention: 7d }\n",
+            "defaults: { ingestion_rate_spans: 100, max_bytes_per_trace: 5MiB, max_live_traces: 10 }\n\
+             tenants:\n  team-a: { ingestion_rate_spans: 1000, ingestion_burst_spans: 5000, max_live_traces: 0, retention: 7d }\n  \
+             team-b: {}\n  team-c: { retention: 0s }\n",
         );
         assert!(config.validate(true, &BUILTINS).is_ok());
         assert_eq!(
@@ -343,20 +335,11 @@ mod tests {
             }
         );
         assert_eq!(
-            config.retention_for("team-a"),
-            Some(Duration::from_secs(7 * 86_400))
-        );
-        assert_eq!(
-            config.retention_for("team-b"),
-            Some(Duration::from_secs(86_400))
-        );
-        assert_eq!(
             config.retention_by_tenant(),
-            BTreeMap::from([("team-a".to_owned(), Some(Duration::from_secs(7 * 86_400)))])
-        );
-        assert_eq!(
-            config.default_retention(),
-            Some(Duration::from_secs(86_400))
+            BTreeMap::from([
+                ("team-a".to_owned(), Some(Duration::from_secs(7 * 86_400))),
+                ("team-c".to_owned(), None),
+            ])
         );
     }
 
@@ -385,8 +368,12 @@ mod tests {
                 "overrides.defaults.ingestion_burst_spans",
             ),
             (
-                "tenants:\n  team-a: { retention: 0s }\n",
+                "tenants:\n  team-a: { retention: 1500ms }\n",
                 "overrides.tenants.team-a.retention",
+            ),
+            (
+                "defaults: { retention: 24h }\n",
+                "overrides.defaults.retention",
             ),
             ("tenants:\n  'a b': {}\n", "overrides.tenants.a b"),
             ("tenants:\n  '..': {}\n", "overrides.tenants..."),
@@ -423,9 +410,14 @@ mod tests {
 
     #[test]
     fn sizes_and_durations_parse() {
-        let config = overrides("defaults: { max_bytes_per_trace: 1000, retention: 90m }\n");
+        let config = overrides(
+            "defaults: { max_bytes_per_trace: 1000 }\ntenants:\n  a: { retention: 90m }\n",
+        );
         assert_eq!(config.defaults.max_bytes_per_trace, Some(1000));
-        assert_eq!(config.defaults.retention, Some(Duration::from_secs(5400)));
+        assert_eq!(
+            config.tenants["a"].retention,
+            Some(Duration::from_secs(5400))
+        );
         assert!(
             serde_yaml_ng::from_str::<OverridesConfig>("defaults: { max_bytes_per_trace: 5MB }\n")
                 .is_err()

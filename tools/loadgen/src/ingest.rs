@@ -109,6 +109,8 @@ struct SenderContext {
     /// `now` the templates were generated at; sends shift times by `now - template_epoch`.
     template_epoch_nanos: u64,
     deadline: Instant,
+    /// With `--rate`: the time between two sends of one sender.
+    send_interval: Option<Duration>,
     total_spans: Option<u64>,
     spans_claimed: AtomicU64,
     max_retries: u32,
@@ -155,10 +157,20 @@ async fn timed_phase(
         channels.push(connect(&args.endpoint, args.timeout).await?);
     }
 
+    let send_interval = args.rate.map(|rate| {
+        // Every request carries about the same number of spans.
+        let per_request = generated
+            .templates
+            .first()
+            .map_or(1, |t| t.span_count as u64)
+            .max(1);
+        Duration::from_secs_f64(per_request as f64 * concurrency as f64 / f64::from(rate))
+    });
     let context = Arc::new(SenderContext {
         template_epoch_nanos: generated.epoch_nanos,
         templates: generated.templates,
         deadline: Instant::now() + args.duration,
+        send_interval,
         total_spans: args.total_spans,
         spans_claimed: AtomicU64::new(0),
         max_retries: args.max_retries,
@@ -285,7 +297,11 @@ async fn send_loop(
     let mut traces_seen: u64 = 0;
     let raw = matches!(client, ExportClient::Raw(_));
 
+    let paced_from = tokio::time::Instant::now();
     for round in 0.. {
+        if let Some(interval) = context.send_interval {
+            tokio::time::sleep_until(paced_from + interval * round as u32).await;
+        }
         if Instant::now() >= context.deadline {
             break;
         }

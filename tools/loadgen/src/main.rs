@@ -58,6 +58,10 @@ pub struct IngestArgs {
     /// Stop after this long (e.g. 30s, 500ms, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// Send at most this many spans per second in all (each sender paces its requests
+    /// evenly); default: as fast as the gateway answers.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
     /// Also stop once this many spans were sent (the last requests may overshoot by < one batch per sender).
     #[arg(long)]
     pub total_spans: Option<u64>,

@@ -17,7 +17,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rocksdb::{Direction, IteratorMode, WriteBatch};
@@ -82,7 +81,9 @@ impl TraceStore {
             return Ok(None);
         }
         let started = Instant::now();
-        let id = self.next_block_id.fetch_add(1, Ordering::Relaxed);
+        // The build time in nanoseconds: after the ingest of every span the block holds
+        // (retention reads it).
+        let id = crate::store::next_clock_id(&self.next_block_id);
         let (pending_file, sink) =
             PendingFile::create(&self.data_dir, tenant, id).map_err(BlockError::Io)?;
         let options = BlockOptions {
@@ -107,7 +108,7 @@ impl TraceStore {
                         value.span.span_id.as_slice().try_into().map_err(|_| {
                             StoreError::Block(BlockError::Corrupt("stored span id is not 8 bytes"))
                         })?;
-                    span_keys.push(keys::span_key(tenant, trace_id, &span_id));
+                    span_keys.push(keys::span_key(tenant, value.bucket, trace_id, &span_id));
                     shadow.insert(&trace_id.0, &span_id);
                 }
                 let data = self.assemble(tenant, values)?;

@@ -47,7 +47,7 @@ impl BlockMeta {
         out
     }
 
-    pub(super) fn decode(key: &[u8], value: &[u8]) -> Option<BlockMeta> {
+    pub(in crate::store) fn decode(key: &[u8], value: &[u8]) -> Option<BlockMeta> {
         let tenant = TenantId(u32::from_be_bytes(
             key.get(..TENANT_ID_LEN)?.try_into().ok()?,
         ));

@@ -5,6 +5,7 @@
 mod build;
 mod catalog;
 mod config;
+mod expire;
 mod files;
 mod list;
 mod read;

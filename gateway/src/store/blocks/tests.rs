@@ -121,14 +121,7 @@ fn late_spans_join_their_trace_and_a_second_block() {
         &request("late", vec![span(5, 9, 900), span(5, 1, 1_000_500)]),
     );
     let merged = read(&store, 5).unwrap();
-    let ids: Vec<Vec<u8>> = merged
-        .data
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .map(|s| s.span_id.clone())
-        .collect();
+    let ids = crate::store::tests::span_ids(&merged.data);
     assert_eq!(ids.len(), 4, "one copy of each span: {ids:?}");
     assert_eq!(ids[0], vec![9; 8], "the late span starts first");
     let services: Vec<_> = merged

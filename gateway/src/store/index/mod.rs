@@ -19,7 +19,7 @@ pub use record::WriteRecord;
 pub(super) use summary::merge_summaries;
 pub use summary::{RootSpan, ServiceStats, TraceSummary};
 pub use writer::IndexConfig;
-pub(super) use writer::{IndexFamilies, KnownKeys, add_index_entries};
+pub(super) use writer::{IndexFamilies, KnownKeys, Registered, add_index_entries};
 
 pub(super) const CF_POSTINGS: &str = "postings";
 pub(super) const CF_WRITES: &str = "writes";

@@ -9,6 +9,7 @@ use super::summary::TraceSummary;
 use crate::model::TagScope;
 use crate::model::TraceId;
 use crate::store::keys::TenantId;
+use crate::store::retention::{Horizon, registry_put_seconds, write_id_seconds};
 use crate::store::{StoreError, TimeWindow, TraceStore};
 
 /// One entry of a posting list or of the write list: a write.
@@ -36,6 +37,9 @@ pub struct PostingCursor<'a> {
     iterator: DBRawIteratorWithThreadMode<'a, DB>,
     prefix: Vec<u8>,
     lowest: u64,
+    /// Writes ingested before this (unix seconds) are expired: skipped until a
+    /// compaction removes them.
+    horizon: Horizon,
     current: Option<Entry>,
 }
 
@@ -45,6 +49,7 @@ impl<'a> PostingCursor<'a> {
         family: &rocksdb::ColumnFamily,
         prefix: Vec<u8>,
         window: TimeWindow,
+        horizon: Horizon,
     ) -> PostingCursor<'a> {
         let mut read_options = ReadOptions::default();
         read_options.set_total_order_seek(true);
@@ -55,6 +60,7 @@ impl<'a> PostingCursor<'a> {
             // A trace's start is never after a write's newest start: older writes hold
             // nothing of traces that start in the window.
             lowest: window.start_unix_nano,
+            horizon,
             current: None,
         };
         let highest = window.end_unix_nano.saturating_add(LATE_WRITE_SLACK_NANOS);
@@ -62,13 +68,22 @@ impl<'a> PostingCursor<'a> {
         cursor
     }
 
+    /// Reads the entry under the iterator, stepping back over expired ones.
     fn load(&mut self) {
-        self.current = self
-            .iterator
-            .key()
-            .filter(|key| key.starts_with(&self.prefix))
-            .and_then(|key| keys::parse_entry(key, self.prefix.len()))
-            .filter(|(newest, _)| *newest >= self.lowest);
+        loop {
+            self.current = self
+                .iterator
+                .key()
+                .filter(|key| key.starts_with(&self.prefix))
+                .and_then(|key| keys::parse_entry(key, self.prefix.len()))
+                .filter(|(newest, _)| *newest >= self.lowest);
+            match self.current {
+                Some((_, write_id)) if self.horizon.expired(write_id_seconds(write_id)) => {
+                    self.iterator.prev();
+                }
+                _ => return,
+            }
+        }
     }
 }
 
@@ -190,6 +205,7 @@ impl TraceStore {
             self.cf(super::CF_POSTINGS),
             keys::posting_prefix(tenant, posting).to_vec(),
             window,
+            self.horizons.get(tenant),
         )
     }
 
@@ -200,6 +216,7 @@ impl TraceStore {
             self.cf(super::CF_WRITES),
             keys::tenant_prefix(tenant).to_vec(),
             window,
+            self.horizons.get(tenant),
         )
     }
 
@@ -214,7 +231,8 @@ impl TraceStore {
         Ok(bytes.and_then(|bytes| WriteRecord::decode(&bytes)))
     }
 
-    /// The merged summary of a trace, if any of its spans was stored.
+    /// The merged summary of a trace, if any of its spans was stored (and retention
+    /// has not expired all of them).
     pub fn trace_summary(
         &self,
         tenant: TenantId,
@@ -224,7 +242,10 @@ impl TraceStore {
             self.cf(super::CF_SUMMARIES),
             keys::summary_key(tenant, trace_id),
         )?;
-        Ok(bytes.and_then(|bytes| TraceSummary::decode(&bytes)))
+        let horizon = self.horizons.get(tenant);
+        Ok(bytes
+            .and_then(|bytes| TraceSummary::decode(&bytes))
+            .filter(|summary| !horizon.expired(summary.last_ingest_seconds())))
     }
 
     /// Attribute keys seen in `scope`, sorted, at most `limit`.
@@ -238,7 +259,7 @@ impl TraceStore {
             return Ok(Vec::new());
         };
         let mut names = Vec::new();
-        self.scan_prefix(super::CF_TAG_KEYS, &prefix, |key| {
+        self.scan_registry(tenant, super::CF_TAG_KEYS, &prefix, |key| {
             if let Some((_, name)) = keys::parse_tag_key(key) {
                 names.push(name);
             }
@@ -259,7 +280,7 @@ impl TraceStore {
             return Ok(Vec::new());
         };
         let mut values: Vec<IndexValue> = Vec::new();
-        self.scan_prefix(super::CF_VALUES, &prefix, |entry| {
+        self.scan_registry(tenant, super::CF_VALUES, &prefix, |entry| {
             if let Some((value, _)) = keys::split_value(&entry[prefix.len()..])
                 && values.last() != Some(&value)
             {
@@ -288,7 +309,7 @@ impl TraceStore {
             return Ok(Vec::new());
         };
         let mut resources = Vec::new();
-        self.scan_prefix(super::CF_VALUES, &prefix, |entry| {
+        self.scan_registry(tenant, super::CF_VALUES, &prefix, |entry| {
             if let Some((_, Some(resource))) = keys::split_value(&entry[key_prefix_len..]) {
                 resources.push(resource);
             }
@@ -297,19 +318,27 @@ impl TraceStore {
         Ok(resources)
     }
 
-    /// Calls `visit` with each key starting with `prefix`, in order, while it returns true.
-    fn scan_prefix(
+    /// Calls `visit` with each registry key (indexed value, tag key) starting with
+    /// `prefix` that retention has not expired, in order, while it returns true.
+    fn scan_registry(
         &self,
+        tenant: TenantId,
         family: &str,
         prefix: &[u8],
         mut visit: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), StoreError> {
+        let horizon = self.horizons.get(tenant);
         let mut read_options = ReadOptions::default();
         read_options.set_total_order_seek(true);
         let mut iterator = self.db.raw_iterator_cf_opt(self.cf(family), read_options);
         iterator.seek(prefix);
-        while let Some(key) = iterator.key() {
-            if !key.starts_with(prefix) || !visit(key) {
+        while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let expired =
+                registry_put_seconds(value).is_some_and(|put| horizon.registry_expired(put));
+            if !expired && !visit(key) {
                 break;
             }
             iterator.next();

@@ -42,6 +42,10 @@ pub struct TraceSummary {
     /// Set once a span without a parent was stored.
     pub root: Option<RootSpan>,
     pub services: BTreeMap<String, ServiceStats>,
+    /// First and last ingest time (unix seconds) of the trace's writes; `None` for
+    /// summaries written before it was recorded. Retention drops a summary once the
+    /// last is older than the horizon.
+    pub ingest_seconds: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +87,20 @@ impl TraceSummary {
 
     fn is_empty(&self) -> bool {
         self.services.is_empty() && self.root.is_none()
+    }
+
+    /// Records the write's ingest time (unix seconds).
+    pub fn set_ingest_seconds(&mut self, seconds: u32) {
+        self.ingest_seconds = Some((seconds, seconds));
+    }
+
+    /// When the trace was last written (unix seconds); for summaries that did not record
+    /// it, the end of its latest span.
+    pub fn last_ingest_seconds(&self) -> u64 {
+        self.ingest_seconds
+            .map_or(self.end_unix_nano / 1_000_000_000, |(_, last)| {
+                u64::from(last)
+            })
     }
 
     /// Two roots (a client re-sending a root with another name) keep the smaller, so
@@ -127,6 +145,12 @@ impl TraceSummary {
             self.start_unix_nano = self.start_unix_nano.min(other.start_unix_nano);
             self.end_unix_nano = self.end_unix_nano.max(other.end_unix_nano);
         }
+        self.ingest_seconds = match (self.ingest_seconds, other.ingest_seconds) {
+            (Some((a_first, a_last)), Some((b_first, b_last))) => {
+                Some((a_first.min(b_first), a_last.max(b_last)))
+            }
+            (known, None) | (None, known) => known,
+        };
         if let Some(root) = &other.root {
             self.offer_root(&root.service_name, &root.name);
         }
@@ -149,9 +173,10 @@ impl TraceSummary {
     }
 
     /// `start:u64 | end:u64 | root flag:u8 [| root service | root name] | n:u32 |
-    /// n × (service | spans:u32 | errors:u32) | n × longest span:u64`, strings as
-    /// `len:u32 | bytes`, all BE. Summaries written before the longest spans were
-    /// recorded end after the services; they decode with the maxima unknown.
+    /// n × (service | spans:u32 | errors:u32) | n × longest span:u64 [| first ingest:u32 |
+    /// last ingest:u32]`, strings as `len:u32 | bytes`, all BE. Summaries written before
+    /// the longest spans (or the ingest times) were recorded end earlier; they decode
+    /// with those unknown.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(&self.start_unix_nano.to_be_bytes());
@@ -172,6 +197,10 @@ impl TraceSummary {
         }
         for stats in self.services.values() {
             out.extend_from_slice(&stats.max_span_nanos.to_be_bytes());
+        }
+        if let Some((first, last)) = self.ingest_seconds {
+            out.extend_from_slice(&first.to_be_bytes());
+            out.extend_from_slice(&last.to_be_bytes());
         }
         out
     }
@@ -199,16 +228,22 @@ impl TraceSummary {
             };
             services.insert(service, stats);
         }
-        if !reader.0.is_empty() {
+        let maxima_len = services.len() * 8;
+        if reader.0.len() == maxima_len || reader.0.len() == maxima_len + 8 {
             for stats in services.values_mut() {
                 stats.max_span_nanos = reader.u64()?;
             }
         }
+        let ingest_seconds = match reader.0.len() {
+            0 => None,
+            _ => Some((reader.u32()?, reader.u32()?)),
+        };
         reader.0.is_empty().then_some(TraceSummary {
             start_unix_nano,
             end_unix_nano,
             root,
             services,
+            ingest_seconds,
         })
     }
 }
@@ -286,9 +321,12 @@ mod tests {
             any::<bool>(),
             0u64..1000,
             0u64..1000,
+            proptest::option::of((0u32..100, 0u32..100)),
         )
-            .prop_map(|(service, name, root, error, start, length)| {
-                of_span(&service, &name, root, error, start, start + length)
+            .prop_map(|(service, name, root, error, start, length, ingest)| {
+                let mut summary = of_span(&service, &name, root, error, start, start + length);
+                summary.ingest_seconds = ingest.map(|(a, b)| (a.min(b), a.max(b)));
+                summary
             })
     }
 
@@ -320,6 +358,22 @@ mod tests {
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
             let _ = TraceSummary::decode(&bytes);
         }
+    }
+
+    #[test]
+    fn ingest_times_merge_to_first_and_last_and_older_summaries_fall_back_to_the_end() {
+        let mut summary = of_span("api", "GET", false, false, 100, 7_000_000_000);
+        assert_eq!(summary.last_ingest_seconds(), 7);
+        let mut later = of_span("api", "GET", false, false, 100, 200);
+        later.set_ingest_seconds(50);
+        summary.merge(&later);
+        let mut earlier = of_span("db", "GET", false, false, 100, 200);
+        earlier.set_ingest_seconds(20);
+        summary.merge(&earlier);
+        assert_eq!(summary.ingest_seconds, Some((20, 50)));
+        assert_eq!(summary.last_ingest_seconds(), 50);
+        let decoded = TraceSummary::decode(&summary.encode()).unwrap();
+        assert_eq!(decoded, summary);
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! record listing its traces and which postings each holds, one summary part per
 //! trace (merged). The `values` registry (indexed values, and which resources hold a
 //! resource attribute value) and the tag keys are put only when this process has not
-//! written them yet (`KnownKeys`), so a steady stream of the same values costs nothing
-//! there.
+//! written them within a bucket width (`KnownKeys`), so a steady stream of the same
+//! values costs nothing there; their value is the put time, which retention reads.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -41,30 +42,50 @@ pub(in crate::store) struct IndexFamilies<'a> {
 type IdSet<T> = HashSet<T, FastHash>;
 
 /// Registry entries (indexed values, tag keys) this process has written, by 128-bit
-/// hash of their key: put once, not with every write. Bounded: past `MAX_KNOWN` it
-/// starts over (the next writes put again; puts are idempotent).
+/// hash of their key, with when (unix seconds): put again only once a bucket width has
+/// passed, so the stored put time is never more than a width older than the entry's
+/// last use. Bounded: past `MAX_KNOWN` it starts over (the next writes put again; puts
+/// are idempotent).
 #[derive(Default)]
-pub(in crate::store) struct KnownKeys(Mutex<IdSet<u128>>);
+pub(in crate::store) struct KnownKeys(Mutex<HashMap<u128, u32, FastHash>>);
 
 const MAX_KNOWN: usize = 1 << 20;
 
+/// Registry entries a write puts (to remember once it committed), and when.
+#[derive(Debug, Default)]
+pub(in crate::store) struct Registered {
+    hashes: Vec<u128>,
+    seconds: u32,
+}
+
 impl KnownKeys {
-    /// Keeps the entries not known yet (one lock for the whole write).
-    fn retain_unknown(&self, entries: &mut Vec<(u128, &'static str, Vec<u8>)>) {
+    /// Keeps the entries not put within `refresh` seconds of `now` (one lock per write).
+    fn retain_due(&self, entries: &mut Vec<(u128, &'static str, Vec<u8>)>, now: u32, refresh: u32) {
         let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|(hash, _, _)| !known.contains(hash));
+        entries.retain(|(hash, _, _)| {
+            known
+                .get(hash)
+                .is_none_or(|put| now.saturating_sub(*put) >= refresh)
+        });
     }
 
-    /// Records keys whose write committed.
-    pub(in crate::store) fn remember(&self, keys: Vec<u128>) {
-        if keys.is_empty() {
+    /// Records entries whose write committed.
+    pub(in crate::store) fn remember(&self, registered: Registered) {
+        if registered.hashes.is_empty() {
             return;
         }
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() + keys.len() > MAX_KNOWN {
+        if known.len() + registered.hashes.len() > MAX_KNOWN {
             known.clear();
         }
-        known.extend(keys);
+        for hash in registered.hashes {
+            match known.entry(hash) {
+                Entry::Occupied(mut put) => *put.get_mut() = (*put.get()).max(registered.seconds),
+                Entry::Vacant(slot) => {
+                    slot.insert(registered.seconds);
+                }
+            }
+        }
     }
 }
 
@@ -124,7 +145,10 @@ const VALUES: &str = "values";
 const TAG_KEYS: &str = "tag_keys";
 
 /// Adds the index entries of `request` (validated spans) to `batch` as write
-/// `write_id`. Returns the registry hashes to `remember` once the batch committed.
+/// `write_id` (its ingest time in unix nanoseconds). Registry entries are put again
+/// after `registry_refresh` seconds. Returns the registry entries to `remember` once
+/// the batch committed.
+#[allow(clippy::too_many_arguments)] // one write's context; a struct would only rename it
 pub(in crate::store) fn add_index_entries(
     batch: &mut WriteBatch,
     families: &IndexFamilies<'_>,
@@ -133,7 +157,10 @@ pub(in crate::store) fn add_index_entries(
     config: &IndexConfig,
     known: &KnownKeys,
     write_id: u64,
-) -> Vec<u128> {
+    registry_refresh: u32,
+) -> Registered {
+    let seconds =
+        u32::try_from(crate::store::retention::write_id_seconds(write_id)).unwrap_or(u32::MAX);
     let mut traces: HashMap<TraceId, (IdSet<u64>, TraceSummary), FastHash> = HashMap::default();
     let mut registry = Registry::default();
     // Attribute keys seen in this write, offered to the registry once each.
@@ -223,12 +250,13 @@ pub(in crate::store) fn add_index_entries(
         }
     }
     if traces.is_empty() {
-        return Vec::new();
+        return Registered::default();
     }
 
     let write = (newest, write_id);
     let mut record_traces = Vec::with_capacity(traces.len());
-    for (trace_id, (postings, summary)) in traces {
+    for (trace_id, (postings, mut summary)) in traces {
+        summary.set_ingest_seconds(seconds);
         batch.merge_cf(
             families.summaries,
             keys::summary_key(tenant, &trace_id),
@@ -253,16 +281,17 @@ pub(in crate::store) fn add_index_entries(
         registry.offer(TAG_KEYS, keys::tag_key(tenant, scope, key));
     }
     let mut entries = registry.entries;
-    known.retain_unknown(&mut entries);
-    let mut remembered = Vec::with_capacity(entries.len());
+    known.retain_due(&mut entries, seconds, registry_refresh);
+    let mut hashes = Vec::with_capacity(entries.len());
+    let put_time = crate::store::retention::registry_value(seconds);
     for (hash, family, key) in entries {
-        remembered.push(hash);
+        hashes.push(hash);
         let family = if family == VALUES {
             families.values
         } else {
             families.tag_keys
         };
-        batch.put_cf(family, key, []);
+        batch.put_cf(family, key, put_time);
     }
-    remembered
+    Registered { hashes, seconds }
 }
