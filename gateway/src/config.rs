@@ -22,6 +22,7 @@ use crate::pipeline::config::{PluginEntry, PluginsConfig};
 use crate::query::QueryConfig;
 use crate::receiver::ReceiversConfig;
 use crate::store::StorageConfig;
+use crate::tenant::{MultitenancyConfig, OverridesConfig};
 
 /// The configuration embedded in the binary, used when no `--config` is given.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../examples/config/spangate.yaml");
@@ -67,6 +68,10 @@ pub struct Config {
     pub pipeline: Vec<PluginEntry>,
     /// What happens to the series of metrics plugins besides `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// Whether requests name their tenant (`X-Scope-OrgID`), as in Tempo.
+    pub multitenancy: MultitenancyConfig,
+    /// Per-tenant limits, retention and pipelines.
+    pub overrides: OverridesConfig,
     /// Directory relative plugin paths are resolved against: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -106,6 +111,9 @@ impl Config {
             ConfigError::invalid(&key, err.into_inner().to_string())
         })?;
         config.validated = Some(config.check()?);
+        // The tenants' own retention, as the store applies it.
+        config.storage.tenant_retention =
+            config.overrides.retention_by_tenant().into_iter().collect();
         Ok(config)
     }
 
@@ -152,6 +160,9 @@ impl Config {
         self.receivers.validate()?;
         self.ingest.validate()?;
         crate::pipeline::config::validate(&self.pipeline, &BUILTIN_NAMES)?;
+        self.multitenancy.validate()?;
+        self.overrides
+            .validate(self.multitenancy.enabled, &BUILTIN_NAMES)?;
         let remote_write = self
             .metrics
             .remote_write
@@ -279,6 +290,28 @@ mod tests {
     fn clashing_addresses_are_refused() {
         let err = Config::from_yaml("query:\n  listen: 127.0.0.1:4318\n").unwrap_err();
         assert_eq!(key_of(err), "query.listen");
+    }
+
+    #[test]
+    fn tenant_overrides_are_checked_with_their_key() {
+        let err = Config::from_yaml(
+            "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { ingestion_rate_spans: many }\n",
+        )
+        .unwrap_err();
+        assert_eq!(key_of(err), "overrides.tenants.team-a.ingestion_rate_spans");
+        let err = Config::from_yaml("overrides:\n  tenants:\n    team-a: {}\n").unwrap_err();
+        assert_eq!(key_of(err), "overrides.tenants.team-a");
+        let config = Config::from_yaml(
+            "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { retention: 48h }\n",
+        )
+        .unwrap();
+        assert!(config.multitenancy.enabled);
+        let policy = config.storage.retention_policy();
+        assert_eq!(
+            policy.of("team-a"),
+            Some(std::time::Duration::from_secs(48 * 3600))
+        );
+        assert_eq!(policy.of("team-b"), Some(config.storage.retention));
     }
 
     #[test]

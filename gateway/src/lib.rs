@@ -26,6 +26,7 @@ mod receiver;
 mod search;
 pub mod store;
 mod tail;
+pub mod tenant;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,13 +38,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::ingest::Ingest;
+use crate::ingest::{Ingest, PipelineSettings, TenantStartError, Tenants};
 use crate::metrics::remote_write::{RemoteWriteError, RemoteWriter};
-use crate::pipeline::{CurrentTailSampler, Pipeline, PipelineError, PipelineHandle};
+use crate::pipeline::PipelineError;
 use crate::plugin::{PluginError, PluginRuntime, RuntimeSettings};
 use crate::receiver::ReceiverStats;
 use crate::store::{StoreError, TraceStore};
-use crate::tail::TailSampler;
+use crate::tenant::Tenancy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -61,6 +62,8 @@ pub enum RunError {
     PluginRuntime(#[from] PluginError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Tenant(#[from] TenantStartError),
     #[error(transparent)]
     RemoteWrite(#[from] RemoteWriteError),
     #[error("{server} server failed: {message}")]
@@ -120,23 +123,38 @@ pub async fn run(
         cache_dir: Some(config.plugin_cache_dir()),
         ..RuntimeSettings::default()
     })?;
-    let pipeline = Pipeline::build(&runtime, &config.pipeline, &config.base_dir)?;
-    let pipelines = Arc::new(PipelineHandle::new(runtime, pipeline));
-    let tail = start_tail_sampling(&store, &pipelines, &shutdown)?;
+    let tenancy = Tenancy::new(&config.multitenancy);
+    let tenants = Arc::new(Tenants::new(
+        store.clone(),
+        runtime,
+        tenancy.enabled(),
+        config.overrides.clone(),
+        PipelineSettings::new(&config.pipeline, &config.overrides, config.base_dir.clone()),
+        shutdown.clone(),
+    ));
+    tenants.start().await?;
+    if tenancy.enabled() {
+        tracing::info!(
+            multi_tenant_queries = config.multitenancy.multi_tenant_queries_enabled,
+            "multi-tenancy on: X-Scope-OrgID is required"
+        );
+    }
     let block_builder = config
         .storage
         .blocks
         .enabled
         .then(|| tokio::spawn(build_blocks(store.clone(), shutdown.clone())));
     let sweeper = tokio::spawn(sweep_store(store.clone(), shutdown.clone()));
-    let ingest =
-        Ingest::new(store.clone(), &config.ingest).with_pipeline(pipelines.clone(), tail.clone());
+    let ingest = Ingest::new(tenants.clone(), &config.ingest);
     let receiver_stats = Arc::new(ReceiverStats::default());
     tokio::spawn(reload_on_sighup(
-        pipelines.clone(),
+        tenants.clone(),
         config.source.clone(),
         shutdown.clone(),
     ));
+    let metrics_tenant_label = tenancy
+        .enabled()
+        .then(|| config.multitenancy.tenant_label.clone());
     // Stopped after ingest has drained (not with `shutdown`), so its final push
     // counts every acknowledged span.
     let remote_write_stop = CancellationToken::new();
@@ -144,7 +162,11 @@ pub async fn run(
         Some(settings) => {
             let writer = RemoteWriter::new(settings)?;
             let stats = writer.stats();
-            let task = tokio::spawn(writer.run(pipelines.clone(), remote_write_stop.clone()));
+            let task = tokio::spawn(writer.run(
+                tenants.clone(),
+                metrics_tenant_label.clone(),
+                remote_write_stop.clone(),
+            ));
             Some((task, stats))
         }
         None => None,
@@ -157,7 +179,7 @@ pub async fn run(
         let max = config.receivers.otlp_grpc.max_message_bytes;
         let stop = shutdown.clone().cancelled_owned();
         servers.spawn(async move {
-            receiver::grpc::serve(listener, ingest, stats, max, stop)
+            receiver::grpc::serve(listener, ingest, tenancy, stats, max, stop)
                 .await
                 .map_err(|error| server_error("otlp grpc", error))
         });
@@ -165,6 +187,7 @@ pub async fn run(
     if let Some(listener) = listeners.otlp_http {
         let router = receiver::http::router(
             ingest.clone(),
+            tenancy,
             receiver_stats.clone(),
             config.receivers.otlp_http.max_body_bytes,
         );
@@ -182,11 +205,12 @@ pub async fn run(
                     store.clone(),
                     config.query.search.clone(),
                 )),
+                tenancy,
             },
             metrics::router(metrics::MetricsSources {
                 receivers: receiver_stats,
-                pipelines: pipelines.clone(),
-                tail: tail.clone(),
+                tenants: tenants.clone(),
+                tenant_label: metrics_tenant_label,
                 remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
                 store: store.clone(),
             }),
@@ -279,48 +303,11 @@ async fn sweep_store(store: Arc<TraceStore>, shutdown: CancellationToken) {
     .await;
 }
 
-/// Starts the tail sampler when the pipeline tail-samples: recovers the traces a
-/// previous run left pending, then decides traces as their wait ends.
-fn start_tail_sampling(
-    store: &Arc<TraceStore>,
-    pipelines: &Arc<PipelineHandle>,
-    shutdown: &CancellationToken,
-) -> Result<Option<Arc<TailSampler>>, RunError> {
-    let pipeline = pipelines.current();
-    let Some(sampler) = pipeline.tail_sampler() else {
-        return Ok(None);
-    };
-    let Some(settings) = sampler.tail_settings() else {
-        return Ok(None);
-    };
-    let decider = Arc::new(CurrentTailSampler::new(
-        pipelines.clone(),
-        sampler.name().to_owned(),
-    ));
-    let tenant = store.tenant_for_write(model::SINGLE_TENANT)?;
-    let tail = Arc::new(TailSampler::new(
-        store.clone(),
-        tenant,
-        decider,
-        settings,
-        tail::DEFAULT_DECISION_CACHE_SIZE,
-    ));
-    let recovered = tail.recover()?;
-    tracing::info!(
-        sampler = sampler.name(),
-        recovered,
-        decision_wait = ?settings.decision_wait,
-        "tail sampling on"
-    );
-    tokio::spawn(tail.clone().run(shutdown.clone()));
-    Ok(Some(tail))
-}
-
-/// `SIGHUP` re-reads the config file and swaps in its pipeline; other sections of the
-/// file are validated but only take effect on restart. A failed reload keeps the
-/// running pipeline and logs why.
+/// `SIGHUP` re-reads the config file and swaps in its pipelines (the top-level one and
+/// the tenants' own); other sections of the file are validated but only take effect on
+/// restart. A failed reload keeps the running pipelines and logs why.
 async fn reload_on_sighup(
-    pipelines: Arc<PipelineHandle>,
+    tenants: Arc<Tenants>,
     config_file: Option<PathBuf>,
     shutdown: CancellationToken,
 ) {
@@ -341,11 +328,15 @@ async fn reload_on_sighup(
             );
             continue;
         };
-        let handle = pipelines.clone();
+        let tenants = tenants.clone();
         let reload = move || -> Result<usize, RunError> {
             let config = Config::from_file(&path)?;
-            let plugins = handle.reload(&config.pipeline, &config.base_dir)?;
-            tracing::info!(config = %path.display(), "configuration re-read");
+            let plugins = tenants.reload(PipelineSettings::new(
+                &config.pipeline,
+                &config.overrides,
+                config.base_dir.clone(),
+            ))?;
+            tracing::info!(plugins, config = %path.display(), "configuration re-read; pipeline reloaded");
             Ok(plugins)
         };
         match tokio::task::spawn_blocking(reload).await {

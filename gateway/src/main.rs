@@ -127,7 +127,14 @@ fn main() -> ExitCode {
 fn validate(file: &std::path::Path) -> anyhow::Result<()> {
     let config = Config::from_file(file)?;
     // A plugin that is missing or refuses its config would stop the gateway at start.
-    match spangate::plugin_tool::check_pipeline(&config.pipeline, &config.base_dir)? {
+    let mut loaded = spangate::plugin_tool::check_pipeline(&config.pipeline, &config.base_dir)?;
+    for (tenant, overrides) in &config.overrides.tenants {
+        if let Some(entries) = &overrides.pipeline {
+            loaded += spangate::plugin_tool::check_pipeline(entries, &config.base_dir)
+                .with_context(|| format!("in `overrides.tenants.{tenant}.pipeline`"))?;
+        }
+    }
+    match loaded {
         0 => println!("config ok: {}", file.display()),
         plugins => println!(
             "config ok: {} ({plugins} plugin{} loaded and initialised)",

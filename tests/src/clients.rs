@@ -400,6 +400,22 @@ pub fn grpc_stream<Resp: Message + Default>(
     method: &'static str,
     request: impl Message,
 ) -> Result<Vec<Resp>, tonic::Status> {
+    grpc_stream_with(url, method, request, &[])
+}
+
+/// `grpc_stream` with request metadata (e.g. `("x-scope-orgid", "team-a")`).
+pub fn grpc_stream_with<Resp: Message + Default>(
+    url: &str,
+    method: &'static str,
+    request: impl Message,
+    metadata: &[(&'static str, &str)],
+) -> Result<Vec<Resp>, tonic::Status> {
+    let mut request = tonic::Request::new(request.encode_to_vec());
+    for (key, value) in metadata {
+        request
+            .metadata_mut()
+            .insert(*key, value.parse().expect("ASCII metadata value"));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -416,7 +432,7 @@ pub fn grpc_stream<Resp: Message + Default>(
             .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         let mut messages = grpc
             .server_streaming(
-                tonic::Request::new(request.encode_to_vec()),
+                request,
                 tonic::codegen::http::uri::PathAndQuery::from_static(method),
                 RawCodec,
             )

@@ -74,6 +74,10 @@ fn minimal_and_variant_configs_are_valid() {
         "receivers:\n  otlp_http:\n    listen: \"0.0.0.0:14318\"\n",
         "ingest:\n  queue_timeout: 500ms\n",
         "log:\n  level: debug\n",
+        "multitenancy: { enabled: true, multi_tenant_queries_enabled: false }\n\
+         overrides:\n  defaults: { max_bytes_per_trace: 5MiB, max_live_traces: 0 }\n  \
+         tenants:\n    team-a: { ingestion_rate_spans: 100, retention: 720h }\n",
+        "overrides:\n  tenants:\n    single-tenant: { ingestion_rate_spans: 100 }\n",
     ];
     for yaml in cases {
         let out = validate(yaml);
@@ -119,6 +123,38 @@ const BAD: &[(&str, &[&str])] = &[
     (
         "ingest:\n  queue_timeout: soon\n",
         &["ingest.queue_timeout"],
+    ),
+    (
+        "multitenancy:\n  enabled: yes-please\n",
+        &["multitenancy.enabled"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { ingestion_rate_spans: lots }\n",
+        &["overrides.tenants.team-a.ingestion_rate_spans"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { ingestion_burst_spans: 0, ingestion_rate_spans: 5 }\n",
+        &["overrides.tenants.team-a.ingestion_burst_spans"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a: { retention: forever }\n",
+        &["overrides.tenants.team-a.retention"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    'team a': {}\n",
+        &["overrides.tenants.team a", "unsupported character"],
+    ),
+    (
+        "overrides:\n  tenants:\n    team-a: { max_live_traces: 5 }\n",
+        &["overrides.tenants.team-a", "multitenancy is off"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a:\n      pipeline:\n        - plugin: builtin:nope\n",
+        &["overrides.tenants.team-a.pipeline[0].plugin"],
+    ),
+    (
+        "multitenancy: { enabled: true }\noverrides:\n  tenants:\n    team-a:\n      pipeline:\n        - plugin: plugins/missing.wasm\n",
+        &["overrides.tenants.team-a.pipeline", "missing.wasm"],
     ),
 ];
 

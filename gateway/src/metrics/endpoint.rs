@@ -14,18 +14,21 @@ use axum::routing::get;
 use super::exposition::{self, Format};
 use super::registry;
 use super::remote_write::RemoteWriteStats;
-use crate::pipeline::PipelineHandle;
+use crate::ingest::Tenants;
 use crate::receiver::ReceiverStats;
 use crate::store::TraceStore;
-use crate::tail::TailSampler;
 
 /// Where the counters shown on `/metrics` come from.
 #[derive(Clone)]
 pub(crate) struct MetricsSources {
     pub receivers: Arc<ReceiverStats>,
-    /// Plugin counters and the series of metrics plugins, from the current pipeline.
-    pub pipelines: Arc<PipelineHandle>,
-    pub tail: Option<Arc<TailSampler>>,
+    /// Every started tenant: its plugins' counters, the series of its metrics plugins and
+    /// its tail sampler; the spans its limits discarded.
+    pub tenants: Arc<Tenants>,
+    /// With multi-tenancy on, the label naming the tenant on the series of metrics
+    /// plugins (`multitenancy.tenant_label`); the `spangate_*` families then carry
+    /// `tenant`. `None`: one tenant, no such label.
+    pub tenant_label: Option<String>,
     /// Outcome counters of `metrics.remote_write`, when it is on.
     pub remote_write: Option<Arc<RemoteWriteStats>>,
     /// The store, for the size of its cold tier.
@@ -45,26 +48,34 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok()),
     );
-    let pipeline = sources.pipelines.current();
-    let tail = sources.tail.clone();
+    let tenants = sources.tenants.running();
+    let tenant_label = sources.tenant_label.clone();
     let store = sources.store.clone();
     // Metrics plugins' `collect` is a guest call, the store's figures read its
     // directory: keep them off the async workers.
     let plugin_points = tokio::task::spawn_blocking(move || {
-        let mut points = registry::plugin_points(&pipeline);
-        points.extend(registry::store_points(
-            &store.storage_stats(),
-            super::unix_nanos_now() / 1_000_000_000,
-        ));
-        points.extend(super::series_points(&pipeline, super::unix_nanos_now()));
-        if let Some(tail) = tail {
-            points.extend(registry::tail_points(&tail.stats()));
+        let now = super::unix_nanos_now();
+        let mut points = registry::store_points(&store.storage_stats(), now / 1_000_000_000);
+        for tenant in &tenants {
+            let pipeline = tenant.pipeline();
+            let mut own = registry::plugin_points(&pipeline);
+            if let Some(stats) = tenant.tail_stats() {
+                own.extend(registry::tail_points(&stats));
+            }
+            let mut series = super::series_points(&pipeline, now);
+            if let Some(label) = &tenant_label {
+                super::label_points(&mut own, registry::TENANT_LABEL, tenant.name());
+                super::label_points(&mut series, label, tenant.name());
+            }
+            points.extend(own);
+            points.extend(series);
         }
         points
     })
     .await
     .unwrap_or_default();
     let mut points = registry::receiver_points(&sources.receivers);
+    points.extend(registry::discarded_points(&sources.tenants.discarded()));
     points.extend(registry::block_points(&sources.store.block_list()));
     if let Some(remote_write) = &sources.remote_write {
         points.extend(registry::remote_write_points(remote_write));

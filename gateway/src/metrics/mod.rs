@@ -46,6 +46,15 @@ pub(crate) fn series_points(pipeline: &Pipeline, now_unix_nanos: u64) -> Vec<Met
     points
 }
 
+/// Gives every point of `points` the label `name="value"`, replacing one it had (the
+/// tenant a series belongs to is not the plugin's to say).
+pub(crate) fn label_points(points: &mut [MetricPoint], name: &str, value: &str) {
+    for point in points {
+        point.labels.retain(|(label, _)| label != name);
+        point.labels.insert(0, (name.to_owned(), value.to_owned()));
+    }
+}
+
 pub(crate) fn unix_nanos_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -2,6 +2,7 @@
 //! and turned into points from the plain counters each module keeps (receivers,
 //! plugins, the tail sampler, remote-write).
 
+use crate::ingest::Discard;
 use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
@@ -33,6 +34,14 @@ pub(crate) const REQUESTS_REFUSED: Family = family(
     "spangate_requests_refused_total",
     "Export requests refused whole, by reason.",
 );
+
+pub(crate) const DISCARDED_SPANS: Family = family(
+    "spangate_discarded_spans_total",
+    "Spans refused by a tenant's limits (overrides), by tenant and reason.",
+);
+
+/// The label naming the tenant on the `spangate_*` families, with multi-tenancy on.
+pub(crate) const TENANT_LABEL: &str = "tenant";
 
 pub(crate) const PLUGIN_CALLS: Family = family(
     "spangate_plugin_calls_total",
@@ -201,6 +210,20 @@ pub(crate) fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
         }
     }
     points
+}
+
+/// Spans each tenant's limits discarded, by reason (tenants with none have no series).
+pub(crate) fn discarded_points(discarded: &[(String, Discard, u64)]) -> Vec<MetricPoint> {
+    discarded
+        .iter()
+        .map(|(tenant, reason, count)| {
+            counter(
+                DISCARDED_SPANS,
+                &[(TENANT_LABEL, tenant), ("reason", reason.label())],
+                *count,
+            )
+        })
+        .collect()
 }
 
 /// Each plugin's counters (the series metrics plugins collect are separate:

@@ -43,6 +43,14 @@ impl PipelineHandle {
     pub fn reload(&self, entries: &[PluginEntry], base_dir: &Path) -> Result<usize, PipelineError> {
         let pipeline = Pipeline::build(&self.runtime, entries, base_dir)?;
         let plugins = pipeline.plugins().len();
+        self.replace(pipeline);
+        tracing::info!(plugins, "pipeline reloaded");
+        Ok(plugins)
+    }
+
+    /// Swaps in `pipeline` (built with this handle's runtime): batches that started
+    /// with the previous one finish with it.
+    pub fn replace(&self, pipeline: Pipeline) {
         let tail_sampler_added = pipeline.tail_sampler().is_some();
         let previous = std::mem::replace(
             &mut *self
@@ -57,7 +65,5 @@ impl PipelineHandle {
                  starts after a restart"
             );
         }
-        tracing::info!(plugins, "pipeline reloaded");
-        Ok(plugins)
     }
 }

@@ -6,11 +6,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::search::SearchError;
+use crate::tenant::OrgIdError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error("{0}")]
     BadRequest(String),
+    /// No tenant while multi-tenancy is on: Tempo's auth middleware answers 401 with
+    /// Go's `http.Error` body.
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -26,9 +31,23 @@ impl From<SearchError> for QueryError {
     }
 }
 
+/// A bad `X-Scope-OrgID`: a missing one is a 401, anything else a 400 with dskit's words.
+impl From<OrgIdError> for QueryError {
+    fn from(error: OrgIdError) -> Self {
+        if error.is_missing() {
+            QueryError::Unauthorized(error.to_string())
+        } else {
+            QueryError::BadRequest(error.to_string())
+        }
+    }
+}
+
 impl IntoResponse for QueryError {
     fn into_response(self) -> Response {
         let status = match &self {
+            QueryError::Unauthorized(message) => {
+                return go_text(StatusCode::UNAUTHORIZED, message);
+            }
             QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
             QueryError::Internal(message) => {
                 tracing::error!(error = %message, "query failed");

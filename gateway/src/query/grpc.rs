@@ -26,13 +26,19 @@ use tower::ServiceExt as _;
 
 use super::error::QueryError;
 use super::params;
-use super::search::{fetch_tag_names, fetch_tag_values, request_tenant};
+use super::search::{fetch_tag_names, fetch_tag_values};
 use super::tempopb::{self, SearchResponse};
+use super::tenants;
 use crate::search::SearchApi;
+use crate::tenant::Tenancy;
 
 /// The HTTP routes plus the gRPC service, as one service for the query listener.
-pub(super) fn with_streaming_querier(http: Router, api: Arc<dyn SearchApi>) -> Router {
-    let grpc = tonic::service::Routes::new(StreamingQuerier { api })
+pub(super) fn with_streaming_querier(
+    http: Router,
+    api: Arc<dyn SearchApi>,
+    tenancy: Tenancy,
+) -> Router {
+    let grpc = tonic::service::Routes::new(StreamingQuerier { api, tenancy })
         .prepare()
         .into_axum_router();
     Router::new().fallback_service(tower::service_fn(move |request: Request| {
@@ -58,6 +64,7 @@ fn is_grpc(request: &Request) -> bool {
 #[derive(Clone)]
 pub(super) struct StreamingQuerier {
     api: Arc<dyn SearchApi>,
+    tenancy: Tenancy,
 }
 
 impl NamedService for StreamingQuerier {
@@ -78,7 +85,10 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let api = self.api.clone();
+        let api = Served {
+            api: self.api.clone(),
+            tenancy: self.tenancy,
+        };
         let method = request
             .uri()
             .path()
@@ -98,12 +108,20 @@ where
 }
 
 /// One RPC's work: request message → the messages of the response stream.
-type Answer<Req, Resp> = fn(&dyn SearchApi, &str, Req) -> Result<Vec<Resp>, QueryError>;
+type Answer<Req, Resp> = fn(&dyn SearchApi, &[String], Req) -> Result<Vec<Resp>, QueryError>;
 
-/// Serves a server-streaming RPC: decodes the request, runs `answer` on the blocking
-/// pool, streams its messages, and ends the stream (with the error, if any).
-fn stream<Req, Resp, B>(
+/// What an RPC is served with.
+#[derive(Clone)]
+struct Served {
     api: Arc<dyn SearchApi>,
+    tenancy: Tenancy,
+}
+
+/// Serves a server-streaming RPC: resolves the tenants from the request's metadata,
+/// decodes the request, runs `answer` on the blocking pool, streams its messages, and
+/// ends the stream (with the error, if any).
+fn stream<Req, Resp, B>(
+    served: Served,
     request: http::Request<B>,
     answer: Answer<Req, Resp>,
 ) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
@@ -115,12 +133,12 @@ where
 {
     Box::pin(async move {
         let rpc = tower::service_fn(move |request: tonic::Request<Req>| {
-            let api = api.clone();
+            let Served { api, tenancy } = served.clone();
             async move {
-                let tenant = request_tenant();
+                let tenants = tenants::of_grpc(&tenancy, request.metadata()).map_err(status)?;
                 let message = request.into_inner();
                 let messages =
-                    tokio::task::spawn_blocking(move || answer(api.as_ref(), &tenant, message))
+                    tokio::task::spawn_blocking(move || answer(api.as_ref(), &tenants, message))
                         .await
                         .map_err(|error| Status::internal(error.to_string()))?
                         .map_err(status)?;
@@ -140,11 +158,11 @@ where
 
 fn search(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::SearchRequest,
 ) -> Result<Vec<SearchResponse>, QueryError> {
     let query = params::search_from_grpc(&request)?;
-    let outcome = api.search(tenant, &query)?;
+    let outcome = api.search(tenants, &query)?;
     Ok(split_by_size(
         tempopb::search_answer(&query, outcome),
         MAX_MESSAGE_BYTES,
@@ -153,11 +171,11 @@ fn search(
 
 fn search_tags(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::SearchTagsRequest,
 ) -> Result<Vec<tempopb::SearchTagsResponse>, QueryError> {
     let query = params::tag_names_from_grpc(&request)?;
-    let names = fetch_tag_names(api, tenant, &query)?;
+    let names = fetch_tag_names(api, tenants, &query)?;
     Ok(vec![tempopb::tag_names_v1(
         &names,
         query.scope,
@@ -167,11 +185,11 @@ fn search_tags(
 
 fn search_tags_v2(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::SearchTagsRequest,
 ) -> Result<Vec<tempopb::SearchTagsV2Response>, QueryError> {
     let query = params::tag_names_from_grpc(&request)?;
-    let names = fetch_tag_names(api, tenant, &query)?;
+    let names = fetch_tag_names(api, tenants, &query)?;
     Ok(vec![tempopb::tag_names_v2(
         &names,
         query.scope,
@@ -181,41 +199,41 @@ fn search_tags_v2(
 
 fn search_tag_values(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::SearchTagValuesRequest,
 ) -> Result<Vec<tempopb::SearchTagValuesResponse>, QueryError> {
     let query = params::tag_values_from_grpc(&request, false)?;
-    let values = fetch_tag_values(api, tenant, &query)?;
+    let values = fetch_tag_values(api, tenants, &query)?;
     Ok(vec![tempopb::tag_values_v1(&values, query.limit)])
 }
 
 fn search_tag_values_v2(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::SearchTagValuesRequest,
 ) -> Result<Vec<tempopb::SearchTagValuesV2Response>, QueryError> {
     let query = params::tag_values_from_grpc(&request, true)?;
-    let values = fetch_tag_values(api, tenant, &query)?;
+    let values = fetch_tag_values(api, tenants, &query)?;
     Ok(vec![tempopb::tag_values_v2(&values, query.limit)])
 }
 
 fn metrics_query_range(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::QueryRangeRequest,
 ) -> Result<Vec<tempopb::QueryRangeResponse>, QueryError> {
     let query = params::metrics_range_from_grpc(&request)?;
-    let result = api.metrics_query(tenant, &query)?;
+    let result = api.metrics_query(tenants, &query)?;
     Ok(vec![tempopb::range_answer(result)])
 }
 
 fn metrics_query_instant(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: tempopb::QueryInstantRequest,
 ) -> Result<Vec<tempopb::QueryInstantResponse>, QueryError> {
     let query = params::metrics_instant_from_grpc(&request)?;
-    let result = api.metrics_query(tenant, &query)?;
+    let result = api.metrics_query(tenants, &query)?;
     Ok(vec![tempopb::instant_from_range(tempopb::range_answer(
         result,
     ))])
@@ -256,6 +274,9 @@ fn split_by_size(response: SearchResponse, max_bytes: usize) -> Vec<SearchRespon
 fn status(error: QueryError) -> Status {
     match error {
         QueryError::BadRequest(message) => Status::new(Code::InvalidArgument, message),
+        // Tempo's interceptor returns dskit's plain `no org id` error, which gRPC-Go
+        // sends as UNKNOWN; UNAUTHENTICATED says what it is.
+        QueryError::Unauthorized(message) => Status::new(Code::Unauthenticated, message),
         QueryError::Internal(message) => {
             tracing::error!(error = %message, "gRPC query failed");
             Status::internal(message)

@@ -1,6 +1,11 @@
 //! The Tempo-compatible query API read by Grafana's Tempo datasource (the endpoints
 //! of Tempo's query frontend, with its parameters and answers). One route table; handlers live
 //! beside it by topic. The same port also serves gRPC `tempopb.StreamingQuerier`.
+//!
+//! Every endpoint that reads traces resolves the request's tenants first (`tenants.rs`:
+//! `X-Scope-OrgID` with multi-tenancy on, 401 `no org id` without it, 400 for a bad
+//! one); `/ready`, `/api/echo`, `/api/status/buildinfo` and `/metrics` need no tenant,
+//! as in Tempo.
 
 mod config;
 mod error;
@@ -11,6 +16,7 @@ mod status;
 mod tempo_json;
 mod tempo_proto;
 pub mod tempopb;
+mod tenants;
 mod traces;
 
 use std::sync::Arc;
@@ -20,6 +26,7 @@ use axum::routing::{any, get};
 
 use crate::search::SearchApi;
 use crate::store::TraceStore;
+use crate::tenant::Tenancy;
 pub use config::QueryConfig;
 pub use error::QueryError;
 
@@ -28,6 +35,8 @@ pub struct QueryState {
     pub store: Arc<TraceStore>,
     /// Trace search, tag lookup and TraceQL metrics, over HTTP and gRPC.
     pub search: Arc<dyn SearchApi>,
+    /// Which tenants a request reads (`X-Scope-OrgID` with multi-tenancy on).
+    pub tenancy: Tenancy,
 }
 
 /// Every route Grafana needs from Tempo, plus `extra` routes served on the same port
@@ -36,6 +45,7 @@ pub struct QueryState {
 /// `404 page not found`.
 pub fn router(state: QueryState, extra: Router) -> Router {
     let search = state.search.clone();
+    let tenancy = state.tenancy;
     let routes = Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
@@ -44,16 +54,16 @@ pub fn router(state: QueryState, extra: Router) -> Router {
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
         .with_state(state)
         .merge(extra);
-    serve_with_search(routes, search)
+    serve_with_search(routes, search, tenancy)
 }
 
 /// `routes` plus the search routes over HTTP and gRPC, the 404 fallback and gzip.
-fn serve_with_search(routes: Router, search: Arc<dyn SearchApi>) -> Router {
+fn serve_with_search(routes: Router, search: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
     let http = routes
-        .merge(search::routes(search.clone()))
+        .merge(search::routes(search.clone(), tenancy))
         .fallback(error::not_found)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true));
-    grpc::with_streaming_querier(http, search)
+    grpc::with_streaming_querier(http, search, tenancy)
 }
 
 #[cfg(test)]

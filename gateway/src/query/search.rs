@@ -14,13 +14,26 @@ use axum::routing::any;
 use super::error::QueryError;
 use super::params::{self, QueryParams};
 use super::tempopb;
-use crate::model::SINGLE_TENANT;
+use super::tenants;
 use crate::search::{SearchApi, TagNames, TagNamesQuery, TagScope, TagValuesQuery, TypedTagValue};
+use crate::tenant::Tenancy;
 
-type Api = Arc<dyn SearchApi>;
+/// What the search routes need: the engine and how to find a request's tenants.
+#[derive(Clone)]
+struct SearchState {
+    api: Arc<dyn SearchApi>,
+    tenancy: Tenancy,
+}
+
+impl SearchState {
+    fn tenants(&self, headers: &HeaderMap) -> Result<Vec<String>, QueryError> {
+        tenants::of_http(&self.tenancy, headers)
+    }
+}
+
 type Pairs = Query<Vec<(String, String)>>;
 
-pub(super) fn routes(api: Api) -> Router {
+pub(super) fn routes(api: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
     Router::new()
         .route("/api/search", any(search))
         .route("/api/search/tags", any(tag_names_v1))
@@ -29,18 +42,19 @@ pub(super) fn routes(api: Api) -> Router {
         .route("/api/v2/search/tag/{name}/values", any(tag_values_v2))
         .route("/api/metrics/query_range", any(metrics_range))
         .route("/api/metrics/query", any(metrics_instant))
-        .with_state(api)
+        .with_state(SearchState { api, tenancy })
 }
 
 async fn search(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
+    let tenants = state.tenants(&headers)?;
     let query = params::search(&QueryParams::new(pairs))?;
-    let tenant = request_tenant();
+    let api = state.api;
     let response = blocking(move || {
-        let outcome = api.search(&tenant, &query)?;
+        let outcome = api.search(&tenants, &query)?;
         Ok(tempopb::search_answer(&query, outcome))
     })
     .await?;
@@ -48,81 +62,90 @@ async fn search(
 }
 
 async fn tag_names_v1(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
-    let (query, names) = tag_names(api, pairs).await?;
+    let (query, names) = tag_names(state, &headers, pairs).await?;
     Format::of(&headers).respond(&tempopb::tag_names_v1(&names, query.scope, query.limit))
 }
 
 async fn tag_names_v2(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
-    let (query, names) = tag_names(api, pairs).await?;
+    let (query, names) = tag_names(state, &headers, pairs).await?;
     Format::of(&headers).respond(&tempopb::tag_names_v2(&names, query.scope, query.limit))
 }
 
 async fn tag_names(
-    api: Api,
+    state: SearchState,
+    headers: &HeaderMap,
     pairs: Vec<(String, String)>,
 ) -> Result<(TagNamesQuery, TagNames), QueryError> {
+    let tenants = state.tenants(headers)?;
     let query = params::tag_names(&QueryParams::new(pairs))?;
-    let tenant = request_tenant();
     let asked = query.clone();
-    let names = blocking(move || fetch_tag_names(api.as_ref(), &tenant, &asked)).await?;
+    let api = state.api;
+    let names = blocking(move || fetch_tag_names(api.as_ref(), &tenants, &asked)).await?;
     Ok((query, names))
 }
 
 async fn tag_values_v1(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
+    let tenants = state.tenants(&headers)?;
     let query = params::tag_values(&name, false, &QueryParams::new(pairs))?;
-    let values = tag_values(api, &query).await?;
+    let values = tag_values(state.api, tenants, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v1(&values, query.limit))
 }
 
 async fn tag_values_v2(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
+    let tenants = state.tenants(&headers)?;
     let query = params::tag_values(&name, true, &QueryParams::new(pairs))?;
-    let values = tag_values(api, &query).await?;
+    let values = tag_values(state.api, tenants, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v2(&values, query.limit))
 }
 
-async fn tag_values(api: Api, query: &TagValuesQuery) -> Result<Vec<TypedTagValue>, QueryError> {
-    let tenant = request_tenant();
+async fn tag_values(
+    api: Arc<dyn SearchApi>,
+    tenants: Vec<String>,
+    query: &TagValuesQuery,
+) -> Result<Vec<TypedTagValue>, QueryError> {
     let query = query.clone();
-    blocking(move || fetch_tag_values(api.as_ref(), &tenant, &query)).await
+    blocking(move || fetch_tag_values(api.as_ref(), &tenants, &query)).await
 }
 
 async fn metrics_range(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
+    let tenants = state.tenants(&headers)?;
     let query = params::metrics_range(&QueryParams::new(pairs), now_nanos())?;
-    let tenant = request_tenant();
-    let result = blocking(move || Ok(api.metrics_query(&tenant, &query)?)).await?;
+    let api = state.api;
+    let result = blocking(move || Ok(api.metrics_query(&tenants, &query)?)).await?;
     Format::of(&headers).respond(&tempopb::range_answer(result))
 }
 
 async fn metrics_instant(
-    State(api): State<Api>,
+    State(state): State<SearchState>,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, QueryError> {
+    let tenants = state.tenants(&headers)?;
     let query = params::metrics_instant(&QueryParams::new(pairs), now_nanos())?;
-    let tenant = request_tenant();
-    let result = blocking(move || Ok(api.metrics_query(&tenant, &query)?)).await?;
+    let api = state.api;
+    let result = blocking(move || Ok(api.metrics_query(&tenants, &query)?)).await?;
     Format::of(&headers).respond(&tempopb::instant_from_range(tempopb::range_answer(result)))
 }
 
@@ -130,33 +153,26 @@ async fn metrics_instant(
 /// fixed list the query layer adds itself.
 pub(super) fn fetch_tag_names(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: &TagNamesQuery,
 ) -> Result<TagNames, QueryError> {
     if request.scope == Some(TagScope::Intrinsic) {
         return Ok(TagNames::default());
     }
-    Ok(api.tag_names(tenant, request)?)
+    Ok(api.tag_names(tenants, request)?)
 }
 
 /// Asks the engine for a tag's values, except for the tags whose values Tempo knows
 /// without looking (status and kind keywords, durations).
 pub(super) fn fetch_tag_values(
     api: &dyn SearchApi,
-    tenant: &str,
+    tenants: &[String],
     request: &TagValuesQuery,
 ) -> Result<Vec<TypedTagValue>, QueryError> {
     match tempopb::virtual_tag_values(&request.tag) {
         Some(values) => Ok(values),
-        None => Ok(api.tag_values(tenant, request)?),
+        None => Ok(api.tag_values(tenants, request)?),
     }
-}
-
-/// The tenant every search reads (HTTP and gRPC). `X-Scope-OrgID` is accepted and
-/// ignored, as by trace-by-id and ingest, until multi-tenancy exists: everything is
-/// stored under the single tenant, so honouring the header would only hide data.
-pub(super) fn request_tenant() -> String {
-    SINGLE_TENANT.to_owned()
 }
 
 /// Runs a store read on the blocking pool.

@@ -23,6 +23,7 @@ use crate::search::{
     TagValuesQuery, TraceMatch, TypedTagValue,
 };
 use crate::store::StoreError;
+use crate::tenant::{MultitenancyConfig, Tenancy};
 
 /// What the fake engine was asked.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +46,12 @@ impl FakeSearch {
         self.calls.lock().expect("lock").clone()
     }
 
-    fn record(&self, tenant: &str, call: Call) {
+    /// Records a call with its tenants joined by `|`.
+    fn record(&self, tenants: &[String], call: Call) {
         self.calls
             .lock()
             .expect("lock")
-            .push((tenant.to_owned(), call));
+            .push((tenants.join("|"), call));
     }
 }
 
@@ -69,14 +71,22 @@ fn fail_on(text: &str) -> Result<(), SearchError> {
 }
 
 impl SearchApi for FakeSearch {
-    fn search(&self, tenant: &str, request: &SearchQuery) -> Result<SearchOutcome, SearchError> {
-        self.record(tenant, Call::Search(request.clone()));
+    fn search(
+        &self,
+        tenants: &[String],
+        request: &SearchQuery,
+    ) -> Result<SearchOutcome, SearchError> {
+        self.record(tenants, Call::Search(request.clone()));
         fail_on(&request.traceql)?;
         Ok(sample_outcome())
     }
 
-    fn tag_names(&self, tenant: &str, request: &TagNamesQuery) -> Result<TagNames, SearchError> {
-        self.record(tenant, Call::TagNames(request.clone()));
+    fn tag_names(
+        &self,
+        tenants: &[String],
+        request: &TagNamesQuery,
+    ) -> Result<TagNames, SearchError> {
+        self.record(tenants, Call::TagNames(request.clone()));
         Ok(TagNames {
             resource: vec!["service.name".to_owned()],
             span: vec!["http.method".to_owned(), "db.system".to_owned()],
@@ -88,10 +98,10 @@ impl SearchApi for FakeSearch {
 
     fn tag_values(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &TagValuesQuery,
     ) -> Result<Vec<TypedTagValue>, SearchError> {
-        self.record(tenant, Call::TagValues(request.clone()));
+        self.record(tenants, Call::TagValues(request.clone()));
         let value = |kind, value: &str| TypedTagValue {
             kind,
             value: value.to_owned(),
@@ -105,10 +115,10 @@ impl SearchApi for FakeSearch {
 
     fn metrics_query(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &MetricsQuery,
     ) -> Result<MetricsResult, SearchError> {
-        self.record(tenant, Call::Metrics(request.clone()));
+        self.record(tenants, Call::Metrics(request.clone()));
         fail_on(&request.query)?;
         Ok(MetricsResult {
             series: vec![Series {
@@ -144,19 +154,23 @@ fn unavailable<T>() -> Result<T, SearchError> {
 }
 
 impl SearchApi for Unavailable {
-    fn search(&self, _: &str, _: &SearchQuery) -> Result<SearchOutcome, SearchError> {
+    fn search(&self, _: &[String], _: &SearchQuery) -> Result<SearchOutcome, SearchError> {
         unavailable()
     }
 
-    fn tag_names(&self, _: &str, _: &TagNamesQuery) -> Result<TagNames, SearchError> {
+    fn tag_names(&self, _: &[String], _: &TagNamesQuery) -> Result<TagNames, SearchError> {
         unavailable()
     }
 
-    fn tag_values(&self, _: &str, _: &TagValuesQuery) -> Result<Vec<TypedTagValue>, SearchError> {
+    fn tag_values(
+        &self,
+        _: &[String],
+        _: &TagValuesQuery,
+    ) -> Result<Vec<TypedTagValue>, SearchError> {
         unavailable()
     }
 
-    fn metrics_query(&self, _: &str, _: &MetricsQuery) -> Result<MetricsResult, SearchError> {
+    fn metrics_query(&self, _: &[String], _: &MetricsQuery) -> Result<MetricsResult, SearchError> {
         unavailable()
     }
 }
@@ -243,7 +257,17 @@ pub(super) fn sample_search() -> SearchResponse {
 
 /// The query port's service over `api` (the trace and status routes aside).
 pub(super) fn search_router(api: Arc<dyn SearchApi>) -> Router {
-    serve_with_search(Router::new(), api)
+    serve_with_search(Router::new(), api, Tenancy::single())
+}
+
+/// `search_router` with multi-tenancy on (`multi`: multi-tenant queries allowed).
+pub(super) fn multi_tenant_router(api: Arc<dyn SearchApi>, multi: bool) -> Router {
+    let tenancy = Tenancy::new(&MultitenancyConfig {
+        enabled: true,
+        multi_tenant_queries_enabled: multi,
+        ..MultitenancyConfig::default()
+    });
+    serve_with_search(Router::new(), api, tenancy)
 }
 
 struct Answer {
@@ -640,5 +664,78 @@ async fn scope_filter_reaches_the_engine() {
     assert_eq!(
         (query.scope, query.start_unix_secs, query.end_unix_secs),
         (Some(TagScope::Span), Some(5), Some(10))
+    );
+}
+
+/// Every search route, for the tenant tests.
+const SEARCH_ROUTES: [&str; 7] = [
+    "/api/search?q=%7B%7D",
+    "/api/search/tags",
+    "/api/v2/search/tags",
+    "/api/search/tag/service.name/values",
+    "/api/v2/search/tag/resource.service.name/values",
+    "/api/metrics/query_range?q=%7B%7D%20%7C%20rate()&start=1700000000&end=1700000600",
+    "/api/metrics/query?q=%7B%7D%20%7C%20rate()&start=1700000000&end=1700000600",
+];
+
+#[tokio::test]
+async fn with_multitenancy_every_route_needs_a_tenant() {
+    let fake = Arc::new(FakeSearch::default());
+    let router = multi_tenant_router(fake.clone(), true);
+    for route in SEARCH_ROUTES {
+        let missing = get(&router, route, &[]).await;
+        assert_eq!(missing.status, StatusCode::UNAUTHORIZED, "{route}");
+        assert_eq!(missing.text(), "no org id\n", "{route}");
+        let empty = get(&router, route, &[("X-Scope-OrgID", "")]).await;
+        assert_eq!(empty.status, StatusCode::UNAUTHORIZED, "{route}");
+        let bad = get(&router, route, &[("X-Scope-OrgID", "a/b")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{route}");
+        assert_eq!(
+            bad.text(),
+            "tenant ID 'a/b' contains unsupported character '/'",
+            "{route}"
+        );
+        let unsafe_id = get(&router, route, &[("X-Scope-OrgID", "..")]).await;
+        assert_eq!(unsafe_id.status, StatusCode::BAD_REQUEST, "{route}");
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+    for route in SEARCH_ROUTES {
+        let answer = get(&router, route, &[("X-Scope-OrgID", "team-b|team-a|team-b")]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{route}: {}", answer.text());
+    }
+    let tenants: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .map(|(tenants, _)| tenants)
+        .collect();
+    assert_eq!(
+        tenants,
+        vec!["team-a|team-b".to_owned(); SEARCH_ROUTES.len()]
+    );
+}
+
+#[tokio::test]
+async fn without_multi_tenant_queries_one_tenant_only() {
+    let fake = Arc::new(FakeSearch::default());
+    let router = multi_tenant_router(fake.clone(), false);
+    let answer = get(&router, "/api/search?q=%7B%7D", &[("X-Scope-OrgID", "a|b")]).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.text(), "multiple org IDs present");
+    let answer = get(&router, "/api/search?q=%7B%7D", &[("X-Scope-OrgID", "a|a")]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(fake.calls()[0].0, "a");
+}
+
+#[tokio::test]
+async fn without_multitenancy_the_header_is_ignored() {
+    let (fake, router) = fake();
+    for value in ["team-a", "a/b", ""] {
+        let answer = get(&router, "/api/search/tags", &[("X-Scope-OrgID", value)]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{value:?}");
+    }
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|(tenant, _)| tenant == SINGLE_TENANT)
     );
 }

@@ -12,8 +12,10 @@ use super::QueryState;
 use super::error::QueryError;
 use super::tempo_json::TraceJson;
 use super::tempo_proto::{TraceByIdMetrics, TraceByIdResponse};
-use crate::model::{SINGLE_TENANT, TraceId, TracesData};
-use crate::store::{StoredTrace, TimeWindow};
+use super::tenants;
+use crate::model::{TraceId, TracesData};
+use crate::store::blocks::merge_trace_parts;
+use crate::store::{StoreError, StoredTrace, TimeWindow};
 
 const PROTOBUF: &str = "application/protobuf";
 const JSON: &str = "application/json";
@@ -25,7 +27,7 @@ pub(super) async fn trace_by_id_v1(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
-    let Some(trace) = find_trace(state, path, query).await? else {
+    let Some(trace) = find_trace(state, path, query, &headers).await? else {
         // Tempo's v1 answers an unknown trace with 404 and no body at all.
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
@@ -46,7 +48,7 @@ pub(super) async fn trace_by_id_v2(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
-    let found = find_trace(state, path, query).await?;
+    let found = find_trace(state, path, query, &headers).await?;
     // Tempo's v2 answers an unknown trace with 200 and an empty trace.
     let (data, inspected_bytes) = match found {
         Some(StoredTrace {
@@ -98,21 +100,48 @@ fn wants_protobuf(headers: &HeaderMap) -> bool {
         .any(|value| value.contains(PROTOBUF))
 }
 
-/// Multi-tenancy is off: like Tempo, `X-Scope-OrgID` is accepted and the single
-/// tenant is served whatever it says.
+/// The trace in every tenant the request reads (with multi-tenancy off, the single
+/// tenant whatever `X-Scope-OrgID` says, as in Tempo). Found in several tenants, its
+/// parts are merged as Tempo's query frontend combines them.
 async fn find_trace(
     State(state): State<QueryState>,
     Path(raw_id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
+    headers: &HeaderMap,
 ) -> Result<Option<StoredTrace>, QueryError> {
+    let tenants = tenants::of_http(&state.tenancy, headers)?;
     let trace_id =
         TraceId::parse_hex(&raw_id).map_err(|error| QueryError::BadRequest(error.to_string()))?;
     let window = parse_window(&params)?;
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.get_trace(SINGLE_TENANT, &trace_id, window))
-        .await
-        .map_err(|error| QueryError::Internal(error.to_string()))?
-        .map_err(|error| QueryError::Internal(error.to_string()))
+    tokio::task::spawn_blocking(move || -> Result<Option<StoredTrace>, StoreError> {
+        let mut parts = Vec::new();
+        let mut inspected_bytes = 0;
+        for tenant in &tenants {
+            if let Some(found) = store.get_trace(tenant, &trace_id, window)? {
+                inspected_bytes += found.inspected_bytes;
+                parts.push(found.data.resource_spans);
+            }
+        }
+        Ok(match parts.len() {
+            0 => None,
+            1 => Some(StoredTrace {
+                data: TracesData {
+                    resource_spans: parts.pop().unwrap_or_default(),
+                },
+                inspected_bytes,
+            }),
+            _ => Some(StoredTrace {
+                data: TracesData {
+                    resource_spans: merge_trace_parts(parts),
+                },
+                inspected_bytes,
+            }),
+        })
+    })
+    .await
+    .map_err(|error| QueryError::Internal(error.to_string()))?
+    .map_err(|error| QueryError::Internal(error.to_string()))
 }
 
 /// `start`/`end` in unix seconds and `mode`, validated with Tempo's messages.

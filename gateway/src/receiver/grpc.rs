@@ -17,9 +17,11 @@ use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use crate::tenant::{ORG_ID_HEADER, Tenancy};
 
 pub(crate) struct OtlpGrpcReceiver {
     ingest: Ingest,
+    tenancy: Tenancy,
     stats: Arc<ReceiverStats>,
 }
 
@@ -29,7 +31,23 @@ impl TraceService for OtlpGrpcReceiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        match self.ingest.export(request.into_inner()).await {
+        let tenant = self.tenancy.for_write(
+            request
+                .metadata()
+                .get_all(ORG_ID_HEADER)
+                .iter()
+                .map(|value| value.as_bytes()),
+        );
+        let tenant = match tenant {
+            Ok(tenant) => tenant,
+            Err(error) => {
+                tracing::debug!(%error, "otlp grpc export refused: no usable tenant");
+                self.stats
+                    .record_refusal(Transport::Grpc, status::tenant_refusal(&error));
+                return Err(status::grpc_tenant_status(&error));
+            }
+        };
+        match self.ingest.export(&tenant, request.into_inner()).await {
             Ok(outcome) => {
                 self.stats.record_export(
                     Transport::Grpc,
@@ -52,12 +70,14 @@ impl TraceService for OtlpGrpcReceiver {
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     ingest: Ingest,
+    tenancy: Tenancy,
     stats: Arc<ReceiverStats>,
     max_message_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let service = TraceServiceServer::new(OtlpGrpcReceiver {
         ingest,
+        tenancy,
         stats: stats.clone(),
     })
     .accept_compressed(CompressionEncoding::Gzip)

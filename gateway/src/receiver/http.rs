@@ -18,6 +18,7 @@ use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use crate::tenant::{ORG_ID_HEADER, Tenancy};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -25,17 +26,24 @@ const JSON: &str = "application/json";
 #[derive(Clone)]
 struct ReceiverState {
     ingest: Ingest,
+    tenancy: Tenancy,
     stats: Arc<ReceiverStats>,
     max_body_bytes: usize,
 }
 
 /// The OTLP/HTTP router; unknown paths get 404, other methods on `/v1/traces` 405.
-pub(crate) fn router(ingest: Ingest, stats: Arc<ReceiverStats>, max_body_bytes: usize) -> Router {
+pub(crate) fn router(
+    ingest: Ingest,
+    tenancy: Tenancy,
+    stats: Arc<ReceiverStats>,
+    max_body_bytes: usize,
+) -> Router {
     Router::new()
         .route("/v1/traces", post(export_traces))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
         .with_state(ReceiverState {
             ingest,
+            tenancy,
             stats,
             max_body_bytes,
         })
@@ -115,7 +123,8 @@ impl IntoResponse for HttpError {
         // google.rpc.Code numbers matching the HTTP status, for the Status body.
         let rpc_code = match self.status {
             StatusCode::BAD_REQUEST => 3,
-            StatusCode::PAYLOAD_TOO_LARGE => 8,
+            StatusCode::UNAUTHORIZED => 16,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => 8,
             StatusCode::SERVICE_UNAVAILABLE => 14,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
             _ => 2,
@@ -168,6 +177,22 @@ async fn export_counted(
     body: Body,
 ) -> Result<Response, HttpError> {
     let encoding = Encoding::from_headers(headers)?;
+    let tenant = state
+        .tenancy
+        .for_write(
+            headers
+                .get_all(ORG_ID_HEADER)
+                .iter()
+                .map(|value| value.as_bytes()),
+        )
+        .map_err(|error| HttpError {
+            refusal: status::tenant_refusal(&error),
+            ..HttpError::encoded(
+                status::http_tenant_status(&error),
+                error.to_string(),
+                encoding,
+            )
+        })?;
     let compressed = is_gzip(headers, encoding)?;
     let raw = read_limited(body, state.max_body_bytes, encoding).await?;
     let max_body_bytes = state.max_body_bytes;
@@ -191,14 +216,18 @@ async fn export_counted(
         )
     })??;
 
-    let outcome = state.ingest.export(request).await.map_err(|error| {
-        tracing::warn!(%error, "otlp http export refused");
-        HttpError {
-            retry_after_seconds: Some(error.retry_after().as_secs().max(1)),
-            refusal: status::refusal(&error),
-            ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
-        }
-    })?;
+    let outcome = state
+        .ingest
+        .export(&tenant, request)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "otlp http export refused");
+            HttpError {
+                retry_after_seconds: error.retry_after().map(|wait| wait.as_secs().max(1)),
+                refusal: status::refusal(&error),
+                ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
+            }
+        })?;
     state.stats.record_export(
         Transport::Http,
         outcome.accepted_spans,

@@ -37,16 +37,25 @@ pub(crate) enum Refusal {
     Unavailable,
     /// The store's disk is full (retryable; writes resume when space is freed).
     NoSpace,
+    /// No `X-Scope-OrgID` while multi-tenancy is on.
+    Unauthenticated,
+    /// An `X-Scope-OrgID` that names no valid tenant, or several.
+    InvalidTenant,
+    /// Over the tenant's ingestion rate limit.
+    RateLimited,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 6] = [
+    pub(crate) const ALL: [Refusal; 9] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
         Refusal::Overloaded,
         Refusal::Unavailable,
         Refusal::NoSpace,
+        Refusal::Unauthenticated,
+        Refusal::InvalidTenant,
+        Refusal::RateLimited,
     ];
 
     /// The `reason` label value.
@@ -58,6 +67,9 @@ impl Refusal {
             Refusal::Overloaded => "overloaded",
             Refusal::Unavailable => "unavailable",
             Refusal::NoSpace => "no_space",
+            Refusal::Unauthenticated => "unauthenticated",
+            Refusal::InvalidTenant => "invalid_tenant",
+            Refusal::RateLimited => "rate_limited",
         }
     }
 }

@@ -8,28 +8,39 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::stats::Refusal;
 use crate::ingest::IngestError;
+use crate::tenant::OrgIdError;
 
 /// gRPC status for an ingest failure.
 pub(super) fn grpc_status(error: &IngestError) -> tonic::Status {
     match error {
         // RESOURCE_EXHAUSTED is retried by OTLP exporters only when it carries RetryInfo.
-        IngestError::Overloaded(_) => tonic::Status::with_error_details(
-            Code::ResourceExhausted,
-            error.to_string(),
-            ErrorDetails::with_retry_info(Some(error.retry_after())),
-        ),
-        IngestError::Storage(_) | IngestError::ShuttingDown => {
+        IngestError::Overloaded(_) | IngestError::RateLimited { .. } => {
+            tonic::Status::with_error_details(
+                Code::ResourceExhausted,
+                error.to_string(),
+                ErrorDetails::with_retry_info(error.retry_after()),
+            )
+        }
+        // Without RetryInfo: the same request would be refused again.
+        IngestError::OverBurst { .. } => {
+            tonic::Status::new(Code::ResourceExhausted, error.to_string())
+        }
+        IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
             tonic::Status::unavailable(error.to_string())
         }
     }
 }
 
-/// HTTP status for an ingest failure; all are retryable (503 + Retry-After).
+/// HTTP status for an ingest failure: 503 or 429 with Retry-After (retryable), 413
+/// for a batch over the tenant's burst (not retryable).
 pub(super) fn http_status(error: &IngestError) -> StatusCode {
     match error {
-        IngestError::Overloaded(_) | IngestError::Storage(_) | IngestError::ShuttingDown => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        IngestError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        IngestError::OverBurst { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        IngestError::Overloaded(_)
+        | IngestError::Storage(_)
+        | IngestError::TenantUnavailable(_)
+        | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -37,8 +48,40 @@ pub(super) fn http_status(error: &IngestError) -> StatusCode {
 pub(super) fn refusal(error: &IngestError) -> Refusal {
     match error {
         IngestError::Overloaded(_) => Refusal::Overloaded,
+        IngestError::RateLimited { .. } | IngestError::OverBurst { .. } => Refusal::RateLimited,
         IngestError::Storage(_) if error.is_no_space() => Refusal::NoSpace,
-        IngestError::Storage(_) | IngestError::ShuttingDown => Refusal::Unavailable,
+        IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
+            Refusal::Unavailable
+        }
+    }
+}
+
+/// gRPC status for a request whose `X-Scope-OrgID` names no usable tenant: Tempo's
+/// `no org id` as UNAUTHENTICATED when it is missing, INVALID_ARGUMENT otherwise.
+/// Neither is retried by OTLP exporters.
+pub(super) fn grpc_tenant_status(error: &OrgIdError) -> tonic::Status {
+    if error.is_missing() {
+        tonic::Status::unauthenticated(error.to_string())
+    } else {
+        tonic::Status::invalid_argument(error.to_string())
+    }
+}
+
+/// HTTP status for the same: 401 or 400.
+pub(super) fn http_tenant_status(error: &OrgIdError) -> StatusCode {
+    if error.is_missing() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// The refusal counted for the same.
+pub(super) fn tenant_refusal(error: &OrgIdError) -> Refusal {
+    if error.is_missing() {
+        Refusal::Unauthenticated
+    } else {
+        Refusal::InvalidTenant
     }
 }
 
@@ -60,6 +103,63 @@ mod tests {
             http_status(&IngestError::Overloaded(Duration::from_secs(2))),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    fn limit() -> crate::tenant::RateLimit {
+        crate::tenant::RateLimit {
+            spans_per_second: 10,
+            burst_spans: 20,
+        }
+    }
+
+    #[test]
+    fn rate_limited_is_retryable_after_the_wait_and_over_burst_is_not() {
+        let limited = IngestError::RateLimited {
+            tenant: "a".to_owned(),
+            spans: 5,
+            limit: limit(),
+            retry_after: Duration::from_millis(1500),
+        };
+        let status = grpc_status(&limited);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            status
+                .get_error_details()
+                .retry_info()
+                .and_then(|info| info.retry_delay),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(http_status(&limited), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refusal(&limited), Refusal::RateLimited);
+        let never = IngestError::OverBurst {
+            tenant: "a".to_owned(),
+            spans: 50,
+            limit: limit(),
+        };
+        let status = grpc_status(&never);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.get_error_details().retry_info().is_none());
+        assert_eq!(http_status(&never), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn a_missing_tenant_is_unauthenticated_and_a_bad_one_invalid() {
+        let missing = grpc_tenant_status(&OrgIdError::Missing);
+        assert_eq!(missing.code(), Code::Unauthenticated);
+        assert_eq!(missing.message(), "no org id");
+        assert_eq!(
+            http_tenant_status(&OrgIdError::Missing),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            grpc_tenant_status(&OrgIdError::Multiple).code(),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            http_tenant_status(&OrgIdError::Unsafe),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(tenant_refusal(&OrgIdError::Unsafe), Refusal::InvalidTenant);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use spangate_traceql::{ParseError, Query, parse};
 
 use super::metrics::{MetricsRequest, MetricsResult};
+use super::tenants::merge_outcomes;
 use super::{SearchEngine, SearchError, SearchOutcome, SearchRequest};
 pub(crate) use crate::model::TagScope;
 use crate::store::TimeWindow;
@@ -18,17 +19,30 @@ use crate::store::TimeWindow;
 /// What the search endpoints need from the store; implemented by [`SearchEngine`] (and
 /// by fakes in the query layer's tests). Blocking calls (they read RocksDB): callers
 /// run them on the blocking pool.
+///
+/// `tenants` are the tenants the request reads: one, or several (sorted, distinct) for
+/// a multi-tenant query, answered as Tempo's query frontend combines its per-tenant
+/// answers: search results merged by trace id, tag names and values united, metrics
+/// over the spans of all of them.
 pub trait SearchApi: Send + Sync + 'static {
-    fn search(&self, tenant: &str, request: &SearchQuery) -> Result<SearchOutcome, SearchError>;
-    fn tag_names(&self, tenant: &str, request: &TagNamesQuery) -> Result<TagNames, SearchError>;
+    fn search(
+        &self,
+        tenants: &[String],
+        request: &SearchQuery,
+    ) -> Result<SearchOutcome, SearchError>;
+    fn tag_names(
+        &self,
+        tenants: &[String],
+        request: &TagNamesQuery,
+    ) -> Result<TagNames, SearchError>;
     fn tag_values(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &TagValuesQuery,
     ) -> Result<Vec<TypedTagValue>, SearchError>;
     fn metrics_query(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &MetricsQuery,
     ) -> Result<MetricsResult, SearchError>;
 }
@@ -222,7 +236,11 @@ fn window(start: Option<u32>, end: Option<u32>) -> TimeWindow {
 }
 
 impl SearchApi for SearchEngine {
-    fn search(&self, tenant: &str, request: &SearchQuery) -> Result<SearchOutcome, SearchError> {
+    fn search(
+        &self,
+        tenants: &[String],
+        request: &SearchQuery,
+    ) -> Result<SearchOutcome, SearchError> {
         let query = parse_query(&request.traceql)?;
         if query.is_metrics() {
             return Err(SearchError::Invalid(
@@ -230,37 +248,58 @@ impl SearchApi for SearchEngine {
                     .to_owned(),
             ));
         }
-        SearchEngine::search(
-            self,
-            tenant,
-            &SearchRequest {
-                query: &query,
-                limit: request.limit as usize,
-                spans_per_spanset: request.spss,
-                window: window(request.start_unix_secs, request.end_unix_secs),
-            },
-        )
+        let search = SearchRequest {
+            query: &query,
+            limit: request.limit as usize,
+            spans_per_spanset: request.spss,
+            window: window(request.start_unix_secs, request.end_unix_secs),
+        };
+        let mut outcomes = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
+            outcomes.push(SearchEngine::search(self, tenant, &search)?);
+        }
+        Ok(merge_outcomes(outcomes, search.limit))
     }
 
-    fn tag_names(&self, tenant: &str, request: &TagNamesQuery) -> Result<TagNames, SearchError> {
+    fn tag_names(
+        &self,
+        tenants: &[String],
+        request: &TagNamesQuery,
+    ) -> Result<TagNames, SearchError> {
         let mut names = TagNames::default();
-        for (scope, keys) in SearchEngine::tag_names(self, tenant, request.scope)? {
-            let list = match scope {
-                TagScope::Resource => &mut names.resource,
-                TagScope::Span => &mut names.span,
-                TagScope::Event => &mut names.event,
-                TagScope::Link => &mut names.link,
-                TagScope::Instrumentation => &mut names.instrumentation,
-                TagScope::Intrinsic => continue,
-            };
-            *list = keys;
+        for tenant in tenants {
+            for (scope, keys) in SearchEngine::tag_names(self, tenant, request.scope)? {
+                let list = match scope {
+                    TagScope::Resource => &mut names.resource,
+                    TagScope::Span => &mut names.span,
+                    TagScope::Event => &mut names.event,
+                    TagScope::Link => &mut names.link,
+                    TagScope::Instrumentation => &mut names.instrumentation,
+                    TagScope::Intrinsic => continue,
+                };
+                list.extend(keys);
+            }
+        }
+        if tenants.len() > 1 {
+            let max = self.settings.max_tag_names;
+            for list in [
+                &mut names.resource,
+                &mut names.span,
+                &mut names.event,
+                &mut names.link,
+                &mut names.instrumentation,
+            ] {
+                list.sort_unstable();
+                list.dedup();
+                list.truncate(max);
+            }
         }
         Ok(names)
     }
 
     fn tag_values(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &TagValuesQuery,
     ) -> Result<Vec<TypedTagValue>, SearchError> {
         let tag = match &request.tag {
@@ -268,18 +307,32 @@ impl SearchApi for SearchEngine {
             TagName::Attribute(key) => format!(".{key}"),
             TagName::Identifier(identifier) => identifier.clone(),
         };
-        SearchEngine::tag_values(self, tenant, &tag, request.query.as_deref())
+        let mut values = Vec::new();
+        for tenant in tenants {
+            values.extend(SearchEngine::tag_values(
+                self,
+                tenant,
+                &tag,
+                request.query.as_deref(),
+            )?);
+        }
+        if tenants.len() > 1 {
+            values.sort_unstable();
+            values.dedup();
+            values.truncate(self.settings.max_tag_values);
+        }
+        Ok(values)
     }
 
     fn metrics_query(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &MetricsQuery,
     ) -> Result<MetricsResult, SearchError> {
         let query = parse_query(&request.query)?;
         SearchEngine::metrics(
             self,
-            tenant,
+            tenants,
             &MetricsRequest {
                 query: &query,
                 start: request.start_nanos,

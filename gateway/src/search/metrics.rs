@@ -9,7 +9,8 @@ use spangate_traceql::{MetricsEvaluator, Query, Series};
 use super::{SearchEngine, SearchError};
 use super::{block_scan, plan, span_level};
 use crate::model::count_spans;
-use crate::store::TimeWindow;
+use crate::store::blocks::BlockList;
+use crate::store::{TenantId, TimeWindow};
 
 pub(crate) struct MetricsRequest<'q> {
     pub query: &'q Query,
@@ -35,9 +36,12 @@ pub struct MetricsResult {
 }
 
 impl SearchEngine {
+    /// Evaluates the query over the spans of every tenant of `tenants` together, as if
+    /// they were one tenant's (series of the same labels combine, as Tempo's
+    /// multi-tenant queries do). `max_traces_inspected` bounds the whole request.
     pub(crate) fn metrics(
         &self,
-        tenant: &str,
+        tenants: &[String],
         request: &MetricsRequest<'_>,
     ) -> Result<MetricsResult, SearchError> {
         let evaluator = match request.step {
@@ -55,25 +59,36 @@ impl SearchEngine {
             jobs: 1,
             complete: true,
         };
-        let Some(tenant) = self.store.tenant(tenant) else {
-            result.series = evaluator.finish();
-            return Ok(result);
-        };
+        let blocks = self.store.block_list();
+        for name in tenants {
+            let Some(tenant) = self.store.tenant(name) else {
+                continue;
+            };
+            self.observe_tenant(tenant, &blocks, request, &mut evaluator, &mut result)?;
+            if !result.complete {
+                break;
+            }
+        }
+        result.series = evaluator.finish();
+        Ok(result)
+    }
+
+    /// Feeds one tenant's spans in the range to `evaluator`.
+    fn observe_tenant(
+        &self,
+        tenant: TenantId,
+        blocks: &BlockList,
+        request: &MetricsRequest<'_>,
+        evaluator: &mut MetricsEvaluator,
+        result: &mut MetricsResult,
+    ) -> Result<(), SearchError> {
         let hints = request.query.required_conditions();
         let window = TimeWindow {
             start_unix_nano: request.start,
             end_unix_nano: request.end,
         };
-        let blocks = self.store.block_list();
         if let Some(predicate) = request.query.span_predicate()
-            && span_level::observe_blocks(
-                &blocks,
-                tenant,
-                &predicate,
-                &mut evaluator,
-                window,
-                &mut result,
-            )?
+            && span_level::observe_blocks(blocks, tenant, &predicate, evaluator, window, result)?
         {
             // The blocks were read from their columns; the hot rows span by span.
             let mut candidates = plan::candidates(&self.store, tenant, &hints, window)?;
@@ -83,17 +98,16 @@ impl SearchEngine {
                     continue;
                 }
                 result.inspected_traces += 1;
-                let Some(stored) = self.store.hot_trace(&blocks, tenant, &trace_id)? else {
+                let Some(stored) = self.store.hot_trace(blocks, tenant, &trace_id)? else {
                     continue;
                 };
                 result.inspected_bytes += stored.inspected_bytes;
                 result.inspected_spans += count_spans(&stored.data.resource_spans) as u64;
                 evaluator.observe_trace(&stored.data.resource_spans);
             }
-            result.series = evaluator.finish();
-            return Ok(result);
+            return Ok(());
         }
-        let mut candidates = block_scan::candidates(&self.store, &blocks, tenant, &hints, window)?;
+        let mut candidates = block_scan::candidates(&self.store, blocks, tenant, &hints, window)?;
         let mut seen = HashSet::new();
         while let Some((_, trace_id)) = candidates.next_entry()? {
             if !seen.insert(trace_id) {
@@ -106,7 +120,7 @@ impl SearchEngine {
             result.inspected_traces += 1;
             let Some(stored) =
                 self.store
-                    .trace_with_blocks(&blocks, tenant, &trace_id, Some(window))?
+                    .trace_with_blocks(blocks, tenant, &trace_id, Some(window))?
             else {
                 continue;
             };
@@ -114,7 +128,6 @@ impl SearchEngine {
             result.inspected_spans += count_spans(&stored.data.resource_spans) as u64;
             evaluator.observe_trace(&stored.data.resource_spans);
         }
-        result.series = evaluator.finish();
-        Ok(result)
+        Ok(())
     }
 }

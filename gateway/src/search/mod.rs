@@ -17,6 +17,7 @@ mod settings;
 mod span_floors;
 mod span_level;
 mod tags;
+mod tenants;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};

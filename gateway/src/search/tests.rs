@@ -284,10 +284,10 @@ proptest! {
             exemplars: 0,
         };
         let got = SearchEngine::new(store.clone(), SearchSettings::default())
-            .metrics(SINGLE_TENANT, &request)
+            .metrics(&[SINGLE_TENANT.to_owned()], &request)
             .unwrap();
         let expected = SearchEngine::new(hot_only.clone(), SearchSettings::default())
-            .metrics(SINGLE_TENANT, &request)
+            .metrics(&[SINGLE_TENANT.to_owned()], &request)
             .unwrap();
         // Only the series: blocks narrow by columns the hot rows have no index for, so
         // the work done (`inspected_*`) differs.

@@ -218,6 +218,11 @@ impl TraceStore {
         self.tenants.all()
     }
 
+    /// The names of every tenant that has written something, sorted.
+    pub fn tenant_names(&self) -> Vec<String> {
+        self.tenants.names()
+    }
+
     /// The id of a tenant that has written something, if any.
     pub fn tenant(&self, name: &str) -> Option<TenantId> {
         self.tenants.get(name)

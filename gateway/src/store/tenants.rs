@@ -82,6 +82,18 @@ impl TenantRegistry {
         ids
     }
 
+    pub(super) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ids
+            .read()
+            .expect("tenant lock poisoned")
+            .keys()
+            .cloned()
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     pub(super) fn get_or_create(&self, db: &DB, name: &str) -> Result<TenantId, StoreError> {
         if let Some(id) = self.get(name) {
             return Ok(id);

@@ -29,8 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use config::{RemoteWriteConfig, RemoteWriteSettings};
 
-use crate::metrics::{series_points, unix_nanos_now};
-use crate::pipeline::PipelineHandle;
+use crate::ingest::Tenants;
+use crate::metrics::{label_points, series_points, unix_nanos_now};
+use crate::tenant::ORG_ID_HEADER;
 
 /// Series per request; a larger snapshot is split (each series has one sample, so this
 /// is also samples per request, Prometheus' own `max_samples_per_send` order).
@@ -152,22 +153,24 @@ impl RemoteWriter {
 
     /// Pushes every `interval` until `stop` is cancelled, then pushes once more (within
     /// `timeout`) and returns. Cancel `stop` after ingest has drained, so the final push
-    /// holds every span.
-    pub(crate) async fn run(self, pipelines: Arc<PipelineHandle>, stop: CancellationToken) {
+    /// holds every span. `tenant_label` (multi-tenancy on): each tenant's series carry it
+    /// and go in their own requests with `X-Scope-OrgID: <tenant>`, as Tempo's
+    /// metrics-generator sends them (unless `headers` sets `X-Scope-OrgID` itself).
+    pub(crate) async fn run(
+        self,
+        tenants: Arc<Tenants>,
+        tenant_label: Option<String>,
+        stop: CancellationToken,
+    ) {
         let interval = self.settings.interval;
         tracing::info!(
             endpoint = %self.endpoint,
             interval = ?interval,
             "remote-write on"
         );
-        let has_metrics_plugin = pipelines
-            .current()
-            .plugins()
-            .iter()
-            .any(|plugin| plugin.kind() == crate::plugin::PluginKind::Metrics);
-        if !has_metrics_plugin {
+        if !tenants.configures_metrics_plugin() {
             tracing::warn!(
-                "metrics.remote_write is set but the pipeline has no metrics plugin \
+                "metrics.remote_write is set but no pipeline has a metrics plugin \
                  (e.g. builtin:span-metrics): nothing is pushed until one is added"
             );
         }
@@ -180,36 +183,54 @@ impl RemoteWriter {
                 _ = ticker.tick() => {}
             }
             let deadline = Instant::now() + interval;
-            self.push(&pipelines, deadline, &stop).await;
+            self.push(&tenants, tenant_label.as_deref(), deadline, &stop)
+                .await;
         }
         let final_deadline = Instant::now() + self.settings.timeout;
-        self.push(&pipelines, final_deadline, &CancellationToken::new())
-            .await;
+        self.push(
+            &tenants,
+            tenant_label.as_deref(),
+            final_deadline,
+            &CancellationToken::new(),
+        )
+        .await;
         tracing::info!(endpoint = %self.endpoint, "remote-write stopped after a final push");
     }
 
-    /// Collects a snapshot and sends it; retries stop at `deadline` or when `stop` is
-    /// cancelled (the final push then sends a newer snapshot).
+    /// Collects a snapshot of every tenant and sends it; retries stop at `deadline` or
+    /// when `stop` is cancelled (the final push then sends a newer snapshot).
     async fn push(
         &self,
-        pipelines: &Arc<PipelineHandle>,
+        tenants: &Arc<Tenants>,
+        tenant_label: Option<&str>,
         deadline: Instant,
         stop: &CancellationToken,
     ) {
-        let pipeline = pipelines.current();
+        let running = tenants.running();
         let external_labels = self.settings.external_labels.clone();
+        let tenant_label = tenant_label.map(str::to_owned);
         // `collect` is a guest call, and converting thousands of series is not free:
         // both off the async workers.
         let bodies = tokio::task::spawn_blocking(move || {
             let now = unix_nanos_now();
-            let points = series_points(&pipeline, now);
-            let series = convert::time_series(&points, &external_labels, (now / 1_000_000) as i64);
             let mut bodies = Vec::new();
-            let mut remaining = series.into_iter().peekable();
-            while remaining.peek().is_some() {
-                let chunk: Vec<_> = remaining.by_ref().take(MAX_SERIES_PER_REQUEST).collect();
-                let samples = chunk.len() as u64;
-                bodies.push((samples, convert::encode(chunk)));
+            for tenant in &running {
+                let mut points = series_points(&tenant.pipeline(), now);
+                let org_id = match &tenant_label {
+                    Some(label) => {
+                        label_points(&mut points, label, tenant.name());
+                        Some(tenant.name().to_owned())
+                    }
+                    None => None,
+                };
+                let series =
+                    convert::time_series(&points, &external_labels, (now / 1_000_000) as i64);
+                let mut remaining = series.into_iter().peekable();
+                while remaining.peek().is_some() {
+                    let chunk: Vec<_> = remaining.by_ref().take(MAX_SERIES_PER_REQUEST).collect();
+                    let samples = chunk.len() as u64;
+                    bodies.push((org_id.clone(), samples, convert::encode(chunk)));
+                }
             }
             bodies
         })
@@ -221,11 +242,17 @@ impl RemoteWriter {
                 return;
             }
         };
-        for (samples, body) in bodies {
+        for (org_id, samples, body) in bodies {
             match body {
                 Ok(body) => {
-                    self.send(bytes::Bytes::from(body), samples, deadline, stop)
-                        .await
+                    self.send(
+                        bytes::Bytes::from(body),
+                        org_id.as_deref(),
+                        samples,
+                        deadline,
+                        stop,
+                    )
+                    .await
                 }
                 Err(error) => {
                     self.count_failed(samples);
@@ -239,13 +266,14 @@ impl RemoteWriter {
     async fn send(
         &self,
         body: bytes::Bytes,
+        org_id: Option<&str>,
         samples: u64,
         deadline: Instant,
         stop: &CancellationToken,
     ) {
         let mut backoff = MIN_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
-            let (reason, retry_after) = match self.attempt(body.clone()).await {
+            let (reason, retry_after) = match self.attempt(body.clone(), org_id).await {
                 Attempt::Accepted => {
                     self.stats.requests_ok.fetch_add(1, Ordering::Relaxed);
                     self.stats
@@ -300,14 +328,14 @@ impl RemoteWriter {
         }
     }
 
-    async fn attempt(&self, body: bytes::Bytes) -> Attempt {
-        let response = match self
-            .client
-            .post(self.settings.url.clone())
-            .body(body)
-            .send()
-            .await
+    async fn attempt(&self, body: bytes::Bytes, org_id: Option<&str>) -> Attempt {
+        let mut request = self.client.post(self.settings.url.clone()).body(body);
+        if let Some(org_id) = org_id
+            && !self.settings.headers.contains_key(ORG_ID_HEADER)
         {
+            request = request.header(ORG_ID_HEADER, org_id);
+        }
+        let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
                 return Attempt::Retryable {
@@ -438,6 +466,10 @@ mod tests {
     fn writer(url: reqwest::Url) -> RemoteWriter {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-scope-orgid", HeaderValue::from_static("team-a"));
+        writer_with(url, headers)
+    }
+
+    fn writer_with(url: reqwest::Url, headers: http::HeaderMap) -> RemoteWriter {
         RemoteWriter::new(RemoteWriteSettings {
             url,
             interval: Duration::from_secs(15),
@@ -475,7 +507,7 @@ mod tests {
         let writer = writer(receiver.url.clone());
         let deadline = Instant::now() + Duration::from_secs(10);
         writer
-            .send(body(), 1, deadline, &CancellationToken::new())
+            .send(body(), None, 1, deadline, &CancellationToken::new())
             .await;
         // ok, retried, failed, samples sent, samples failed
         assert_eq!(counts(&writer.stats), [1, 2, 0, 1, 0]);
@@ -496,12 +528,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tenant_request_names_its_tenant_unless_the_config_does() {
+        let receiver = receiver(vec![]).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let own = writer_with(receiver.url.clone(), http::HeaderMap::new());
+        own.send(
+            body(),
+            Some("team-b"),
+            1,
+            deadline,
+            &CancellationToken::new(),
+        )
+        .await;
+        own.send(body(), None, 1, deadline, &CancellationToken::new())
+            .await;
+        let configured = writer(receiver.url.clone());
+        configured
+            .send(
+                body(),
+                Some("team-b"),
+                1,
+                deadline,
+                &CancellationToken::new(),
+            )
+            .await;
+        let received = receiver.received.lock().unwrap();
+        let org_ids: Vec<Option<&str>> = received
+            .iter()
+            .map(|(headers, _)| headers.get("x-scope-orgid").map(|v| v.to_str().unwrap()))
+            .collect();
+        assert_eq!(org_ids, [Some("team-b"), None, Some("team-a")]);
+    }
+
+    #[tokio::test]
     async fn other_4xx_are_dropped_without_retry() {
         let receiver = receiver(vec![400]).await;
         let writer = writer(receiver.url.clone());
         let deadline = Instant::now() + Duration::from_secs(10);
         writer
-            .send(body(), 1, deadline, &CancellationToken::new())
+            .send(body(), None, 1, deadline, &CancellationToken::new())
             .await;
         assert_eq!(counts(&writer.stats), [0, 0, 1, 0, 1]);
         assert_eq!(receiver.received.lock().unwrap().len(), 1);
@@ -516,6 +581,7 @@ mod tests {
         writer
             .send(
                 body(),
+                None,
                 1,
                 started + Duration::from_secs(1),
                 &CancellationToken::new(),
@@ -536,7 +602,7 @@ mod tests {
             .local_addr()
             .unwrap();
         let writer = writer(format!("http://{address}/api/v1/write").parse().unwrap());
-        let outcome = writer.attempt(body()).await;
+        let outcome = writer.attempt(body(), None).await;
         assert!(
             matches!(&outcome, Attempt::Retryable { reason, .. } if !reason.is_empty()),
             "{outcome:?}"

@@ -10,16 +10,19 @@ use tonic::transport::{Channel, Endpoint};
 use super::*;
 use crate::model::SINGLE_TENANT;
 use crate::query::tempopb::TraceSearchMetadata;
-use crate::query::tests::{Call, FakeSearch, sample_search, search_router};
+use crate::query::tests::{Call, FakeSearch, multi_tenant_router, sample_search, search_router};
 use crate::search::{SearchQuery, TagName, TagValuesQuery};
 
 /// Serves the query router over `api` on an ephemeral port, as `lib.rs` serves it.
 async fn serve(api: Arc<dyn SearchApi>) -> SocketAddr {
+    serve_router(search_router(api)).await
+}
+
+async fn serve_router(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
-    let router = search_router(api);
     tokio::spawn(async move { axum::serve(listener, router).await });
     address
 }
@@ -262,6 +265,49 @@ async fn errors_end_the_stream_with_a_grpc_status() {
     .await
     .expect_err("unknown service");
     assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn with_multitenancy_the_tenant_comes_from_the_metadata() {
+    let fake = Arc::new(FakeSearch::default());
+    let address = serve_router(multi_tenant_router(fake.clone(), true)).await;
+    let mut grpc = client(address).await;
+    let status = call::<_, tempopb::SearchTagsResponse>(
+        &mut grpc,
+        "/tempopb.StreamingQuerier/SearchTags",
+        tonic::Request::new(tempopb::SearchTagsRequest::default()),
+    )
+    .await
+    .expect_err("no tenant");
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::Unauthenticated, "no org id")
+    );
+    let status = call::<_, tempopb::QueryRangeResponse>(
+        &mut grpc,
+        "/tempopb.StreamingQuerier/MetricsQueryRange",
+        with_tenant(tempopb::QueryRangeRequest::default(), "a b"),
+    )
+    .await
+    .expect_err("bad tenant");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "tenant ID 'a b' contains unsupported character ' '"
+    );
+    assert!(fake.calls().is_empty());
+    let search = tempopb::SearchRequest {
+        query: "{}".to_owned(),
+        ..tempopb::SearchRequest::default()
+    };
+    call::<_, SearchResponse>(
+        &mut grpc,
+        "/tempopb.StreamingQuerier/Search",
+        with_tenant(search, "team-b|team-a"),
+    )
+    .await
+    .expect("search");
+    assert_eq!(fake.calls()[0].0, "team-a|team-b");
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub(crate) use catalog::CF_BLOCKS;
 pub use config::BlocksConfig;
 pub(crate) use list::BlockSet;
 pub use list::{BlockList, ListedBlock, OpenBlock};
+pub use read::merge as merge_trace_parts;
 
 use super::StoreError;
 

@@ -100,11 +100,11 @@ fn count(trace: &[ResourceSpans]) -> usize {
         .sum()
 }
 
-/// Parts of one trace (from the hot rows and blocks, newest first) as one: a span id
-/// kept once (its newest copy), spans
+/// Parts of one trace (from the hot rows and blocks, or from several tenants; newest
+/// first) as one: a span id kept once (its newest copy), spans
 /// in Tempo's order (start, then span id), regrouped under equal resources and scopes in
 /// order of first appearance — what reading the trace from one place gives.
-fn merge(parts: Vec<Vec<ResourceSpans>>) -> Vec<ResourceSpans> {
+pub fn merge(parts: Vec<Vec<ResourceSpans>>) -> Vec<ResourceSpans> {
     let mut rows: Vec<(ResourceSpans, ScopeSpans, Span)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for part in parts {
