@@ -384,18 +384,7 @@ fn a_full_disk_refuses_retryably_loses_nothing_and_heals_by_itself() {
     let read = gateway.trace_v1_protobuf(first_hex).resource_spans;
     assert_same_spans(first_spans, &read, "a trace read while the disk is full");
     let metrics = gateway.metrics();
-    for via in [Via::Http, Via::Grpc] {
-        assert_eq!(
-            prom::sum(
-                &metrics,
-                "spangate_requests_refused_total",
-                &[("transport", via.label()), ("reason", "no_space")]
-            ),
-            f64::from(ledger.refused_via[via as usize]),
-            "refusals for lack of space over {}",
-            via.label()
-        );
-    }
+    assert_no_space_refusals_counted(&metrics, &ledger);
     assert_eq!(
         prom::sum(&metrics, "spangate_store_out_of_space", &[]),
         1.0,
@@ -478,18 +467,7 @@ fn a_full_disk_refuses_retryably_loses_nothing_and_heals_by_itself() {
         0.0,
         "the store should no longer report it is out of space"
     );
-    for via in [Via::Http, Via::Grpc] {
-        assert_eq!(
-            prom::sum(
-                &metrics,
-                "spangate_requests_refused_total",
-                &[("transport", via.label()), ("reason", "no_space")]
-            ),
-            f64::from(ledger.refused_via[via as usize]),
-            "refusals for lack of space over {}",
-            via.label()
-        );
-    }
+    assert_no_space_refusals_counted(&metrics, &ledger);
     assert_eq!(
         prom::sum(&metrics, "spangate_spans_accepted_total", &[]),
         ledger.acknowledged_spans() as f64,
@@ -506,4 +484,21 @@ fn a_full_disk_refuses_retryably_loses_nothing_and_heals_by_itself() {
     sender.send_ok(Via::Grpc, "restarted");
     let ledger = sender.ledger;
     assert_all_stored(&gateway, &ledger, "after writes following the restart");
+}
+
+/// Every refusal for lack of space the clients got is counted, per transport.
+#[track_caller]
+fn assert_no_space_refusals_counted(metrics: &[prom::Sample], ledger: &Ledger) {
+    for via in [Via::Http, Via::Grpc] {
+        assert_eq!(
+            prom::sum(
+                metrics,
+                "spangate_requests_refused_total",
+                &[("transport", via.label()), ("reason", "no_space")]
+            ),
+            f64::from(ledger.refused_via[via as usize]),
+            "refusals for lack of space over {}",
+            via.label()
+        );
+    }
 }
