@@ -385,6 +385,14 @@ fn a_full_disk_refuses_retryably_loses_nothing_and_heals_by_itself() {
     assert_same_spans(first_spans, &read, "a trace read while the disk is full");
     let metrics = gateway.metrics();
     assert_no_space_refusals_counted(&metrics, &ledger);
+    assert!(
+        prom::sum(
+            &metrics,
+            "spangate_discarded_spans_total",
+            &[("tenant", "single-tenant"), ("reason", "no_space")]
+        ) > 0.0,
+        "the refused requests' spans are counted for their tenant"
+    );
     assert_eq!(
         prom::sum(&metrics, "spangate_store_out_of_space", &[]),
         1.0,

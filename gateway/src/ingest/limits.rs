@@ -27,12 +27,20 @@ use prost::Message as _;
 use crate::model::{ExportTraceServiceRequest, TraceId, retain_spans};
 use crate::tenant::{RateLimit, TenantLimits};
 
-/// Why spans were discarded by a tenant limit: the `reason` label.
+/// Why a tenant's spans were refused: the `reason` label. The first three are the
+/// tenant's limits; the others refuse the whole request with a retryable status when
+/// the gateway cannot take it (the exporter sends the spans again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Discard {
     RateLimited,
     TraceTooLarge,
     LiveTracesExceeded,
+    /// No write slot freed within `ingest.queue_timeout`.
+    Overloaded,
+    /// The disk is full.
+    NoSpace,
+    /// Any other storage failure, or shutting down.
+    Unavailable,
 }
 
 impl Discard {
@@ -41,6 +49,21 @@ impl Discard {
             Discard::RateLimited => "rate_limited",
             Discard::TraceTooLarge => "trace_too_large",
             Discard::LiveTracesExceeded => "live_traces_exceeded",
+            Discard::Overloaded => "overloaded",
+            Discard::NoSpace => "no_space",
+            Discard::Unavailable => "unavailable",
+        }
+    }
+
+    /// Why a write refused its request, when that refuses its spans (rate refusals are
+    /// counted where the limit is checked).
+    pub(crate) fn of_write_error(error: &super::IngestError) -> Option<Discard> {
+        use super::IngestError;
+        match error {
+            IngestError::Overloaded(_) => Some(Discard::Overloaded),
+            IngestError::Storage(_) if error.is_no_space() => Some(Discard::NoSpace),
+            IngestError::Storage(_) | IngestError::ShuttingDown => Some(Discard::Unavailable),
+            _ => None,
         }
     }
 }
@@ -324,6 +347,35 @@ mod tests {
             spans_per_second,
             burst_spans,
         }
+    }
+
+    #[test]
+    fn write_refusals_count_their_spans_under_their_reason() {
+        use crate::ingest::IngestError;
+        use crate::store::StoreError;
+        let cases = [
+            (
+                IngestError::Overloaded(Duration::from_secs(2)),
+                Some(Discard::Overloaded),
+            ),
+            (
+                IngestError::Storage(StoreError::NoSpace("no space left on device".into())),
+                Some(Discard::NoSpace),
+            ),
+            (
+                IngestError::Storage(StoreError::TooManyTenants),
+                Some(Discard::Unavailable),
+            ),
+            (IngestError::ShuttingDown, Some(Discard::Unavailable)),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(Discard::of_write_error(&error), reason, "{error}");
+        }
+        let labels: Vec<&str> = [Discard::Overloaded, Discard::NoSpace, Discard::Unavailable]
+            .iter()
+            .map(|d| d.label())
+            .collect();
+        assert_eq!(labels, ["overloaded", "no_space", "unavailable"]);
     }
 
     #[test]

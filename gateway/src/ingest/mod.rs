@@ -191,8 +191,14 @@ impl Ingest {
         );
         rejection.add(refused.total(), &refused.message);
         let accepted_spans = valid_spans - refused.total();
-        if accepted_spans > 0 {
-            self.write(runtime, request).await?;
+        if accepted_spans > 0
+            && let Err(error) = self.write(runtime, request).await
+        {
+            if let Some(reason) = Discard::of_write_error(&error) {
+                self.tenants
+                    .record_discarded(tenant, reason, accepted_spans);
+            }
+            return Err(error);
         }
         Ok(IngestOutcome {
             accepted_spans,

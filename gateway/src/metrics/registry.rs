@@ -37,7 +37,7 @@ pub(crate) const REQUESTS_REFUSED: Family = family(
 
 pub(crate) const DISCARDED_SPANS: Family = family(
     "spangate_discarded_spans_total",
-    "Spans refused by a tenant's limits (overrides), by tenant and reason.",
+    "Spans of a tenant refused, by reason: its limits (rate_limited, trace_too_large, live_traces_exceeded), or their whole request refused retryably because the gateway could not take it (overloaded, no_space, unavailable).",
 );
 
 /// The label naming the tenant on the `spangate_*` families, with multi-tenancy on.
