@@ -256,3 +256,49 @@ fn the_switch_waits_for_queries_that_read_the_hot_rows() {
     assert_eq!(hot_span_count(&store), 0);
     assert_eq!(read(&store, 4).unwrap().data, expected);
 }
+
+/// Retention deletes a block whole once its build time and its latest span end are
+/// behind the horizon: unlisted, uncatalogued (also after a reopen) and its file gone.
+#[test]
+fn blocks_behind_the_horizon_are_deleted_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill(&store);
+    let outcome = store
+        .build_block(tenant(&store), u64::MAX)
+        .unwrap()
+        .unwrap();
+    let path = files::block_path(dir.path(), tenant(&store), outcome.meta.id);
+    assert!(path.is_file());
+    let built_second = outcome.meta.id / 1_000_000_000;
+    // A horizon at the build second keeps it (its build is not behind it).
+    assert_eq!(
+        store.expire_blocks(tenant(&store), built_second).unwrap(),
+        0
+    );
+    assert!(read(&store, 1).is_some());
+    let held = store.block_list();
+    assert_eq!(
+        store
+            .expire_blocks(tenant(&store), built_second + 1)
+            .unwrap(),
+        1
+    );
+    assert!(store.block_list().is_empty());
+    assert!(!path.exists(), "the block file is deleted");
+    assert!(read(&store, 1).is_none());
+    // A query that took the list before still reads through its open block.
+    let tenant_id = tenant(&store);
+    let trace = crate::model::TraceId([1; 16]);
+    assert!(
+        store
+            .trace_with_blocks(&held, tenant_id, &trace, None)
+            .unwrap()
+            .is_some()
+    );
+    drop(held);
+    drop(store);
+    let store = open(dir.path());
+    assert!(store.block_list().is_empty(), "the catalog entry is gone");
+    assert!(read(&store, 1).is_none());
+}
