@@ -246,7 +246,6 @@ const JS: &[Embedded] = &[
         "vendor/spangate-plugin-sdk/types/wit/sampler-plugin.d.ts"
             <= "sdk/js/types/wit/sampler-plugin.d.ts"
     ),
-    embed!("vendor/spangate-plugin-sdk/types/wit/types.d.ts" <= "sdk/js/types/wit/types.d.ts"),
 ];
 
 const C: &[Embedded] = &[
