@@ -138,6 +138,25 @@ pub fn record_spans(provider: &SdkTracerProvider, service_name: &str) -> Vec<Exp
     ]
 }
 
+/// The Rust SDK's tonic span exporter sending to `gw`, gzip-compressing if asked. tonic
+/// needs a Tokio runtime when the exporter is built and while it exports (the SDK's
+/// processors export from their own threads): `rt` must outlive the exporter.
+pub fn tonic_exporter(
+    rt: &tokio::runtime::Runtime,
+    gw: &TestGateway,
+    compression: Option<opentelemetry_otlp::Compression>,
+) -> opentelemetry_otlp::SpanExporter {
+    use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
+    let _guard = rt.enter();
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(gw.grpc_url());
+    if let Some(compression) = compression {
+        builder = builder.with_compression(compression);
+    }
+    builder.build().expect("build tonic span exporter")
+}
+
 /// Puts `exporter` behind a batch processor of a real tracer provider, records the
 /// spans of [`record_spans`], flushes, shuts down, and checks that the gateway stored
 /// every trace as expected.

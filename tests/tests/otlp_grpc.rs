@@ -1,7 +1,7 @@
 //! OTLP/gRPC receiver, end to end: the Rust OpenTelemetry SDK and a raw tonic client send
 //! spans; they are read back through the query API.
 
-use opentelemetry_otlp::{Compression, WithExportConfig as _, WithTonicConfig as _};
+use opentelemetry_otlp::Compression;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use prost::Message as _;
 use spangate_integration_tests::fixtures::{self, NANOS_PER_SEC, av_int, kv, rich_request};
@@ -11,19 +11,8 @@ use tonic::Code;
 /// The Rust SDK's tonic exporter with a real tracer provider, optionally gzip-compressing.
 fn rust_sdk_over_tonic(compression: Option<Compression>) {
     let gw = TestGateway::start();
-    // The tonic exporter needs a Tokio runtime when it is built (and alive while it
-    // exports); the SDK's batch processor exports from its own thread.
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let exporter = {
-        let _guard = rt.enter();
-        let mut builder = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(gw.grpc_url());
-        if let Some(c) = compression {
-            builder = builder.with_compression(c);
-        }
-        builder.build().expect("build tonic span exporter")
-    };
+    let exporter = sdk::tonic_exporter(&rt, &gw, compression);
     sdk::export_and_check(&gw, exporter, &format!("rust-sdk-grpc-{compression:?}"));
 }
 

@@ -7,13 +7,12 @@ use opentelemetry::trace::{
     Span as _, SpanKind as SdkKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{Status as OtlpStatus, status::StatusCode};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use spangate_integration_tests::fixtures::{self, span, span_count};
 use spangate_integration_tests::prom::{self, Sample};
-use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
+use spangate_integration_tests::{GatewayOptions, TestGateway, ids, sdk};
 
 fn gateway_with(pipeline_yaml: &str, compression: &'static str) -> TestGateway {
     TestGateway::start_with(GatewayOptions {
@@ -68,14 +67,7 @@ fn canary_secret_is_redacted_before_it_reaches_disk_or_the_api() {
         "none",
     );
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let exporter = {
-        let _guard = rt.enter();
-        opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(gw.grpc_url())
-            .build()
-            .expect("build exporter")
-    };
+    let exporter = sdk::tonic_exporter(&rt, &gw, None);
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter)
         .with_resource(

@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use spangate_integration_tests::expect::ExpectedTrace;
 use spangate_integration_tests::fixtures::kv_str;
@@ -192,14 +191,7 @@ fn each_implementation_edits_live_spans_in_the_gateway() {
         });
         let service = format!("reference-{}", language.name());
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-        let exporter = {
-            let _guard = rt.enter();
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(gw.grpc_url())
-                .build()
-                .expect("build tonic span exporter")
-        };
+        let exporter = sdk::tonic_exporter(&rt, &gw, None);
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
             .with_resource(sdk::resource(&service))
