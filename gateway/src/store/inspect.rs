@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::blocks::{BlockMeta, CF_BLOCKS};
 use super::buckets::BucketRegistry;
-use super::keys::{self, TENANT_ID_LEN, TenantId};
+use super::keys::{self, TENANT_ID_LEN};
 use super::tenants::TenantRegistry;
 use super::{CF_SPANS, StoreError, index, sweep};
 
@@ -149,9 +149,7 @@ fn count_by_tenant(
         if is_row(key)
             && let Some(tenant) = key.get(..TENANT_ID_LEN).and_then(|t| t.try_into().ok())
         {
-            *counts
-                .entry(TenantId(u32::from_be_bytes(tenant)).0)
-                .or_insert(0) += 1;
+            *counts.entry(u32::from_be_bytes(tenant)).or_insert(0) += 1;
         }
         iterator.next();
     }

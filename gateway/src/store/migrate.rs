@@ -4,6 +4,8 @@
 //! counts from the upgrade — and the old families are dropped. A crash part-way copies
 //! again (puts are idempotent) before dropping.
 
+use std::collections::HashMap;
+
 use rocksdb::{DB, IteratorMode, WriteBatch};
 
 use super::buckets::BucketRegistry;
@@ -34,13 +36,17 @@ pub(super) fn move_legacy_rows(
     let registry = BucketRegistry::load(db)?;
     let now = u32::try_from(unix_seconds()).unwrap_or(u32::MAX);
     let mut batch = WriteBatch::default();
-    let bucket_of = |tenant: TenantId, batch: &mut WriteBatch| {
-        let width = bucket_width(retention.of(&tenants.name_of(tenant).unwrap_or_default()));
-        let (bucket, entry) = registry.for_write(tenant, now, width);
-        if let Some((key, value)) = entry {
-            batch.put(key, value);
-        }
-        bucket.start
+    // Each tenant's bucket, opened (and its registry entry put) at its first row.
+    let mut buckets: HashMap<TenantId, u32> = HashMap::new();
+    let mut bucket_of = |tenant: TenantId, batch: &mut WriteBatch| {
+        *buckets.entry(tenant).or_insert_with(|| {
+            let width = bucket_width(retention.of(&tenants.name_of(tenant).unwrap_or_default()));
+            let (bucket, entry) = registry.for_write(tenant, now, width);
+            if let Some((key, value)) = entry {
+                batch.put(key, value);
+            }
+            bucket.start
+        })
     };
     let mut moved = 0;
     let mut pending = 0;

@@ -70,26 +70,14 @@ impl TenantRegistry {
         all
     }
 
+    /// Every tenant id, in id order.
     pub(super) fn all(&self) -> Vec<TenantId> {
-        let mut ids: Vec<TenantId> = self
-            .ids
-            .read()
-            .expect("tenant lock poisoned")
-            .values()
-            .copied()
-            .collect();
-        ids.sort_by_key(|id| id.0);
-        ids
+        self.all_named().into_iter().map(|(id, _)| id).collect()
     }
 
+    /// Every tenant name, sorted.
     pub(super) fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .ids
-            .read()
-            .expect("tenant lock poisoned")
-            .keys()
-            .cloned()
-            .collect();
+        let mut names: Vec<String> = self.all_named().into_iter().map(|(_, name)| name).collect();
         names.sort_unstable();
         names
     }
