@@ -8,13 +8,17 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv toolchains plugin-sdks build release lint fmt bench
+.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench
 
 setup:
 	@scripts/setup.sh
 
 venv:
 	@scripts/python-venv.sh "$(VENV)" examples/python-app/requirements.txt
+
+## The Jaeger and Zipkin clients (Python venvs, npm packages) of tests/clients/.
+clients:
+	@SPANGATE_CACHE=$(CACHE_DIR) scripts/test-clients.sh
 
 ## Plugin toolchains for Python (componentize-py), JavaScript (componentize-js) and C
 ## (clang-19 + wit-bindgen), under $(CACHE_DIR)/toolchains; fast when installed.
@@ -62,7 +66,7 @@ fmt:
 ## The build step makes every test target and the `spangate` binary the end-to-end
 ## tests start (SPANGATE_BIN) with the features of this same selection; `cargo test`
 ## alone would not build the binary (the gateway package has no integration tests).
-test: setup venv toolchains lint plugin-sdks
+test: setup venv clients toolchains lint plugin-sdks
 	$(CARGO) build $(WORKSPACE)
 	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate SPANGATE_CACHE=$(CACHE_DIR) \
 		$(CARGO) test --workspace --no-fail-fast

@@ -39,6 +39,9 @@ pub struct GatewayOptions {
     /// More `storage:` keys, one `key: value` per line (indented by the harness), e.g.
     /// `retention: 8s`.
     pub storage_extra: &'static str,
+    /// More `receivers:` entries, as YAML indented by two spaces, e.g.
+    /// `  zipkin: { listen: "127.0.0.1:9411" }\n`.
+    pub receivers_extra: String,
     /// Appended to the YAML as is: a `pipeline:` section, `plugins:` settings.
     pub extra_yaml: String,
     /// `storage.data_dir`; default `data` in the gateway's temporary directory.
@@ -59,6 +62,7 @@ impl Default for GatewayOptions {
             log_level: "info",
             blocks: "{}",
             storage_extra: "",
+            receivers_extra: String::new(),
             extra_yaml: String::new(),
             data_dir: None,
         }
@@ -462,7 +466,7 @@ receivers:
     enabled: {http_enabled}
     listen: "127.0.0.1:{http}"
     max_body_bytes: {max_body_bytes}
-ingest:
+{receivers_extra}ingest:
   max_inflight_writes: {max_inflight_writes}
   queue_timeout: {queue_timeout}
 query:
@@ -486,6 +490,7 @@ log:
         http_enabled = o.http_enabled,
         http = ports.http,
         max_body_bytes = o.max_body_bytes,
+        receivers_extra = o.receivers_extra,
         max_inflight_writes = o.max_inflight_writes,
         queue_timeout = o.queue_timeout,
         query = ports.query,

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod clients;
+pub mod clients_env;
 pub mod compare;
 pub mod expect;
 pub mod fixtures;
