@@ -1,9 +1,11 @@
 # Sourced by the benchmark scripts: starts a release gateway on loopback ports 24317
-# (OTLP/gRPC), 24318 (OTLP/HTTP) and 23200 (query) with a fresh data dir under $1 and
-# the extra `storage:` keys $2 (", key: value" pairs), sets $gateway to its pid and
-# waits until it is ready. SPANGATE_BIN runs another build.
+# (OTLP/gRPC), 24318 (OTLP/HTTP) and 23200 (query) with a fresh data dir under $1, the
+# extra `storage:` keys $2 (", key: value" pairs) and more top-level YAML $3 (e.g.
+# `exporters:`), sets $gateway to its pid and waits until it is ready. SPANGATE_BIN runs
+# another build.
 start_gateway() {
-  local work=$1 storage_extra=${2:-}
+  local work=$1 storage_extra=${2:-} extra_yaml=${3:-}
+  rm -rf "$work/data"
   cat > "$work/config.yaml" <<YAML
 storage: { data_dir: "$work/data"$storage_extra }
 receivers:
@@ -11,6 +13,7 @@ receivers:
   otlp_http: { listen: "127.0.0.1:24318" }
 query: { listen: "127.0.0.1:23200" }
 log: { level: warn }
+$extra_yaml
 YAML
   "${SPANGATE_BIN:-$bin/spangate}" --config "$work/config.yaml" &
   gateway=$!

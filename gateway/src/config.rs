@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::forward::ExporterConfig;
 use crate::ingest::IngestConfig;
 use crate::logging::LogConfig;
 use crate::metrics::MetricsConfig;
@@ -70,6 +71,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Whether requests name their tenant (`X-Scope-OrgID`), as in Tempo.
     pub multitenancy: MultitenancyConfig,
+    /// Upstreams every accepted span (after the pipeline) is forwarded to over OTLP.
+    pub exporters: Vec<ExporterConfig>,
     /// Per-tenant limits, retention and pipelines.
     pub overrides: OverridesConfig,
     /// Directory relative plugin paths are resolved against: the config file's.
@@ -170,6 +173,14 @@ impl Config {
             .map(|remote_write| remote_write.settings())
             .transpose()?;
         self.log.validate()?;
+        crate::forward::config::validate(&self.exporters)?;
+        if !self.storage.enabled && self.exporters.is_empty() {
+            return Err(ConfigError::invalid(
+                "storage.enabled",
+                "is false and no `exporters` are configured: accepted spans would be kept \
+                 nowhere; add an exporter or enable storage",
+            ));
+        }
         Ok(Validated {
             listen,
             remote_write,

@@ -10,6 +10,7 @@
 // (store, pipeline, plugin, model) and the end-to-end tests (plugin, model, query's
 // `tempopb`) use.
 pub mod config;
+mod forward;
 mod fx_hash;
 mod ingest;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::forward::Forwarder;
 use crate::ingest::{Ingest, PipelineSettings, TenantStartError, Tenants};
 use crate::metrics::remote_write::{RemoteWriteError, RemoteWriter};
 use crate::pipeline::PipelineError;
@@ -66,6 +68,8 @@ pub enum RunError {
     Tenant(#[from] TenantStartError),
     #[error(transparent)]
     RemoteWrite(#[from] RemoteWriteError),
+    #[error("cannot start the exporters: {0}")]
+    Exporters(String),
     #[error("{server} server failed: {message}")]
     Server {
         server: &'static str,
@@ -123,9 +127,30 @@ pub async fn run(
         cache_dir: Some(config.plugin_cache_dir()),
         ..RuntimeSettings::default()
     })?;
+    // Stopped after ingest has drained, so what the drain commits is sent too.
+    let forward_stop = CancellationToken::new();
+    let forwarder = Arc::new(if config.exporters.is_empty() {
+        Forwarder::none()
+    } else {
+        Forwarder::start(
+            &config.exporters,
+            store.clone(),
+            &config.base_dir,
+            forward_stop.clone(),
+        )
+        .await
+        .map_err(|error| RunError::Exporters(error.to_string()))?
+    });
+    if !config.storage.enabled {
+        tracing::info!(
+            exporters = config.exporters.len(),
+            "storage off: spans are forwarded, not kept; the query API answers that storage is off"
+        );
+    }
     let tenancy = Tenancy::new(&config.multitenancy);
     let tenants = Arc::new(Tenants::new(
         store.clone(),
+        forwarder.clone(),
         runtime,
         tenancy.enabled(),
         config.overrides.clone(),
@@ -139,10 +164,7 @@ pub async fn run(
             "multi-tenancy on: X-Scope-OrgID is required"
         );
     }
-    let block_builder = config
-        .storage
-        .blocks
-        .enabled
+    let block_builder = (config.storage.enabled && config.storage.blocks.enabled)
         .then(|| tokio::spawn(build_blocks(store.clone(), shutdown.clone())));
     let sweeper = tokio::spawn(sweep_store(store.clone(), shutdown.clone()));
     let ingest = Ingest::new(tenants.clone(), &config.ingest);
@@ -195,9 +217,15 @@ pub async fn run(
     }
     // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
     // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.
-    servers.spawn(serve_http(
-        "query",
-        listeners.query,
+    let metrics_routes = metrics::router(metrics::MetricsSources {
+        receivers: receiver_stats,
+        tenants: tenants.clone(),
+        tenant_label: metrics_tenant_label,
+        remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
+        store: store.clone(),
+        forwarder: forwarder.clone(),
+    });
+    let query_routes = if config.storage.enabled {
         query::router(
             query::QueryState {
                 store: store.clone(),
@@ -207,14 +235,15 @@ pub async fn run(
                 )),
                 tenancy,
             },
-            metrics::router(metrics::MetricsSources {
-                receivers: receiver_stats,
-                tenants: tenants.clone(),
-                tenant_label: metrics_tenant_label,
-                remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
-                store: store.clone(),
-            }),
-        ),
+            metrics_routes,
+        )
+    } else {
+        query::storage_off_router(metrics_routes)
+    };
+    servers.spawn(serve_http(
+        "query",
+        listeners.query,
+        query_routes,
         shutdown.clone(),
     ));
 
@@ -231,6 +260,7 @@ pub async fn run(
     }
     ingest.drain().await;
     drop(ingest);
+    forward_stop.cancel();
     if let Some((task, _)) = remote_write {
         remote_write_stop.cancel();
         if let Err(error) = task.await {

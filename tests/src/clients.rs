@@ -69,12 +69,17 @@ impl Decoder for RawDecoder {
     }
 }
 
+/// The single-threaded runtime a blocking client drives its calls on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 impl GrpcClient {
     pub fn connect(url: &str) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let rt = runtime();
         let channel = rt
             .block_on(
                 Channel::from_shared(url.to_owned())
@@ -82,6 +87,23 @@ impl GrpcClient {
                     .connect(),
             )
             .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+        GrpcClient::over(rt, channel)
+    }
+
+    /// Like `connect`, but connects on first use (and again after a failure), so it
+    /// can be made while the gateway is restarting.
+    pub fn connect_lazy(url: &str) -> Self {
+        let rt = runtime();
+        let channel = {
+            let _entered = rt.enter();
+            Channel::from_shared(url.to_owned())
+                .expect("grpc url")
+                .connect_lazy()
+        };
+        GrpcClient::over(rt, channel)
+    }
+
+    fn over(rt: tokio::runtime::Runtime, channel: Channel) -> Self {
         let client = TraceServiceClient::new(channel.clone())
             .max_encoding_message_size(usize::MAX)
             .max_decoding_message_size(64 * 1024 * 1024);

@@ -292,6 +292,16 @@ impl TestGateway {
         }
     }
 
+    /// Stops the process, rewrites its config with `extra_yaml` (e.g. other exporters)
+    /// and starts it again on the same ports and data directory.
+    pub fn restart_with(&mut self, extra_yaml: String) {
+        self.stop_child();
+        self.options.extra_yaml = extra_yaml;
+        let yaml = render_config(&self.options, self.ports, &self.data_dir);
+        std::fs::write(&self.config_path, yaml).expect("rewrite config");
+        self.restart();
+    }
+
     /// Rewrites the config file with a new `extra_yaml` (e.g. another `pipeline:`) and
     /// sends SIGHUP, which makes spangate reload its pipeline. Returns at once: poll the
     /// logs or metrics for the outcome.

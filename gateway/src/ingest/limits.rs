@@ -41,6 +41,8 @@ pub(crate) enum Discard {
     NoSpace,
     /// Any other storage failure, or shutting down.
     Unavailable,
+    /// An exporter's send queue is full, or it has no upstream.
+    QueueFull,
 }
 
 impl Discard {
@@ -52,6 +54,7 @@ impl Discard {
             Discard::Overloaded => "overloaded",
             Discard::NoSpace => "no_space",
             Discard::Unavailable => "unavailable",
+            Discard::QueueFull => "queue_full",
         }
     }
 
@@ -63,6 +66,7 @@ impl Discard {
             IngestError::Overloaded(_) => Some(Discard::Overloaded),
             IngestError::Storage(_) if error.is_no_space() => Some(Discard::NoSpace),
             IngestError::Storage(_) | IngestError::ShuttingDown => Some(Discard::Unavailable),
+            IngestError::Forward(_) => Some(Discard::QueueFull),
             _ => None,
         }
     }

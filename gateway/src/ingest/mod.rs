@@ -7,6 +7,7 @@
 mod limits;
 mod tenants;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,11 @@ pub(crate) use limits::Discard;
 use limits::RateRefusal;
 pub(crate) use tenants::{PipelineSettings, TenantRuntime, TenantStartError, Tenants};
 
-use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, Span, TRACE_ID_LEN, count_spans};
-use crate::store::StoreError;
+use crate::forward::{ForwardError, split_by_owner};
+use crate::model::{
+    ExportTraceServiceRequest, SPAN_ID_LEN, Span, TRACE_ID_LEN, TraceId, count_spans,
+};
+use crate::store::{Outgoing, StoreError};
 use crate::tenant::RateLimit;
 
 /// `ingest:` in the config: how many writes run at once and how long a request
@@ -107,6 +111,9 @@ pub(crate) enum IngestError {
     /// The tenant's pipeline could not be started (its plugin file went away since start-up).
     #[error("{0}")]
     TenantUnavailable(#[from] TenantStartError),
+    /// An exporter's queue is full, or it has no upstream now: retry later.
+    #[error("{0}")]
+    Forward(#[from] ForwardError),
     #[error("spangate is shutting down")]
     ShuttingDown,
 }
@@ -124,6 +131,7 @@ impl IngestError {
             }
             IngestError::OverBurst { .. } => None,
             IngestError::Overloaded(_)
+            | IngestError::Forward(_)
             | IngestError::Storage(_)
             | IngestError::TenantUnavailable(_)
             | IngestError::ShuttingDown => Some(Duration::from_secs(1)),
@@ -181,6 +189,11 @@ impl Ingest {
         }
         let runtime = self.tenants.get(tenant).await?;
         self.check_rate(&runtime, valid_spans)?;
+        if let Err(error) = self.tenants.forwarder().check_room() {
+            self.tenants
+                .record_discarded(tenant, Discard::QueueFull, valid_spans);
+            return Err(error.into());
+        }
         let refused = runtime.limiter().admit_traces(&mut request, tenant);
         self.tenants
             .record_discarded(tenant, Discard::TraceTooLarge, refused.trace_too_large);
@@ -244,6 +257,7 @@ impl Ingest {
                 .map_err(|_| IngestError::Overloaded(self.queue_timeout))?
                 .map_err(|_| IngestError::ShuttingDown)?;
         let store = self.tenants.store().clone();
+        let forwarder = self.tenants.forwarder().clone();
         let pipeline = runtime.pipeline();
         let pipeline = if pipeline.is_empty() {
             None
@@ -264,14 +278,38 @@ impl Ingest {
                 pipeline.run(&mut request);
                 drop(slot);
             }
-            match runtime.tail() {
+            let outgoing = match runtime.tail() {
                 Some(tail) => {
                     let admitted = tail.admit(&mut request);
-                    tail.write(&request, &admitted)
+                    // Spans of traces decided (kept) already leave now; pending ones
+                    // when their trace is decided.
+                    let outgoing = if forwarder.is_empty() || admitted.pending.is_empty() {
+                        forwarder.prepare(runtime.name(), &request)?
+                    } else {
+                        let pending: HashSet<TraceId> =
+                            admitted.pending.iter().map(|t| t.trace_id).collect();
+                        let decided = split_by_owner(&request, 1, |trace_id| {
+                            TraceId::from_slice(trace_id)
+                                .filter(|t| !pending.contains(t))
+                                .map(|_| 0)
+                        });
+                        match decided.into_iter().next().flatten() {
+                            Some(decided) => forwarder.prepare(runtime.name(), &decided)?,
+                            None => Outgoing::default(),
+                        }
+                    };
+                    tail.write(&request, &admitted, &outgoing)?;
+                    outgoing
                 }
-                None if request.resource_spans.is_empty() => Ok(0),
-                None => store.write(runtime.id(), &request),
-            }
+                None if request.resource_spans.is_empty() => return Ok(()),
+                None => {
+                    let outgoing = forwarder.prepare(runtime.name(), &request)?;
+                    store.write_with(runtime.id(), &request, &outgoing)?;
+                    outgoing
+                }
+            };
+            forwarder.committed(&outgoing);
+            Ok::<(), IngestError>(())
         })
         .await
         .map_err(|_| IngestError::ShuttingDown)??;
@@ -400,6 +438,7 @@ mod tests {
             crate::plugin::PluginRuntime::new(crate::plugin::RuntimeSettings::default()).unwrap();
         let tenants = Tenants::new(
             Arc::new(store),
+            Arc::new(crate::forward::Forwarder::none()),
             runtime,
             multitenancy,
             overrides,

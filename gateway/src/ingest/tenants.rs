@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::limits::{Discard, TenantLimiter};
+use crate::forward::Forwarder;
 use crate::pipeline::config::PluginEntry;
 use crate::pipeline::{CurrentTailSampler, Pipeline, PipelineError, PipelineHandle};
 use crate::plugin::{PluginKind, PluginRuntime};
@@ -157,6 +158,8 @@ impl TenantRuntime {
 /// Every started tenant, and how to start another.
 pub(crate) struct Tenants {
     store: Arc<TraceStore>,
+    /// The exporters every tenant's accepted spans are queued for.
+    forwarder: Arc<Forwarder>,
     runtime: Arc<PluginRuntime>,
     multitenancy: bool,
     overrides: OverridesConfig,
@@ -175,6 +178,7 @@ pub(crate) struct Tenants {
 impl Tenants {
     pub(crate) fn new(
         store: Arc<TraceStore>,
+        forwarder: Arc<Forwarder>,
         runtime: Arc<PluginRuntime>,
         multitenancy: bool,
         overrides: OverridesConfig,
@@ -183,6 +187,7 @@ impl Tenants {
     ) -> Tenants {
         Tenants {
             store,
+            forwarder,
             runtime,
             multitenancy,
             overrides,
@@ -197,6 +202,10 @@ impl Tenants {
 
     pub(crate) fn store(&self) -> &Arc<TraceStore> {
         &self.store
+    }
+
+    pub(crate) fn forwarder(&self) -> &Arc<Forwarder> {
+        &self.forwarder
     }
 
     fn settings(&self) -> Arc<PipelineSettings> {
@@ -270,6 +279,7 @@ impl Tenants {
             return Ok(running);
         }
         let store = self.store.clone();
+        let forwarder = self.forwarder.clone();
         let runtime = self.runtime.clone();
         let settings = self.settings();
         let name = tenant.to_owned();
@@ -278,7 +288,7 @@ impl Tenants {
             self.overrides.live_trace_idle,
         );
         let started = tokio::task::spawn_blocking(move || {
-            start_tenant(&store, &runtime, &settings, name, limiter)
+            start_tenant(&store, &forwarder, &runtime, &settings, name, limiter)
         })
         .await
         .map_err(|_| TenantStartError::Task(format!("starting tenant `{tenant}`")))??;
@@ -362,6 +372,7 @@ impl Tenants {
 /// tail-samples, creates its tail sampler and reloads the traces it left pending.
 fn start_tenant(
     store: &Arc<TraceStore>,
+    forwarder: &Arc<Forwarder>,
     runtime: &Arc<PluginRuntime>,
     settings: &PipelineSettings,
     name: String,
@@ -386,7 +397,8 @@ fn start_tenant(
             ));
             let tail = Arc::new(TailSampler::new(
                 store.clone(),
-                id,
+                (id, name.clone()),
+                forwarder.clone(),
                 decider,
                 tail_settings,
                 DEFAULT_DECISION_CACHE_SIZE,

@@ -14,6 +14,7 @@ use axum::routing::get;
 use super::exposition::{self, Format};
 use super::registry;
 use super::remote_write::RemoteWriteStats;
+use crate::forward::Forwarder;
 use crate::ingest::Tenants;
 use crate::receiver::ReceiverStats;
 use crate::store::TraceStore;
@@ -33,6 +34,8 @@ pub(crate) struct MetricsSources {
     pub remote_write: Option<Arc<RemoteWriteStats>>,
     /// The store, for the size of its cold tier.
     pub store: Arc<TraceStore>,
+    /// The exporters' send queues.
+    pub forwarder: Arc<Forwarder>,
 }
 
 /// The `/metrics` route.
@@ -79,6 +82,13 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     points.extend(registry::block_points(&sources.store.block_list()));
     if let Some(remote_write) = &sources.remote_write {
         points.extend(registry::remote_write_points(remote_write));
+    }
+    if !sources.forwarder.is_empty() {
+        points.extend(registry::exporter_points(
+            &sources.forwarder.figures(),
+            &sources.forwarder.max_bytes(),
+            super::unix_nanos_now(),
+        ));
     }
     points.extend(plugin_points);
     (

@@ -2,6 +2,7 @@
 //! and turned into points from the plain counters each module keeps (receivers,
 //! plugins, the tail sampler, remote-write).
 
+use crate::forward::QueueFigures;
 use crate::ingest::Discard;
 use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
@@ -155,6 +156,55 @@ pub(crate) const REMOTE_WRITE_REQUESTS: Family = family(
 pub(crate) const REMOTE_WRITE_SAMPLES: Family = family(
     "spangate_remote_write_samples_total",
     "Samples pushed with remote-write: sent (accepted) or failed (dropped).",
+);
+
+pub(crate) const EXPORTER_QUEUE_BATCHES: Family = family(
+    "spangate_exporter_queue_batches",
+    "Batches waiting in an exporter's durable send queue (or being sent), per upstream.",
+);
+pub(crate) const EXPORTER_QUEUE_BYTES: Family = family(
+    "spangate_exporter_queue_bytes",
+    "Bytes waiting in an exporter's durable send queue, per upstream.",
+);
+pub(crate) const EXPORTER_QUEUE_MAX_BYTES: Family = family(
+    "spangate_exporter_queue_max_bytes",
+    "exporters[].queue.max_bytes: over it, new data is refused with a retryable status.",
+);
+pub(crate) const EXPORTER_QUEUE_OLDEST_AGE: Family = family(
+    "spangate_exporter_queue_oldest_age_seconds",
+    "Age of the oldest batch waiting for an upstream (0 when the queue is empty).",
+);
+pub(crate) const EXPORTER_UPSTREAM_IN_RING: Family = family(
+    "spangate_exporter_upstream_in_ring",
+    "1 when the upstream takes new traces, 0 when it left the set or was given up on.",
+);
+pub(crate) const EXPORTER_SENT_BATCHES: Family = family(
+    "spangate_exporter_sent_batches_total",
+    "Batches the upstream acknowledged.",
+);
+pub(crate) const EXPORTER_SENT_SPANS: Family = family(
+    "spangate_exporter_sent_spans_total",
+    "Spans in batches the upstream acknowledged.",
+);
+pub(crate) const EXPORTER_REJECTED_SPANS: Family = family(
+    "spangate_exporter_rejected_spans_total",
+    "Spans an upstream refused individually in an acknowledged batch (OTLP partial_success).",
+);
+pub(crate) const EXPORTER_RETRIES: Family = family(
+    "spangate_exporter_retries_total",
+    "Send attempts that failed with a retryable error (the batch stays queued).",
+);
+pub(crate) const EXPORTER_FAILED_BATCHES: Family = family(
+    "spangate_exporter_failed_batches_total",
+    "Batches dropped because the upstream refused them for good (e.g. INVALID_ARGUMENT, HTTP 400).",
+);
+pub(crate) const EXPORTER_FAILED_SPANS: Family = family(
+    "spangate_exporter_failed_spans_total",
+    "Spans in batches the upstream refused for good.",
+);
+pub(crate) const EXPORTER_REROUTED_BATCHES: Family = family(
+    "spangate_exporter_rerouted_batches_total",
+    "Batches moved from an upstream that left the ring to the others.",
 );
 
 /// A counter point of `family` with static label names.
@@ -354,6 +404,49 @@ pub(crate) fn store_points(stats: &StorageStats, now: u64) -> Vec<MetricPoint> {
         &[],
         f64::from(u8::from(stats.out_of_space)),
     ));
+    points
+}
+
+/// Each exporter queue's size, age and outcome counters, at `now` (unix nanoseconds).
+pub(crate) fn exporter_points(
+    queues: &[QueueFigures],
+    max_bytes: &[(String, u64)],
+    now: u64,
+) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
+    for (exporter, max) in max_bytes {
+        points.push(gauge(
+            EXPORTER_QUEUE_MAX_BYTES,
+            &[("exporter", exporter)],
+            *max as f64,
+        ));
+    }
+    for q in queues {
+        let labels = [
+            ("exporter", q.exporter.as_str()),
+            ("upstream", q.upstream.as_str()),
+        ];
+        let age = q
+            .oldest_seq
+            .map_or(0.0, |seq| now.saturating_sub(seq) as f64 / 1e9);
+        points.extend([
+            gauge(EXPORTER_QUEUE_BATCHES, &labels, q.batches as f64),
+            gauge(EXPORTER_QUEUE_BYTES, &labels, q.bytes as f64),
+            gauge(EXPORTER_QUEUE_OLDEST_AGE, &labels, age),
+            gauge(
+                EXPORTER_UPSTREAM_IN_RING,
+                &labels,
+                f64::from(u8::from(!q.removed)),
+            ),
+            counter(EXPORTER_SENT_BATCHES, &labels, q.sent_batches),
+            counter(EXPORTER_SENT_SPANS, &labels, q.sent_spans),
+            counter(EXPORTER_REJECTED_SPANS, &labels, q.rejected_spans),
+            counter(EXPORTER_RETRIES, &labels, q.retries),
+            counter(EXPORTER_FAILED_BATCHES, &labels, q.failed_batches),
+            counter(EXPORTER_FAILED_SPANS, &labels, q.failed_spans),
+            counter(EXPORTER_REROUTED_BATCHES, &labels, q.rerouted_batches),
+        ]);
+    }
     points
 }
 

@@ -76,6 +76,16 @@ pub(super) fn go_text(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// What every trace-reading route answers with storage off.
+pub(super) async fn storage_off() -> Response {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        "storage is off (storage.enabled: false): this spangate forwards spans to its \
+         exporters and keeps none; query the upstream it forwards to\n",
+    )
+        .into_response()
+}
+
 pub(super) async fn not_found() -> Response {
     go_text(StatusCode::NOT_FOUND, "404 page not found")
 }

@@ -57,6 +57,20 @@ pub fn router(state: QueryState, extra: Router) -> Router {
     serve_with_search(routes, search, tenancy)
 }
 
+/// The query port of a gateway that keeps no spans (`storage.enabled: false`): the
+/// status routes and `extra` (`/metrics`) answer; every Tempo API and gRPC querier route
+/// answers 501 saying that storage is off, so nobody mistakes it for an empty store.
+pub fn storage_off_router(extra: Router) -> Router {
+    Router::new()
+        .route("/ready", any(status::ready))
+        .route("/api/echo", any(status::echo))
+        .route("/api/status/buildinfo", get(status::buildinfo))
+        .route("/api/{*rest}", any(error::storage_off))
+        .route("/tempopb.StreamingQuerier/{*rest}", any(error::storage_off))
+        .merge(extra)
+        .fallback(error::not_found)
+}
+
 /// `routes` plus the search routes over HTTP and gRPC, the 404 fallback and gzip.
 fn serve_with_search(routes: Router, search: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
     let http = routes

@@ -43,10 +43,12 @@ pub(crate) enum Refusal {
     InvalidTenant,
     /// Over the tenant's ingestion rate limit.
     RateLimited,
+    /// An exporter's send queue is full, or it has no upstream (retryable).
+    QueueFull,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 9] = [
+    pub(crate) const ALL: [Refusal; 10] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
@@ -56,6 +58,7 @@ impl Refusal {
         Refusal::Unauthenticated,
         Refusal::InvalidTenant,
         Refusal::RateLimited,
+        Refusal::QueueFull,
     ];
 
     /// The `reason` label value.
@@ -70,6 +73,7 @@ impl Refusal {
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::InvalidTenant => "invalid_tenant",
             Refusal::RateLimited => "rate_limited",
+            Refusal::QueueFull => "queue_full",
         }
     }
 }

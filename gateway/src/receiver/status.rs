@@ -7,6 +7,7 @@ use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::stats::Refusal;
+use crate::forward::ForwardError;
 use crate::ingest::IngestError;
 use crate::tenant::OrgIdError;
 
@@ -14,7 +15,9 @@ use crate::tenant::OrgIdError;
 pub(super) fn grpc_status(error: &IngestError) -> tonic::Status {
     match error {
         // RESOURCE_EXHAUSTED is retried by OTLP exporters only when it carries RetryInfo.
-        IngestError::Overloaded(_) | IngestError::RateLimited { .. } => {
+        IngestError::Overloaded(_)
+        | IngestError::RateLimited { .. }
+        | IngestError::Forward(ForwardError::QueueFull { .. }) => {
             tonic::Status::with_error_details(
                 Code::ResourceExhausted,
                 error.to_string(),
@@ -25,9 +28,10 @@ pub(super) fn grpc_status(error: &IngestError) -> tonic::Status {
         IngestError::OverBurst { .. } => {
             tonic::Status::new(Code::ResourceExhausted, error.to_string())
         }
-        IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
-            tonic::Status::unavailable(error.to_string())
-        }
+        IngestError::Storage(_)
+        | IngestError::TenantUnavailable(_)
+        | IngestError::Forward(_)
+        | IngestError::ShuttingDown => tonic::Status::unavailable(error.to_string()),
     }
 }
 
@@ -40,6 +44,7 @@ pub(super) fn http_status(error: &IngestError) -> StatusCode {
         IngestError::Overloaded(_)
         | IngestError::Storage(_)
         | IngestError::TenantUnavailable(_)
+        | IngestError::Forward(_)
         | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -50,6 +55,7 @@ pub(super) fn refusal(error: &IngestError) -> Refusal {
         IngestError::Overloaded(_) => Refusal::Overloaded,
         IngestError::RateLimited { .. } | IngestError::OverBurst { .. } => Refusal::RateLimited,
         IngestError::Storage(_) if error.is_no_space() => Refusal::NoSpace,
+        IngestError::Forward(_) => Refusal::QueueFull,
         IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
             Refusal::Unavailable
         }

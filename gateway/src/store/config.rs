@@ -11,6 +11,10 @@ use super::retention::RetentionPolicy;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    /// Keep spans for the query API. Default true; `false` makes a pure gateway that
+    /// forwards what it receives to its `exporters` and keeps nothing but their send
+    /// queues (and tail-sampled spans until their decision) under `data_dir`.
+    pub enabled: bool,
     /// Directory holding the RocksDB database. Created if missing. Default `./data`.
     pub data_dir: PathBuf,
     /// When the write-ahead log is flushed to stable storage before a request is acknowledged.
@@ -74,6 +78,7 @@ pub const DEFAULT_INDEXED_SPAN_ATTRIBUTES: [&str; 14] = [
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
+            enabled: true,
             data_dir: PathBuf::from("./data"),
             fsync: FsyncPolicy::Never,
             compression: Compression::Lz4,

@@ -7,6 +7,7 @@
 //!   hash from spans (`codec.rs`);
 //! - `pending`: traces held for a tail-sampling decision, whose spans are already in
 //!   `spans.v2` (`pending.rs`);
+//! - `outbox`: the exporters' durable send queues (`outbox.rs`);
 //! - `default`: the tenant registry (`tenants.rs`), the bucket registry (`buckets.rs`)
 //!   and the disk floors (`sweep.rs`);
 //! - `postings`, `writes`, `values`, `trace_summaries`, `tag_keys`: the search
@@ -25,6 +26,7 @@ pub mod index;
 mod inspect;
 mod keys;
 mod migrate;
+mod outbox;
 mod pending;
 mod reindex;
 mod retention;
@@ -45,6 +47,7 @@ use buckets::BucketRegistry;
 pub use config::{Compression, DEFAULT_INDEXED_SPAN_ATTRIBUTES, FsyncPolicy, StorageConfig};
 pub use inspect::{FamilyFigures, Inspection, TenantFigures, inspect, render_inspection};
 pub use keys::TenantId;
+pub use outbox::{OutboxEntry, Outgoing, QueueId, QueuedBatch};
 pub use pending::{DecisionWrite, PendingMarker};
 use retention::Horizons;
 pub use retention::RetentionPolicy;
@@ -70,6 +73,9 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// Queueing for the exporters refused the write (queue full, no upstream).
+    #[error("{0}")]
+    Forward(String),
     #[error("tenant registry is full")]
     TooManyTenants,
     #[error("corrupt pending marker {0}")]
@@ -119,6 +125,9 @@ pub struct StoredTrace {
 
 pub struct TraceStore {
     db: DB,
+    /// `storage.enabled`: false in a pure gateway, whose writes only queue batches for
+    /// the exporters (and hold tail-sampled spans until their decision).
+    keeps_spans: bool,
     tenants: TenantRegistry,
     write_options: WriteOptions,
     index: index::IndexConfig,
@@ -179,6 +188,7 @@ impl TraceStore {
             .unwrap_or(0);
         let store = TraceStore {
             db,
+            keeps_spans: config.enabled,
             tenants,
             write_options,
             index: index::IndexConfig {
@@ -249,11 +259,35 @@ impl TraceStore {
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
     ) -> Result<usize, StoreError> {
+        self.write_with(tenant, request, Outgoing::NONE)
+    }
+
+    /// `write`, queueing `outgoing` for the exporters in the same atomic write. With
+    /// storage off (`storage.enabled: false`) only `outgoing` is written.
+    pub fn write_with(
+        &self,
+        tenant: TenantId,
+        request: &ExportTraceServiceRequest,
+        outgoing: &Outgoing,
+    ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
-        let clock = self.write_clock(&mut batch, tenant);
-        let (span_count, registered) = self.put_spans(&mut batch, tenant, request, clock);
+        let (span_count, registered) = if self.keeps_spans {
+            let clock = self.write_clock(&mut batch, tenant);
+            self.put_spans(&mut batch, tenant, request, clock)
+        } else {
+            (0, index::Registered::default())
+        };
+        self.put_outgoing(&mut batch, outgoing);
+        if batch.is_empty() {
+            return Ok(0);
+        }
         self.commit(batch, registered)?;
         Ok(span_count)
+    }
+
+    /// Whether spans are kept for queries (`storage.enabled`).
+    pub fn keeps_spans(&self) -> bool {
+        self.keeps_spans
     }
 
     /// The id and bucket of a write about to be committed; opening a bucket adds its
@@ -595,7 +629,7 @@ impl TraceStore {
 
 /// The next id of a clock-based sequence: now in unix nanoseconds, or one past the last
 /// id when the clock has not moved past it (unique, increasing).
-fn next_clock_id(last: &AtomicU64) -> u64 {
+pub fn next_clock_id(last: &AtomicU64) -> u64 {
     let now = unix_nanos();
     let previous = last
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
@@ -714,6 +748,7 @@ fn open_db(
         ColumnFamilyDescriptor::new(index::CF_SUMMARIES, summary_options),
         ColumnFamilyDescriptor::new(index::CF_TAG_KEYS, registry_options),
         ColumnFamilyDescriptor::new(blocks::CF_BLOCKS, Options::default()),
+        ColumnFamilyDescriptor::new(outbox::CF_OUTBOX, outbox_options(compression)),
     ];
     // RocksDB refuses to open a database without naming every family it holds: open
     // families this version does not use (left by another version) as they are.
@@ -728,6 +763,15 @@ fn open_db(
         }
     }
     Ok(DB::open_cf_descriptors(&db_options, path, column_families)?)
+}
+
+/// The send queues: written once, read soon after (mostly from the memtable) and
+/// deleted; a bloom filter would not help range reads.
+fn outbox_options(compression: DBCompressionType) -> Options {
+    let mut options = Options::default();
+    options.set_compression_type(compression);
+    options.set_write_buffer_size(64 * 1024 * 1024);
+    options
 }
 
 #[cfg(test)]

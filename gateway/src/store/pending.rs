@@ -9,12 +9,12 @@
 //! or rewrites them with the policy that kept them). So after a crash every marker names
 //! a trace whose spans are stored and whose decision was not applied yet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rocksdb::{IteratorMode, WriteBatch};
 
 use super::keys::{self, TENANT_ID_LEN, TRACE_KEY_LEN, TenantId};
-use super::{CF_PENDING, CF_SPANS, StoreError, TraceStore, index};
+use super::{CF_PENDING, CF_SPANS, Outgoing, StoreError, TraceStore, index};
 use crate::model::{ExportTraceServiceRequest, SPAN_ID_LEN, TraceId};
 
 /// A trace waiting for its tail-sampling decision.
@@ -48,15 +48,29 @@ impl TraceStore {
     /// Like `write`, and in the same atomic batch records `markers`: traces of the
     /// request (or earlier ones) that wait for a tail-sampling decision. A marker
     /// written again keeps the value of the last write.
+    ///
+    /// `outgoing` is queued for the exporters in the same batch. With storage off, only
+    /// the spans of marked traces are written (unindexed: they are kept for recovery
+    /// until their decision, not for queries).
     pub fn write_pending(
         &self,
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
         markers: &[PendingMarker],
+        outgoing: &Outgoing,
     ) -> Result<usize, StoreError> {
         let mut batch = WriteBatch::default();
         let clock = self.write_clock(&mut batch, tenant);
-        let (span_count, registered) = self.put_spans(&mut batch, tenant, request, clock);
+        let (span_count, registered) = if self.keeps_spans {
+            self.put_spans(&mut batch, tenant, request, clock)
+        } else {
+            let marked: HashSet<TraceId> = markers.iter().map(|m| m.trace_id).collect();
+            let count = self.put_spans_unindexed(&mut batch, tenant, request, |trace_id, _| {
+                marked.contains(trace_id).then_some(clock.bucket)
+            });
+            (count, index::Registered::default())
+        };
+        self.put_outgoing(&mut batch, outgoing);
         let pending_cf = self.cf(CF_PENDING);
         for marker in markers {
             batch.put_cf(
@@ -75,10 +89,13 @@ impl TraceStore {
     /// span it held pending, and point deletes do not slow reads the way many small
     /// range tombstones in a memtable do. A span retention already removed is neither
     /// rewritten nor deleted.
+    ///
+    /// `outgoing` (the kept spans, for the exporters) is queued in the same batch.
     pub fn apply_decisions(
         &self,
         tenant: TenantId,
         decisions: &DecisionWrite,
+        outgoing: &Outgoing,
     ) -> Result<(), StoreError> {
         let mut traces: Vec<TraceId> = decisions
             .delete
@@ -127,6 +144,7 @@ impl TraceStore {
         for trace_id in &decisions.decided {
             batch.delete_cf(pending_cf, keys::trace_key(tenant, trace_id));
         }
+        self.put_outgoing(&mut batch, outgoing);
         self.commit(batch, index::Registered::default())
     }
 

@@ -252,12 +252,18 @@ fn pending_markers_are_written_with_the_spans_and_survive_reopen() {
                 tenant,
                 &request(service("svc"), vec![span(2, 1, 100), span(1, 1, 100)]),
                 &[marker(2, 7), marker(1, 5)],
+                Outgoing::NONE,
             )
             .unwrap();
         assert_eq!(written, 2);
         // Written again, a marker keeps the last value.
         store
-            .write_pending(tenant, &request(service("svc"), vec![]), &[marker(1, 6)])
+            .write_pending(
+                tenant,
+                &request(service("svc"), vec![]),
+                &[marker(1, 6)],
+                Outgoing::NONE,
+            )
             .unwrap();
     }
     let store = open(dir.path());
@@ -284,6 +290,7 @@ fn applying_decisions_deletes_rewrites_and_unmarks_in_one_write() {
                 vec![span(1, 1, 100), span(1, 2, 200), span(2, 1, 100)],
             ),
             &[marker(1, 1), marker(2, 1)],
+            Outgoing::NONE,
         )
         .unwrap();
     let mut renamed = span(2, 1, 100);
@@ -296,6 +303,7 @@ fn applying_decisions_deletes_rewrites_and_unmarks_in_one_write() {
                 delete: vec![(TraceId([1; 16]), [1; 8]), (TraceId([1; 16]), [2; 8])],
                 decided: vec![TraceId([1; 16]), TraceId([2; 16])],
             },
+            Outgoing::NONE,
         )
         .unwrap();
     assert!(

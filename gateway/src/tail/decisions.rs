@@ -8,8 +8,7 @@
 use std::collections::HashMap;
 
 use super::buffer::{BufferedSpan, append_trace};
-use crate::model::TailVerdict;
-use crate::model::TraceId;
+use crate::model::{ExportTraceServiceRequest, TailVerdict, TraceId};
 use crate::store::DecisionWrite;
 
 pub(super) struct Settlement {
@@ -99,22 +98,38 @@ impl Settlements {
 
 /// The store write applying `work`: kept spans rewritten with their policy (only when
 /// there is one: otherwise the stored spans are already right), dropped spans deleted,
-/// every marker removed.
-pub(super) fn decision_write(work: &[SettlementWork]) -> DecisionWrite {
+/// every marker removed. With `forwarding`, also the kept spans (with their policy) for
+/// the exporters; without `keeps_spans` (storage off) kept spans are deleted too, once
+/// forwarded in the same write.
+pub(super) fn decision_write(
+    work: &[SettlementWork],
+    keeps_spans: bool,
+    forwarding: bool,
+) -> (DecisionWrite, ExportTraceServiceRequest) {
     let mut write = DecisionWrite::default();
+    let mut kept = ExportTraceServiceRequest::default();
     for item in work {
-        match &item.verdict {
-            TailVerdict::Keep { policy } if !policy.is_empty() => {
-                append_trace(&mut write.rewrite, &item.spans, Some(policy));
+        let delete = match &item.verdict {
+            TailVerdict::Keep { policy } => {
+                let policy = (!policy.is_empty()).then_some(policy.as_str());
+                if forwarding {
+                    append_trace(&mut kept, &item.spans, policy);
+                }
+                if keeps_spans && let Some(policy) = policy {
+                    append_trace(&mut write.rewrite, &item.spans, Some(policy));
+                }
+                !keeps_spans
             }
-            TailVerdict::Keep { .. } => {}
-            TailVerdict::Drop => write.delete.extend(
+            TailVerdict::Drop => true,
+        };
+        if delete {
+            write.delete.extend(
                 item.spans
                     .iter()
                     .map(|buffered| (item.trace_id, buffered.span_id())),
-            ),
+            );
         }
         write.decided.push(item.trace_id);
     }
-    write
+    (write, kept)
 }

@@ -31,8 +31,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::forward::Forwarder;
 use crate::model::{ExportTraceServiceRequest, TailSettings, TailVerdict, TraceId, retain_spans};
-use crate::store::{DecisionWrite, PendingMarker, StoreError, TenantId, TraceStore};
+use crate::store::{DecisionWrite, Outgoing, PendingMarker, StoreError, TenantId, TraceStore};
 use buffer::{BufferedSpan, PendingBuffer, TakenTrace};
 use cache::DecisionCache;
 use decisions::{SettlementWork, Settlements};
@@ -138,6 +139,10 @@ impl State {
 pub(crate) struct TailSampler {
     store: Arc<TraceStore>,
     tenant: TenantId,
+    /// The tenant's name, which forwarded batches carry.
+    tenant_name: String,
+    /// Kept traces are forwarded when decided (their late spans by ingest).
+    forwarder: Arc<Forwarder>,
     decider: Arc<dyn TailDecider>,
     settings: TailSettings,
     state: Mutex<State>,
@@ -150,7 +155,8 @@ pub(crate) struct TailSampler {
 impl TailSampler {
     pub(crate) fn new(
         store: Arc<TraceStore>,
-        tenant: TenantId,
+        (tenant, tenant_name): (TenantId, String),
+        forwarder: Arc<Forwarder>,
         decider: Arc<dyn TailDecider>,
         settings: TailSettings,
         decision_cache_size: usize,
@@ -158,6 +164,8 @@ impl TailSampler {
         TailSampler {
             store,
             tenant,
+            tenant_name,
+            forwarder,
             decider,
             settings,
             state: Mutex::new(State {
@@ -197,6 +205,7 @@ impl TailSampler {
                     decided: without_spans,
                     ..DecisionWrite::default()
                 },
+                Outgoing::NONE,
             )?;
         }
         let now = Instant::now();
@@ -290,18 +299,20 @@ impl TailSampler {
         admitted
     }
 
-    /// Writes an admitted request with its markers in one batch, then `buffered`.
-    /// Returns the number of spans written.
+    /// Writes an admitted request with its markers and `outgoing` (its spans of kept
+    /// traces, for the exporters) in one batch, then `buffered`. Returns the number of
+    /// spans written.
     pub(crate) fn write(
         &self,
         request: &ExportTraceServiceRequest,
         admitted: &Admitted,
+        outgoing: &Outgoing,
     ) -> Result<usize, StoreError> {
         let written = if request.resource_spans.is_empty() && admitted.pending.is_empty() {
             0
         } else {
             self.store
-                .write_pending(self.tenant, request, &admitted.markers())?
+                .write_pending(self.tenant, request, &admitted.markers(), outgoing)?
         };
         self.buffered(request, admitted);
         Ok(written)
@@ -501,11 +512,21 @@ impl TailSampler {
         if work.is_empty() {
             return Ok(());
         }
-        let write = decisions::decision_write(&work);
-        let result = self.store.apply_decisions(self.tenant, &write);
+        let forwarding = !self.forwarder.is_empty();
+        let (write, kept) = decisions::decision_write(&work, self.store.keeps_spans(), forwarding);
+        let result = self
+            .forwarder
+            .prepare(&self.tenant_name, &kept)
+            .map_err(|error| StoreError::Forward(error.to_string()))
+            .and_then(|outgoing| {
+                self.store
+                    .apply_decisions(self.tenant, &write, &outgoing)
+                    .map(|()| outgoing)
+            });
         let mut state = self.lock();
         match &result {
-            Ok(()) => {
+            Ok(outgoing) => {
+                self.forwarder.committed(outgoing);
                 state.stats.spans_deleted += write.delete.len() as u64;
                 for item in &work {
                     if let Some(verdict) = state.settlements.finish(&item.trace_id) {
@@ -527,7 +548,7 @@ impl TailSampler {
                 }
             }
         }
-        result
+        result.map(drop)
     }
 
     /// Decides due traces until `shutdown`, one round per tick (a quarter of

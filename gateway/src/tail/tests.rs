@@ -97,7 +97,8 @@ fn sampler_with_cache(
     let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
     TailSampler::new(
         store.clone(),
-        tenant,
+        (tenant, SINGLE_TENANT.to_owned()),
+        Arc::new(crate::forward::Forwarder::none()),
         decider,
         settings,
         decision_cache_size,
@@ -140,7 +141,7 @@ fn request_from(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
 fn ingest(sampler: &TailSampler, spans: Vec<Span>) -> Admitted {
     let mut request = request_from("svc", spans);
     let admitted = sampler.admit(&mut request);
-    sampler.write(&request, &admitted).unwrap();
+    sampler.write(&request, &admitted, Outgoing::NONE).unwrap();
     admitted
 }
 
@@ -226,7 +227,7 @@ fn drop_deletes_every_span_of_the_trace_and_its_marker() {
     // The same trace from another service, in another request.
     let mut other = request_from("other", vec![span(1, 2), span(1, 3)]);
     let admitted = sampler.admit(&mut other);
-    sampler.write(&other, &admitted).unwrap();
+    sampler.write(&other, &admitted, Outgoing::NONE).unwrap();
     assert_eq!(stored(&store, 1).len(), 3);
 
     let report = sampler.decide_due(Instant::now() + WAIT, false).unwrap();
@@ -277,7 +278,7 @@ fn late_spans_follow_the_cached_decision() {
     let spans = &late.resource_spans[0].scope_spans[0].spans;
     assert_eq!(spans.len(), 1);
     assert_eq!(spans[0].attributes[0].key, POLICY_ATTRIBUTE);
-    sampler.write(&late, &admitted).unwrap();
+    sampler.write(&late, &admitted, Outgoing::NONE).unwrap();
 
     assert!(stored(&store, 1).is_empty());
     assert_eq!(
@@ -293,7 +294,12 @@ fn late_spans_follow_the_cached_decision() {
     let mut only_dropped = request_from("svc", vec![span(1, 4)]);
     let admitted = sampler.admit(&mut only_dropped);
     assert!(only_dropped.resource_spans.is_empty());
-    assert_eq!(sampler.write(&only_dropped, &admitted).unwrap(), 0);
+    assert_eq!(
+        sampler
+            .write(&only_dropped, &admitted, Outgoing::NONE)
+            .unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -370,7 +376,7 @@ fn a_decision_between_admit_and_write_applies_to_the_just_written_spans() {
     let admitted = sampler.admit(&mut racing);
     assert_eq!(admitted.pending.len(), 2, "not decided yet at admission");
     sampler.decide_due(Instant::now() + WAIT, true).unwrap();
-    sampler.write(&racing, &admitted).unwrap();
+    sampler.write(&racing, &admitted, Outgoing::NONE).unwrap();
 
     assert!(
         stored(&store, 1).is_empty(),
@@ -459,6 +465,7 @@ fn overdue_traces_are_decided_at_the_first_round_after_recovery() {
                 trace_id: TraceId([1; 16]),
                 first_seen_unix_millis: an_hour_ago_millis(),
             }],
+            Outgoing::NONE,
         )
         .unwrap();
     let sampler = sampler_with(&store, Arc::new(FakeDecider::default()), settings());
@@ -482,6 +489,7 @@ fn a_marker_without_spans_is_removed_at_recovery() {
                 trace_id: TraceId([5; 16]),
                 first_seen_unix_millis: an_hour_ago_millis(),
             }],
+            Outgoing::NONE,
         )
         .unwrap();
     let sampler = sampler_with(&store, Arc::new(FakeDecider::default()), settings());
@@ -597,7 +605,7 @@ proptest! {
                     let mut request = request_from("svc", spans.iter().map(|id| span(trace, *id)).collect());
                     let admitted = sampler.admit(&mut request);
                     sampler.decide_due(Instant::now() + WAIT, true).unwrap();
-                    sampler.write(&request, &admitted).unwrap();
+                    sampler.write(&request, &admitted, Outgoing::NONE).unwrap();
                     acknowledged.extend(spans.iter().map(|id| (trace, *id)));
                 }
                 Op::Decide { after_wait } => {
@@ -612,7 +620,9 @@ proptest! {
                     let mut request = request_from("svc", spans.iter().map(|id| span(trace, *id)).collect());
                     let admitted = sampler.admit(&mut request);
                     let tenant = store.tenant_for_write(SINGLE_TENANT).unwrap();
-                    store.write_pending(tenant, &request, &admitted.markers()).unwrap();
+                    store
+                        .write_pending(tenant, &request, &admitted.markers(), Outgoing::NONE)
+                        .unwrap();
                     acknowledged.extend(spans.iter().map(|id| (trace, *id)));
                     drop((sampler, store));
                     (store, sampler) = start(true);

@@ -8,6 +8,7 @@ mod lookup;
 mod proc_stats;
 mod report;
 mod search;
+mod sink;
 mod template;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -33,6 +34,18 @@ enum Command {
     /// Run a fixed suite of search, tag and TraceQL-metrics requests against the query API and
     /// report latency, errors and result counts per case.
     Search(SearchArgs),
+    /// Accept OTLP/gRPC exports and count them (an upstream for forwarding benchmarks).
+    Sink(SinkArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SinkArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:24417")]
+    pub listen: String,
+    /// Tokio worker threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -223,6 +236,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(&args),
         Command::Lookup(args) => lookup::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::Sink(args) => sink::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -190,6 +190,7 @@ fn pending_traces_stay_hot() {
                 trace_id: TraceId([3; 16]),
                 first_seen_unix_millis: 1,
             }],
+            crate::store::Outgoing::NONE,
         )
         .unwrap();
     write(&store, &request("api", vec![span(4, 1, 1_000)]));
