@@ -352,10 +352,26 @@ pub fn grpc_raw(
     method: &'static str,
     message: Vec<u8>,
 ) -> Result<Vec<u8>, tonic::Status> {
+    grpc_raw_with(url, method, message, &[])
+}
+
+/// `grpc_raw` with request metadata (e.g. `x-scope-orgid`).
+pub fn grpc_raw_with(
+    url: &str,
+    method: &'static str,
+    message: Vec<u8>,
+    metadata: &[(&'static str, &str)],
+) -> Result<Vec<u8>, tonic::Status> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let mut request = tonic::Request::new(message);
+    for (key, value) in metadata {
+        request
+            .metadata_mut()
+            .insert(*key, value.parse().expect("metadata value"));
+    }
     runtime.block_on(async move {
         let channel = tonic::transport::Channel::from_shared(url.to_owned())
             .expect("grpc url")
@@ -367,8 +383,43 @@ pub fn grpc_raw(
             .await
             .map_err(|e| tonic::Status::unavailable(format!("channel not ready: {e}")))?;
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
-        grpc.unary(tonic::Request::new(message), path, RawCodec)
+        grpc.unary(request, path, RawCodec)
             .await
             .map(tonic::Response::into_inner)
     })
+}
+
+/// A binary-Thrift `Batch` of one span (service `svc`, operation `op`) whose trace id
+/// halves are both `trace_half` and whose span id is `span_id`; with `padding` bytes of
+/// an extra tag, to make it large.
+pub fn thrift_batch(trace_half: u64, span_id: u64, padding: usize) -> Vec<u8> {
+    let i64_field = |out: &mut Vec<u8>, id: u8, value: u64| {
+        out.extend_from_slice(&[0x0a, 0, id]);
+        out.extend_from_slice(&value.to_be_bytes());
+    };
+    let string_field = |out: &mut Vec<u8>, id: u8, value: &[u8]| {
+        out.extend_from_slice(&[0x0b, 0, id]);
+        out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        out.extend_from_slice(value);
+    };
+    // Batch.process = Process { serviceName: "svc" }; Batch.spans = [one span].
+    let mut out = vec![0x0c, 0, 1];
+    string_field(&mut out, 1, b"svc");
+    out.push(0);
+    out.extend_from_slice(&[0x0f, 0, 2, 0x0c, 0, 0, 0, 1]);
+    for (id, value) in [(1, trace_half), (2, trace_half), (3, span_id), (4, 0)] {
+        i64_field(&mut out, id, value);
+    }
+    string_field(&mut out, 5, b"op");
+    out.extend_from_slice(&[0x08, 0, 7, 0, 0, 0, 1]); // flags: sampled
+    i64_field(&mut out, 8, 1_700_000_000_000_000); // startTime, microseconds
+    i64_field(&mut out, 9, 1_000); // duration
+    // tags: [Tag { key: "pad", vType: STRING, vStr: padding }]
+    out.extend_from_slice(&[0x0f, 0, 10, 0x0c, 0, 0, 0, 1]);
+    string_field(&mut out, 1, b"pad");
+    out.extend_from_slice(&[0x08, 0, 2, 0, 0, 0, 0]);
+    string_field(&mut out, 3, &vec![b'x'; padding]);
+    out.push(0);
+    out.extend_from_slice(&[0, 0]); // end of the span, of the batch
+    out
 }

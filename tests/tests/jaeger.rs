@@ -14,7 +14,9 @@ use spangate_integration_tests::clients::http_request;
 use spangate_integration_tests::clients_env::{client_python, run_client};
 use spangate_integration_tests::compare::{FlatSpan, flatten};
 use spangate_integration_tests::harness::{free_port, run_until_exit};
-use spangate_integration_tests::jaeger::{Sent, expected_otlp, grpc_raw};
+use spangate_integration_tests::jaeger::{
+    Sent, expected_otlp, grpc_raw, grpc_raw_with, thrift_batch,
+};
 use spangate_integration_tests::prom;
 use spangate_integration_tests::{GatewayOptions, TestGateway};
 
@@ -268,8 +270,13 @@ fn assert_node_semantics(spans: &[FlatSpan]) {
     );
     assert_eq!(root.span.events[0].name, "validated");
     let charge = stored(spans, "charge");
-    // 404 on a client span is an error.
-    assert_eq!(charge.span.status.clone().unwrap_or_default().code, 2);
+    // Node sends http.status_code as a double, which is no status code: no status, and
+    // the tag stays an attribute.
+    assert_eq!(charge.span.status.clone().unwrap_or_default().code, 0);
+    assert_eq!(
+        attribute(&charge.span.attributes, "http.status_code"),
+        Some(Value::DoubleValue(404.0))
+    );
     assert_eq!(charge.span.events[0].name, "");
     let consume = stored(spans, "consume");
     assert_eq!(consume.span.kind, 5);
@@ -320,15 +327,7 @@ fn malformed_thrift_over_http_is_refused_with_a_message() {
     );
     assert_eq!(response.status, 404);
     // A batch of spans with all-zero ids stores nothing and says why.
-    let mut zero_ids =
-        b"\x0c\x00\x01\x0b\x00\x01\x00\x00\x00\x01s\x00\x0f\x00\x02\x0c\x00\x00\x00\x01".to_vec();
-    for id in 1..=4u8 {
-        zero_ids.extend_from_slice(&[0x0a, 0, id, 0, 0, 0, 0, 0, 0, 0, 0]);
-    }
-    zero_ids.extend_from_slice(b"\x0b\x00\x05\x00\x00\x00\x02op\x08\x00\x07\x00\x00\x00\x01");
-    zero_ids.extend_from_slice(&[
-        0x0a, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0x0a, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
-    ]);
+    let zero_ids = thrift_batch(0, 0, 0);
     let response = http_request("POST", &url, &thrift, Some(zero_ids));
     assert_eq!(response.status, 400, "{}", response.describe());
     assert!(
@@ -343,9 +342,15 @@ fn malformed_thrift_over_http_is_refused_with_a_message() {
     );
 }
 
-/// A length-delimited protobuf field (lengths under 128).
+/// A length-delimited protobuf field.
 fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
-    let mut out = vec![(number << 3) | 2, bytes.len() as u8];
+    let mut out = vec![(number << 3) | 2];
+    let mut length = bytes.len();
+    while length >= 0x80 {
+        out.push((length as u8) | 0x80);
+        length >>= 7;
+    }
+    out.push(length as u8);
     out.extend_from_slice(bytes);
     out
 }
@@ -391,6 +396,80 @@ fn malformed_grpc_is_invalid_argument() {
     assert_eq!(flat[0].span.start_time_unix_nano, 1_700_000_000_000_000_000);
     assert_eq!(flat[0].span.end_time_unix_nano, 1_700_000_000_000_001_000);
     assert_eq!(refused(&gateway, "jaeger_grpc", "malformed"), 2.0);
+}
+
+#[test]
+fn tenants_and_size_limits_apply_as_for_otlp() {
+    let (grpc, http) = (free_port(), free_port());
+    let gateway = TestGateway::start_with(GatewayOptions {
+        receivers_extra: format!(
+            "  jaeger:\n    grpc: {{ listen: \"127.0.0.1:{grpc}\", max_message_bytes: 1024 }}\n    \
+             thrift_http: {{ listen: \"127.0.0.1:{http}\", max_body_bytes: 1024 }}\n"
+        ),
+        extra_yaml: "multitenancy: { enabled: true }\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let url = format!("http://127.0.0.1:{http}/api/traces");
+    let thrift = ("content-type", "application/x-thrift");
+    let team = ("x-scope-orgid", "team-a");
+    let response = http_request(
+        "POST",
+        &url,
+        &[thrift],
+        Some(thrift_batch(0x0505_0505_0505_0505, 1, 0)),
+    );
+    assert_eq!(response.status, 401, "{}", response.describe());
+    assert!(response.text().contains("no org id"), "{}", response.text());
+    let response = http_request(
+        "POST",
+        &url,
+        &[thrift, team],
+        Some(thrift_batch(0x0505_0505_0505_0505, 1, 2000)),
+    );
+    assert_eq!(response.status, 413, "{}", response.describe());
+    assert!(
+        response
+            .text()
+            .contains("receivers.jaeger.thrift_http.max_body_bytes")
+    );
+    let response = http_request(
+        "POST",
+        &url,
+        &[thrift, team],
+        Some(thrift_batch(0x0505_0505_0505_0505, 1, 0)),
+    );
+    assert_eq!(response.status, 202, "{}", response.describe());
+    assert!(response.body.is_empty());
+
+    let grpc_url = format!("http://127.0.0.1:{grpc}");
+    let span = [
+        field(1, &[6; 16]),
+        field(2, &[0, 0, 0, 0, 0, 0, 0, 2]),
+        field(3, b"op"),
+    ]
+    .concat();
+    let request = field(1, &[field(1, &span), field(2, &field(1, b"svc"))].concat());
+    let status = grpc_raw(&grpc_url, POST_SPANS, request.clone()).unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    let large = field(1, &field(2, &field(1, &[b's'; 120]).repeat(10)));
+    let status = grpc_raw_with(&grpc_url, POST_SPANS, large, &[team]).unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    grpc_raw_with(&grpc_url, POST_SPANS, request, &[team]).expect("PostSpans as team-a");
+
+    // Each trace belongs to team-a only.
+    for trace in ["05".repeat(16), "06".repeat(16)] {
+        let path = format!("/api/traces/{trace}");
+        assert_eq!(gateway.get_with(&path, &[team]).status, 200, "{trace}");
+        let other = gateway.get_with(&path, &[("x-scope-orgid", "team-b")]);
+        assert_eq!(other.status, 404, "{trace}: {}", other.describe());
+    }
+    assert_eq!(
+        refused(&gateway, "jaeger_thrift_http", "unauthenticated"),
+        1.0
+    );
+    assert_eq!(refused(&gateway, "jaeger_thrift_http", "too_large"), 1.0);
+    assert_eq!(refused(&gateway, "jaeger_grpc", "unauthenticated"), 1.0);
+    assert_eq!(refused(&gateway, "jaeger_grpc", "too_large"), 1.0);
 }
 
 #[test]

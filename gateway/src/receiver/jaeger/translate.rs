@@ -93,15 +93,14 @@ fn resource(process: Option<&Process>) -> Resource {
 fn scope_spans(spans: Vec<Span>) -> Vec<ScopeSpans> {
     let mut out: Vec<ScopeSpans> = Vec::new();
     for mut span in spans {
-        let scope = take_scope(&mut span.tags);
+        // No scope rather than an empty one, as OTLP clients send it.
+        let scope = Some(take_scope(&mut span.tags))
+            .filter(|scope| *scope != InstrumentationScope::default());
         let span = otlp_span(span);
-        match out
-            .iter_mut()
-            .find(|group| group.scope.as_ref() == Some(&scope))
-        {
+        match out.iter_mut().find(|group| group.scope == scope) {
             Some(group) => group.spans.push(span),
             None => out.push(ScopeSpans {
-                scope: Some(scope),
+                scope,
                 spans: vec![span],
                 schema_url: String::new(),
             }),

@@ -280,7 +280,7 @@ fn scope_tags_name_the_scope() {
         .scope_spans
         .iter()
         .map(|group| {
-            let scope = group.scope.clone().unwrap();
+            let scope = group.scope.clone().unwrap_or_default();
             (scope.name, scope.version, group.spans.len())
         })
         .collect();
@@ -299,7 +299,8 @@ fn scope_tags_name_the_scope() {
         [kv("otel.library.name", s("old"))]
     );
     assert!(groups[1].spans[0].attributes.is_empty());
-    // A version alone names nothing and stays.
+    // A version alone names nothing and stays; no scope is sent as none, not as an empty one.
+    assert_eq!(groups[2].scope, None);
     assert_eq!(
         groups[2].spans[0].attributes,
         [kv("otel.scope.version", s("2"))]
