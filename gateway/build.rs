@@ -10,7 +10,7 @@
 //! `<dir>/<crate_name>.wasm` instead (for packagers with their own wasm build).
 //!
 //! It also generates Tempo's `tempopb` messages from `proto/tempopb.proto` (see
-//! [`generate_tempopb`]).
+//! [`generate_tempopb`]) and the Jaeger receiver's from `proto/jaeger.proto`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -63,6 +63,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SPANGATE_PREBUILT_PLUGINS");
 
     generate_tempopb(&manifest_dir, &out_dir);
+    generate_jaeger(&manifest_dir);
 
     let wasm_dir = match env::var_os("SPANGATE_PREBUILT_PLUGINS") {
         Some(dir) => PathBuf::from(dir),
@@ -217,6 +218,15 @@ fn generate_tempopb(manifest_dir: &Path, out_dir: &Path) {
         .compile_fds(descriptors)
         .unwrap_or_else(|error| panic!("generating tempopb from proto/tempopb.proto: {error}"));
     std::fs::write(out_dir.join("tempopb_json.rs"), enum_writers).expect("write OUT_DIR");
+}
+
+/// Generates `OUT_DIR/jaeger.api_v2.rs` (prost types, included by
+/// `src/receiver/jaeger/proto.rs`).
+fn generate_jaeger(manifest_dir: &Path) {
+    let proto_dir = manifest_dir.join("proto");
+    prost_build::Config::new()
+        .compile_protos(&[proto_dir.join("jaeger.proto")], &[&proto_dir])
+        .unwrap_or_else(|error| panic!("generating proto/jaeger.proto: {error}"));
 }
 
 const TEMPOPB: &str = "tempopb";

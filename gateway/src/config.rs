@@ -22,6 +22,7 @@ use crate::pipeline::builtin::BUILTIN_NAMES;
 use crate::pipeline::config::{PluginEntry, PluginsConfig};
 use crate::query::QueryConfig;
 use crate::receiver::ReceiversConfig;
+use crate::receiver::jaeger::{GRPC_LISTEN_KEY, JaegerListenAddrs, THRIFT_HTTP_LISTEN_KEY};
 use crate::store::StorageConfig;
 use crate::tenant::{MultitenancyConfig, OverridesConfig};
 
@@ -98,6 +99,8 @@ pub struct ListenAddrs {
     pub otlp_grpc: Option<SocketAddr>,
     pub otlp_http: Option<SocketAddr>,
     pub query: SocketAddr,
+    /// Jaeger's listeners; all `None` without `receivers.jaeger`.
+    pub jaeger: JaegerListenAddrs,
 }
 
 impl Config {
@@ -161,6 +164,9 @@ impl Config {
         self.storage.validate()?;
         self.query.search.validate()?;
         self.receivers.validate()?;
+        if let Some(jaeger) = &self.receivers.jaeger {
+            jaeger.validate(self.multitenancy.enabled)?;
+        }
         self.ingest.validate()?;
         crate::pipeline::config::validate(&self.pipeline, &BUILTIN_NAMES)?;
         self.multitenancy.validate()?;
@@ -215,10 +221,17 @@ impl Config {
             .then(|| parse_addr("receivers.otlp_http.listen", &http.listen))
             .transpose()?;
         let query = parse_addr("query.listen", &self.query.listen)?;
+        let jaeger = match &self.receivers.jaeger {
+            Some(jaeger) => jaeger.listen_addrs()?,
+            None => JaegerListenAddrs::default(),
+        };
         let mut seen: Vec<(&str, SocketAddr)> = Vec::new();
+        // TCP listeners only: the Jaeger agent's UDP ports may share a number with them.
         for (key, addr) in [
             ("receivers.otlp_grpc.listen", otlp_grpc),
             ("receivers.otlp_http.listen", otlp_http),
+            (GRPC_LISTEN_KEY, jaeger.grpc),
+            (THRIFT_HTTP_LISTEN_KEY, jaeger.thrift_http),
             ("query.listen", Some(query)),
         ] {
             let Some(addr) = addr else { continue };
@@ -236,6 +249,7 @@ impl Config {
             otlp_grpc,
             otlp_http,
             query,
+            jaeger,
         })
     }
 }
@@ -323,6 +337,40 @@ mod tests {
             Some(std::time::Duration::from_secs(48 * 3600))
         );
         assert_eq!(policy.of("team-b"), Some(config.storage.retention));
+    }
+
+    #[test]
+    fn jaeger_receivers_are_off_unless_configured_and_checked_by_key() {
+        let addrs = Config::from_yaml("").unwrap().listen_addrs().unwrap();
+        assert!(addrs.jaeger.grpc.is_none() && addrs.jaeger.thrift_http.is_none());
+        assert!(addrs.jaeger.thrift_compact.is_none() && addrs.jaeger.thrift_binary.is_none());
+        let config = Config::from_yaml(
+            "receivers:\n  jaeger:\n    grpc: { listen: \"127.0.0.1:14250\" }\n    thrift_compact: { listen: \"127.0.0.1:6831\" }\n",
+        )
+        .unwrap();
+        let addrs = config.listen_addrs().unwrap();
+        assert_eq!(addrs.jaeger.grpc.unwrap().to_string(), "127.0.0.1:14250");
+        assert_eq!(
+            addrs.jaeger.thrift_compact.unwrap().to_string(),
+            "127.0.0.1:6831"
+        );
+        assert!(addrs.jaeger.thrift_http.is_none());
+        let err = Config::from_yaml("receivers:\n  jaeger:\n    grpc: { lisen: x }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.jaeger.grpc.lisen");
+        let err =
+            Config::from_yaml("receivers:\n  jaeger:\n    thrift_http: { listen: nowhere }\n")
+                .unwrap_err();
+        assert_eq!(key_of(err), "receivers.jaeger.thrift_http.listen");
+        let err = Config::from_yaml(
+            "receivers:\n  jaeger:\n    thrift_http: { listen: \"127.0.0.1:4318\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(key_of(err), "receivers.jaeger.thrift_http.listen");
+        let err = Config::from_yaml(
+            "multitenancy: { enabled: true }\nreceivers:\n  jaeger:\n    thrift_binary: { listen: \"127.0.0.1:6832\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(key_of(err), "receivers.jaeger.thrift_binary.listen");
     }
 
     #[test]

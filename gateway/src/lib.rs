@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -82,6 +82,15 @@ pub struct Listeners {
     pub otlp_grpc: Option<TcpListener>,
     pub otlp_http: Option<TcpListener>,
     pub query: TcpListener,
+    pub jaeger: JaegerListeners,
+}
+
+/// The Jaeger receivers' sockets; `None` where a transport is off.
+pub struct JaegerListeners {
+    pub grpc: Option<TcpListener>,
+    pub thrift_http: Option<TcpListener>,
+    pub thrift_compact: Option<UdpSocket>,
+    pub thrift_binary: Option<UdpSocket>,
 }
 
 impl Listeners {
@@ -96,12 +105,58 @@ impl Listeners {
             None => None,
         };
         let query = bind("query.listen", addrs.query).await?;
+        let jaeger = JaegerListeners {
+            grpc: bind_some(receiver::jaeger::GRPC_LISTEN_KEY, addrs.jaeger.grpc).await?,
+            thrift_http: bind_some(
+                receiver::jaeger::THRIFT_HTTP_LISTEN_KEY,
+                addrs.jaeger.thrift_http,
+            )
+            .await?,
+            thrift_compact: bind_udp(
+                receiver::jaeger::THRIFT_COMPACT_LISTEN_KEY,
+                addrs.jaeger.thrift_compact,
+            )
+            .await?,
+            thrift_binary: bind_udp(
+                receiver::jaeger::THRIFT_BINARY_LISTEN_KEY,
+                addrs.jaeger.thrift_binary,
+            )
+            .await?,
+        };
         Ok(Listeners {
             otlp_grpc,
             otlp_http,
             query,
+            jaeger,
         })
     }
+}
+
+async fn bind_some(
+    key: &'static str,
+    address: Option<SocketAddr>,
+) -> Result<Option<TcpListener>, RunError> {
+    match address {
+        Some(address) => Ok(Some(bind(key, address).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn bind_udp(
+    key: &'static str,
+    address: Option<SocketAddr>,
+) -> Result<Option<UdpSocket>, RunError> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    UdpSocket::bind(address)
+        .await
+        .map(Some)
+        .map_err(|source| RunError::Bind {
+            key,
+            address,
+            source,
+        })
 }
 
 async fn bind(key: &'static str, address: SocketAddr) -> Result<TcpListener, RunError> {
@@ -215,6 +270,15 @@ pub async fn run(
         );
         servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
     }
+    serve_jaeger(
+        &mut servers,
+        listeners.jaeger,
+        receiver::jaeger::Sink::new(ingest.clone(), receiver_stats.clone()),
+        &config,
+        tenancy,
+        receiver_stats.clone(),
+        &shutdown,
+    );
     // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
     // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.
     let metrics_routes = metrics::router(metrics::MetricsSources {
@@ -278,6 +342,61 @@ pub async fn run(
     drop(store);
     tracing::info!("stopped; every acknowledged span is in the store");
     result
+}
+
+/// Starts the Jaeger receivers that have a socket.
+fn serve_jaeger(
+    servers: &mut tokio::task::JoinSet<Result<(), RunError>>,
+    listeners: JaegerListeners,
+    sink: receiver::jaeger::Sink,
+    config: &Config,
+    tenancy: Tenancy,
+    stats: Arc<ReceiverStats>,
+    shutdown: &CancellationToken,
+) {
+    let jaeger = config.receivers.jaeger.clone().unwrap_or_default();
+    if let (Some(listener), Some(grpc)) = (listeners.grpc, jaeger.grpc) {
+        let (sink, stop) = (sink.clone(), shutdown.clone().cancelled_owned());
+        servers.spawn(async move {
+            receiver::jaeger::grpc::serve(
+                listener,
+                sink,
+                tenancy,
+                stats,
+                grpc.max_message_bytes,
+                stop,
+            )
+            .await
+            .map_err(|error| server_error("jaeger grpc", error))
+        });
+    }
+    if let (Some(listener), Some(http)) = (listeners.thrift_http, jaeger.thrift_http) {
+        let router = receiver::jaeger::http::router(sink.clone(), tenancy, http.max_body_bytes);
+        servers.spawn(serve_http(
+            "jaeger thrift http",
+            listener,
+            router,
+            shutdown.clone(),
+        ));
+    }
+    for (socket, protocol) in [
+        (
+            listeners.thrift_compact,
+            receiver::jaeger::UdpProtocol::Compact,
+        ),
+        (
+            listeners.thrift_binary,
+            receiver::jaeger::UdpProtocol::Binary,
+        ),
+    ] {
+        if let Some(socket) = socket {
+            let (sink, stop) = (sink.clone(), shutdown.clone());
+            servers.spawn(async move {
+                receiver::jaeger::udp::serve(socket, protocol, sink, stop).await;
+                Ok(())
+            });
+        }
+    }
 }
 
 /// Runs `job` on the blocking pool every `interval` until `shutdown`; a run under way

@@ -11,6 +11,7 @@ pub mod expect;
 pub mod fixtures;
 pub mod harness;
 pub mod ids;
+pub mod jaeger;
 pub mod languages;
 pub mod otlp_json;
 pub mod plugins;

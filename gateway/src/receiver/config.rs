@@ -1,12 +1,17 @@
-//! `receivers:` in the config: the OTLP listeners and their size limits.
+//! `receivers:` in the config: the OTLP listeners and their size limits, and the
+//! optional Jaeger listeners (their section is `jaeger::JaegerReceiverConfig`).
 
 use serde::Deserialize;
+
+use super::jaeger::JaegerReceiverConfig;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReceiversConfig {
     pub otlp_grpc: GrpcReceiverConfig,
     pub otlp_http: HttpReceiverConfig,
+    /// Jaeger's transports, each off unless configured.
+    pub jaeger: Option<JaegerReceiverConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -87,7 +87,7 @@ pub(crate) async fn serve(
     tracing::info!(address = ?local, "otlp grpc receiver listening");
     tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(move |response| {
-            correct_tonic_status(response, &stats)
+            correct_tonic_status(response, &stats, Transport::Grpc)
         }))
         .add_service(service)
         .serve_with_incoming_shutdown(
@@ -108,26 +108,28 @@ pub(crate) async fn serve(
 /// The status sits in the headers of a trailers-only response or in the trailers, so
 /// both are checked. No handler here returns OUT_OF_RANGE or INTERNAL itself.
 /// Each corrected refusal is counted, since our handler never saw the request.
-fn correct_tonic_status(
+/// (The Jaeger gRPC receiver has the same needs and uses it too.)
+pub(super) fn correct_tonic_status(
     response: http::Response<Body>,
     stats: &Arc<ReceiverStats>,
+    transport: Transport,
 ) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
-    count_corrected(stats, correct_status_in(&mut parts.headers));
+    count_corrected(stats, transport, correct_status_in(&mut parts.headers));
     let stats = stats.clone();
     let body = body.map_frame(move |mut frame| {
         if let Some(trailers) = frame.trailers_mut() {
-            count_corrected(&stats, correct_status_in(trailers));
+            count_corrected(&stats, transport, correct_status_in(trailers));
         }
         frame
     });
     http::Response::from_parts(parts, Body::new(body))
 }
 
-fn count_corrected(stats: &ReceiverStats, corrected: Option<Code>) {
+fn count_corrected(stats: &ReceiverStats, transport: Transport, corrected: Option<Code>) {
     match corrected {
-        Some(Code::ResourceExhausted) => stats.record_refusal(Transport::Grpc, Refusal::TooLarge),
-        Some(_) => stats.record_refusal(Transport::Grpc, Refusal::Malformed),
+        Some(Code::ResourceExhausted) => stats.record_refusal(transport, Refusal::TooLarge),
+        Some(_) => stats.record_refusal(transport, Refusal::Malformed),
         None => {}
     }
 }

@@ -1,9 +1,10 @@
-//! OTLP receivers. Each unpacks its transport, hands an `ExportTraceServiceRequest`
-//! to `Ingest`, and translates the outcome once, in `status.rs`.
+//! Receivers: OTLP, and Jaeger's (`jaeger/`). Each unpacks its transport, hands an
+//! `ExportTraceServiceRequest` to `Ingest`, and translates the outcome once, in `status.rs`.
 
 mod config;
 pub(crate) mod grpc;
 pub(crate) mod http;
+pub(crate) mod jaeger;
 mod stats;
 mod status;
 

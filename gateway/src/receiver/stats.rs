@@ -8,16 +8,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) enum Transport {
     Grpc,
     Http,
+    /// Jaeger's gRPC `PostSpans`.
+    JaegerGrpc,
+    /// Jaeger's Thrift over HTTP (`POST /api/traces`).
+    JaegerThriftHttp,
+    /// Jaeger's agent UDP port, compact Thrift.
+    JaegerThriftCompact,
+    /// Jaeger's agent UDP port, binary Thrift.
+    JaegerThriftBinary,
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 2] = [Transport::Grpc, Transport::Http];
+    pub(crate) const ALL: [Transport; 6] = [
+        Transport::Grpc,
+        Transport::Http,
+        Transport::JaegerGrpc,
+        Transport::JaegerThriftHttp,
+        Transport::JaegerThriftCompact,
+        Transport::JaegerThriftBinary,
+    ];
 
     /// The `transport` label value.
     pub(crate) fn label(self) -> &'static str {
         match self {
             Transport::Grpc => "grpc",
             Transport::Http => "http",
+            Transport::JaegerGrpc => "jaeger_grpc",
+            Transport::JaegerThriftHttp => "jaeger_thrift_http",
+            Transport::JaegerThriftCompact => "jaeger_thrift_compact",
+            Transport::JaegerThriftBinary => "jaeger_thrift_binary",
         }
     }
 }
