@@ -94,6 +94,7 @@ struct Validated {
 pub struct ListenAddrs {
     pub otlp_grpc: Option<SocketAddr>,
     pub otlp_http: Option<SocketAddr>,
+    pub zipkin: Option<SocketAddr>,
     pub query: SocketAddr,
 }
 
@@ -203,11 +204,18 @@ impl Config {
             .enabled
             .then(|| parse_addr("receivers.otlp_http.listen", &http.listen))
             .transpose()?;
+        let zipkin = self
+            .receivers
+            .zipkin
+            .as_ref()
+            .map(|zipkin| parse_addr("receivers.zipkin.listen", &zipkin.listen))
+            .transpose()?;
         let query = parse_addr("query.listen", &self.query.listen)?;
         let mut seen: Vec<(&str, SocketAddr)> = Vec::new();
         for (key, addr) in [
             ("receivers.otlp_grpc.listen", otlp_grpc),
             ("receivers.otlp_http.listen", otlp_http),
+            ("receivers.zipkin.listen", zipkin),
             ("query.listen", Some(query)),
         ] {
             let Some(addr) = addr else { continue };
@@ -224,6 +232,7 @@ impl Config {
         Ok(ListenAddrs {
             otlp_grpc,
             otlp_http,
+            zipkin,
             query,
         })
     }
@@ -312,6 +321,24 @@ mod tests {
             Some(std::time::Duration::from_secs(48 * 3600))
         );
         assert_eq!(policy.of("team-b"), Some(config.storage.retention));
+    }
+
+    #[test]
+    fn zipkin_is_off_unless_configured() {
+        let config = Config::from_yaml("").unwrap();
+        assert!(config.listen_addrs().unwrap().zipkin.is_none());
+        let config = Config::from_yaml("receivers:\n  zipkin: {}\n").unwrap();
+        assert_eq!(
+            config.listen_addrs().unwrap().zipkin.unwrap().to_string(),
+            "127.0.0.1:9411"
+        );
+        let err =
+            Config::from_yaml("receivers:\n  zipkin: { listen: 127.0.0.1:4318 }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.listen");
+        let err = Config::from_yaml("receivers:\n  zipkin: { max_body_bytes: 10 }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.max_body_bytes");
+        let err = Config::from_yaml("receivers:\n  zipkin: { lisen: x }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.lisen");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub enum RunError {
 pub struct Listeners {
     pub otlp_grpc: Option<TcpListener>,
     pub otlp_http: Option<TcpListener>,
+    pub zipkin: Option<TcpListener>,
     pub query: TcpListener,
 }
 
@@ -91,10 +92,15 @@ impl Listeners {
             Some(address) => Some(bind("receivers.otlp_http.listen", address).await?),
             None => None,
         };
+        let zipkin = match addrs.zipkin {
+            Some(address) => Some(bind("receivers.zipkin.listen", address).await?),
+            None => None,
+        };
         let query = bind("query.listen", addrs.query).await?;
         Ok(Listeners {
             otlp_grpc,
             otlp_http,
+            zipkin,
             query,
         })
     }
@@ -192,6 +198,15 @@ pub async fn run(
             config.receivers.otlp_http.max_body_bytes,
         );
         servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
+    }
+    if let (Some(listener), Some(zipkin)) = (listeners.zipkin, &config.receivers.zipkin) {
+        let router = receiver::zipkin::router(
+            ingest.clone(),
+            tenancy,
+            receiver_stats.clone(),
+            zipkin.max_body_bytes,
+        );
+        servers.spawn(serve_http("zipkin", listener, router, shutdown.clone()));
     }
     // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
     // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.

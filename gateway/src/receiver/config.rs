@@ -1,12 +1,16 @@
-//! `receivers:` in the config: the OTLP listeners and their size limits.
+//! `receivers:` in the config: the listeners and their size limits.
 
 use serde::Deserialize;
+
+use super::zipkin::ZipkinReceiverConfig;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReceiversConfig {
     pub otlp_grpc: GrpcReceiverConfig,
     pub otlp_http: HttpReceiverConfig,
+    /// Zipkin's HTTP API; absent (the default) is off.
+    pub zipkin: Option<ZipkinReceiverConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +70,9 @@ impl ReceiversConfig {
                 "receivers.otlp_http.max_body_bytes".to_owned(),
                 "must be at least 1024".to_owned(),
             ));
+        }
+        if let Some(zipkin) = &self.zipkin {
+            zipkin.validate()?;
         }
         Ok(())
     }

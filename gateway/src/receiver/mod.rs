@@ -1,11 +1,14 @@
-//! OTLP receivers. Each unpacks its transport, hands an `ExportTraceServiceRequest`
-//! to `Ingest`, and translates the outcome once, in `status.rs`.
+//! Receivers: OTLP (gRPC, HTTP) and Zipkin. Each unpacks its transport, hands an
+//! `ExportTraceServiceRequest` to `Ingest`, and translates the outcome once, in
+//! `status.rs`; the HTTP ones read bodies with `body.rs`.
 
+mod body;
 mod config;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod stats;
 mod status;
+pub(crate) mod zipkin;
 
 pub(crate) use config::ReceiversConfig;
 pub(crate) use stats::{ReceiverStats, Refusal, Transport};

@@ -8,16 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) enum Transport {
     Grpc,
     Http,
+    Zipkin,
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 2] = [Transport::Grpc, Transport::Http];
+    pub(crate) const ALL: [Transport; 3] = [Transport::Grpc, Transport::Http, Transport::Zipkin];
 
     /// The `transport` label value.
     pub(crate) fn label(self) -> &'static str {
         match self {
             Transport::Grpc => "grpc",
             Transport::Http => "http",
+            Transport::Zipkin => "zipkin",
         }
     }
 }
