@@ -753,3 +753,43 @@ fn the_receiver_is_off_unless_configured() {
     );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
 }
+
+#[test]
+fn the_tenant_is_the_scope_org_id() {
+    let port = free_port();
+    let gateway = TestGateway::start_with(GatewayOptions {
+        receivers_extra: format!("  zipkin: {{ listen: \"127.0.0.1:{port}\" }}\n"),
+        extra_yaml: "multitenancy: { enabled: true }\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let trace_id = hex::encode(spangate_integration_tests::ids::trace_id());
+    let body = format!("[{}]", v2_span(&trace_id, "00000000000000e1"));
+    let (status, text) = post(port, "/api/v2/spans", &[JSON], body.as_bytes());
+    assert_eq!((status, text.as_str()), (401, "no org id\n"));
+    let (status, text) = post(
+        port,
+        "/api/v2/spans",
+        &[JSON, ("x-scope-orgid", "team-a")],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 202, "{text}");
+    let path = format!("/api/v2/traces/{trace_id}");
+    let mut found = false;
+    for _ in 0..100 {
+        let response = gateway.get_with(&path, &[("x-scope-orgid", "team-a")]);
+        if response.status == 200 && response.text().contains("raw-svc") {
+            found = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(found, "team-a does not see its trace");
+    let other = gateway.get_with(&path, &[("x-scope-orgid", "team-b")]);
+    assert!(!other.text().contains("raw-svc"), "{}", other.describe());
+    let metrics = gateway.get("/metrics").text();
+    let line = r#"spangate_requests_refused_total{transport="zipkin",reason="unauthenticated"} 1"#;
+    assert!(
+        metrics.lines().any(|l| l == line),
+        "no {line:?} in\n{metrics}"
+    );
+}
