@@ -15,7 +15,7 @@ use axum::routing::post;
 use super::error::DecodeError;
 use super::model::ZipkinSpan;
 use super::{json_v1, json_v2, proto, translate};
-use crate::ingest::Ingest;
+use crate::ingest::{Ingest, IngestError};
 use crate::model::ExportTraceServiceRequest;
 use crate::receiver::body::{BodyError, BodyLimit, gunzip_limited, is_gzip, read_limited, tenant};
 use crate::receiver::stats::{ReceiverStats, Refusal, Transport};
@@ -134,6 +134,17 @@ impl From<DecodeError> for ZipkinError {
     }
 }
 
+/// Ingest's refusals as OTLP/HTTP answers them: 503 or 429 with `Retry-After`, 413.
+impl From<&IngestError> for ZipkinError {
+    fn from(error: &IngestError) -> ZipkinError {
+        ZipkinError {
+            retry_after_seconds: status::retry_after_seconds(error),
+            refusal: status::refusal(error),
+            ..ZipkinError::new(status::http_status(error), error.to_string())
+        }
+    }
+}
+
 impl IntoResponse for ZipkinError {
     fn into_response(self) -> Response {
         let mut response = (self.status, format!("{}\n", self.message)).into_response();
@@ -210,11 +221,7 @@ async fn accept(
         .await
         .map_err(|error| {
             tracing::warn!(%error, "zipkin export refused");
-            ZipkinError {
-                retry_after_seconds: status::retry_after_seconds(&error),
-                refusal: status::refusal(&error),
-                ..ZipkinError::new(status::http_status(&error), error.to_string())
-            }
+            ZipkinError::from(&error)
         })?;
     if outcome.rejected_spans > 0 {
         // Zipkin has no partial success: the client only sees 202.
@@ -284,6 +291,41 @@ mod tests {
         );
         let error = format(false, Some("text/plain")).unwrap_err();
         assert_eq!(error.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn ingest_refusals_are_answered_as_otlp_http_answers_them() {
+        let response = ZipkinError::from(&IngestError::Overloaded(
+            std::time::Duration::from_millis(1500),
+        ))
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let error = ZipkinError::from(&IngestError::ShuttingDown);
+        assert_eq!(
+            (error.status, error.refusal),
+            (StatusCode::SERVICE_UNAVAILABLE, Refusal::Unavailable)
+        );
+        let over_burst = IngestError::OverBurst {
+            tenant: "a".to_owned(),
+            spans: 50,
+            limit: crate::tenant::RateLimit {
+                spans_per_second: 10,
+                burst_spans: 20,
+            },
+        };
+        let error = ZipkinError::from(&over_burst);
+        assert_eq!(
+            (error.status, error.refusal),
+            (StatusCode::PAYLOAD_TOO_LARGE, Refusal::RateLimited)
+        );
+        assert!(
+            error
+                .into_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
+        );
     }
 
     #[test]

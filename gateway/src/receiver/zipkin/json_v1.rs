@@ -14,7 +14,9 @@
 //!   client, `ca` for a server, `ma` for a producer or consumer), else the first; a span
 //!   with no core annotation is a client when it has `sa`, a server when it has `ca`;
 //! - the other binary annotations are tags (values as text);
-//! - `timestamp`/`duration` when given, else the first and last annotation.
+//! - `timestamp`/`duration` when given, else the first and last annotation;
+//! - a span holding both client and server annotations (one id shared by two hosts)
+//!   stays one span, of the first core annotation's kind (Zipkin splits it in two).
 
 use serde::Deserialize;
 
