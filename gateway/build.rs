@@ -10,7 +10,8 @@
 //! `<dir>/<crate_name>.wasm` instead (for packagers with their own wasm build).
 //!
 //! It also generates Tempo's `tempopb` messages from `proto/tempopb.proto` (see
-//! [`generate_tempopb`]) and the Jaeger receiver's from `proto/jaeger.proto`.
+//! [`generate_tempopb`]), the Jaeger receiver's from `proto/jaeger.proto`, and Zipkin's span
+//! messages from `proto/zipkin.proto` (see [`generate_zipkin`]).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,7 @@ fn main() {
 
     generate_tempopb(&manifest_dir, &out_dir);
     generate_jaeger(&manifest_dir);
+    generate_zipkin(&manifest_dir, &out_dir);
 
     let wasm_dir = match env::var_os("SPANGATE_PREBUILT_PLUGINS") {
         Some(dir) => PathBuf::from(dir),
@@ -230,6 +232,18 @@ fn generate_jaeger(manifest_dir: &Path) {
 }
 
 const TEMPOPB: &str = "tempopb";
+
+/// Generates `OUT_DIR/zipkin.proto3.rs` (prost types of Zipkin's protobuf encoding,
+/// included by `src/receiver/zipkin/proto.rs`); no JSON, no services.
+fn generate_zipkin(manifest_dir: &Path, out_dir: &Path) {
+    let proto_dir = manifest_dir.join("proto");
+    prost_build::Config::new()
+        .out_dir(out_dir)
+        .compile_protos(&[proto_dir.join("zipkin.proto")], &[&proto_dir])
+        .unwrap_or_else(|error| {
+            panic!("generating Zipkin's messages from proto/zipkin.proto: {error}")
+        });
+}
 
 /// The OTLP messages a `tempopb` message may hold, and their writers in `json.rs`.
 const OTLP_KEY_VALUE: &str = ".opentelemetry.proto.common.v1.KeyValue";

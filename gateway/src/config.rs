@@ -98,6 +98,7 @@ struct Validated {
 pub struct ListenAddrs {
     pub otlp_grpc: Option<SocketAddr>,
     pub otlp_http: Option<SocketAddr>,
+    pub zipkin: Option<SocketAddr>,
     pub query: SocketAddr,
     /// Jaeger's listeners; all `None` without `receivers.jaeger`.
     pub jaeger: JaegerListenAddrs,
@@ -220,6 +221,12 @@ impl Config {
             .enabled
             .then(|| parse_addr("receivers.otlp_http.listen", &http.listen))
             .transpose()?;
+        let zipkin = self
+            .receivers
+            .zipkin
+            .as_ref()
+            .map(|zipkin| parse_addr("receivers.zipkin.listen", &zipkin.listen))
+            .transpose()?;
         let query = parse_addr("query.listen", &self.query.listen)?;
         let jaeger = match &self.receivers.jaeger {
             Some(jaeger) => jaeger.listen_addrs()?,
@@ -232,6 +239,7 @@ impl Config {
             ("receivers.otlp_http.listen", otlp_http),
             (GRPC_LISTEN_KEY, jaeger.grpc),
             (THRIFT_HTTP_LISTEN_KEY, jaeger.thrift_http),
+            ("receivers.zipkin.listen", zipkin),
             ("query.listen", Some(query)),
         ] {
             let Some(addr) = addr else { continue };
@@ -248,6 +256,7 @@ impl Config {
         Ok(ListenAddrs {
             otlp_grpc,
             otlp_http,
+            zipkin,
             query,
             jaeger,
         })
@@ -371,6 +380,24 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(key_of(err), "receivers.jaeger.thrift_binary.listen");
+    }
+
+    #[test]
+    fn zipkin_is_off_unless_configured() {
+        let config = Config::from_yaml("").unwrap();
+        assert!(config.listen_addrs().unwrap().zipkin.is_none());
+        let config = Config::from_yaml("receivers:\n  zipkin: {}\n").unwrap();
+        assert_eq!(
+            config.listen_addrs().unwrap().zipkin.unwrap().to_string(),
+            "127.0.0.1:9411"
+        );
+        let err =
+            Config::from_yaml("receivers:\n  zipkin: { listen: 127.0.0.1:4318 }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.listen");
+        let err = Config::from_yaml("receivers:\n  zipkin: { max_body_bytes: 10 }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.max_body_bytes");
+        let err = Config::from_yaml("receivers:\n  zipkin: { lisen: x }\n").unwrap_err();
+        assert_eq!(key_of(err), "receivers.zipkin.lisen");
     }
 
     #[test]

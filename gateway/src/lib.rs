@@ -81,6 +81,7 @@ pub enum RunError {
 pub struct Listeners {
     pub otlp_grpc: Option<TcpListener>,
     pub otlp_http: Option<TcpListener>,
+    pub zipkin: Option<TcpListener>,
     pub query: TcpListener,
     pub jaeger: JaegerListeners,
 }
@@ -102,6 +103,10 @@ impl Listeners {
         };
         let otlp_http = match addrs.otlp_http {
             Some(address) => Some(bind("receivers.otlp_http.listen", address).await?),
+            None => None,
+        };
+        let zipkin = match addrs.zipkin {
+            Some(address) => Some(bind("receivers.zipkin.listen", address).await?),
             None => None,
         };
         let query = bind("query.listen", addrs.query).await?;
@@ -126,6 +131,7 @@ impl Listeners {
         Ok(Listeners {
             otlp_grpc,
             otlp_http,
+            zipkin,
             query,
             jaeger,
         })
@@ -279,6 +285,15 @@ pub async fn run(
         receiver_stats.clone(),
         &shutdown,
     );
+    if let (Some(listener), Some(zipkin)) = (listeners.zipkin, &config.receivers.zipkin) {
+        let router = receiver::zipkin::router(
+            ingest.clone(),
+            tenancy,
+            receiver_stats.clone(),
+            zipkin.max_body_bytes,
+        );
+        servers.spawn(serve_http("zipkin", listener, router, shutdown.clone()));
+    }
     // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
     // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.
     let metrics_routes = metrics::router(metrics::MetricsSources {

@@ -1,9 +1,11 @@
 //! `receivers:` in the config: the OTLP listeners and their size limits, and the
-//! optional Jaeger listeners (their section is `jaeger::JaegerReceiverConfig`).
+//! optional Jaeger and Zipkin listeners (their sections are `jaeger::JaegerReceiverConfig`
+//! and `zipkin::ZipkinReceiverConfig`).
 
 use serde::Deserialize;
 
 use super::jaeger::JaegerReceiverConfig;
+use super::zipkin::ZipkinReceiverConfig;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -12,6 +14,8 @@ pub struct ReceiversConfig {
     pub otlp_http: HttpReceiverConfig,
     /// Jaeger's transports, each off unless configured.
     pub jaeger: Option<JaegerReceiverConfig>,
+    /// Zipkin's HTTP API; absent (the default) is off.
+    pub zipkin: Option<ZipkinReceiverConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,6 +75,9 @@ impl ReceiversConfig {
                 "receivers.otlp_http.max_body_bytes".to_owned(),
                 "must be at least 1024".to_owned(),
             ));
+        }
+        if let Some(zipkin) = &self.zipkin {
+            zipkin.validate()?;
         }
         Ok(())
     }

@@ -2,26 +2,26 @@
 //! The response (success or error) is encoded like the request; errors carry a
 //! `google.rpc.Status` as the OTLP specification asks.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use http_body_util::{BodyExt, Limited};
 use prost::Message;
 
+use super::body::{BodyError, BodyLimit, gunzip_limited, is_gzip, read_limited, tenant};
 use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use crate::tenant::{ORG_ID_HEADER, Tenancy};
+use crate::tenant::Tenancy;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
+const LIMIT_KEY: &str = "receivers.otlp_http.max_body_bytes";
 
 #[derive(Clone)]
 struct ReceiverState {
@@ -96,17 +96,12 @@ struct HttpError {
 
 impl HttpError {
     fn plain(status: StatusCode, message: String) -> HttpError {
-        let refusal = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMedia,
-            _ => Refusal::Malformed,
-        };
         HttpError {
             status,
             message,
             encoding: None,
             retry_after_seconds: None,
-            refusal,
+            refusal: status::http_refusal(status),
         }
     }
 
@@ -115,6 +110,10 @@ impl HttpError {
             encoding: Some(encoding),
             ..HttpError::plain(status, message)
         }
+    }
+
+    fn body(error: BodyError, encoding: Encoding) -> HttpError {
+        HttpError::encoded(error.status(), error.to_string(), encoding)
     }
 }
 
@@ -149,11 +148,7 @@ impl IntoResponse for HttpError {
                 .into_response(),
             None => (self.status, self.message).into_response(),
         };
-        if let Some(seconds) = self.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
+        status::set_retry_after(&mut response, self.retry_after_seconds);
         response
     }
 }
@@ -177,30 +172,29 @@ async fn export_counted(
     body: Body,
 ) -> Result<Response, HttpError> {
     let encoding = Encoding::from_headers(headers)?;
-    let tenant = state
-        .tenancy
-        .for_write(
-            headers
-                .get_all(ORG_ID_HEADER)
-                .iter()
-                .map(|value| value.as_bytes()),
+    let tenant = tenant(&state.tenancy, headers).map_err(|error| HttpError {
+        refusal: status::tenant_refusal(&error),
+        ..HttpError::encoded(
+            status::http_tenant_status(&error),
+            error.to_string(),
+            encoding,
         )
-        .map_err(|error| HttpError {
-            refusal: status::tenant_refusal(&error),
-            ..HttpError::encoded(
-                status::http_tenant_status(&error),
-                error.to_string(),
-                encoding,
-            )
-        })?;
-    let compressed = is_gzip(headers, encoding)?;
-    let raw = read_limited(body, state.max_body_bytes, encoding).await?;
-    let max_body_bytes = state.max_body_bytes;
+    })?;
+    let compressed = is_gzip(headers).map_err(|error| HttpError::body(error, encoding))?;
+    let limit = BodyLimit {
+        bytes: state.max_body_bytes,
+        key: LIMIT_KEY,
+    };
+    let raw = read_limited(body, limit)
+        .await
+        .map_err(|error| HttpError::body(error, encoding))?;
     // Gunzip and decode of up to `max_body_bytes` take milliseconds of CPU: off the
     // async workers, which keep accepting and reading other requests meanwhile.
     let request = tokio::task::spawn_blocking(move || {
         let payload = if compressed {
-            Bytes::from(gunzip_limited(&raw, max_body_bytes, encoding)?)
+            Bytes::from(
+                gunzip_limited(&raw, limit).map_err(|error| HttpError::body(error, encoding))?,
+            )
         } else {
             raw
         };
@@ -223,7 +217,7 @@ async fn export_counted(
         .map_err(|error| {
             tracing::warn!(%error, "otlp http export refused");
             HttpError {
-                retry_after_seconds: error.retry_after().map(|wait| wait.as_secs().max(1)),
+                retry_after_seconds: status::retry_after_seconds(&error),
                 refusal: status::refusal(&error),
                 ..HttpError::encoded(status::http_status(&error), error.to_string(), encoding)
             }
@@ -234,72 +228,6 @@ async fn export_counted(
         outcome.rejected_spans,
     );
     Ok(encode_response(&export_response(&outcome), encoding))
-}
-
-fn is_gzip(headers: &HeaderMap, encoding: Encoding) -> Result<bool, HttpError> {
-    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
-        return Ok(false);
-    };
-    match value
-        .to_str()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "gzip" => Ok(true),
-        "" | "identity" => Ok(false),
-        other => Err(HttpError::encoded(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported content encoding `{other}`; use gzip or none"),
-            encoding,
-        )),
-    }
-}
-
-async fn read_limited(body: Body, limit: usize, encoding: Encoding) -> Result<Bytes, HttpError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(too_large(limit, encoding))
-        }
-        Err(error) => Err(HttpError::encoded(
-            StatusCode::BAD_REQUEST,
-            format!("cannot read request body: {error}"),
-            encoding,
-        )),
-    }
-}
-
-fn too_large(limit: usize, encoding: Encoding) -> HttpError {
-    HttpError::encoded(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "request body exceeds the limit of {limit} bytes (receivers.otlp_http.max_body_bytes)"
-        ),
-        encoding,
-    )
-}
-
-/// Decompresses at most `limit` bytes, so a small gzip bomb cannot exhaust memory.
-fn gunzip_limited(
-    compressed: &[u8],
-    limit: usize,
-    encoding: Encoding,
-) -> Result<Vec<u8>, HttpError> {
-    let mut decoder = flate2::read::GzDecoder::new(compressed).take(limit as u64 + 1);
-    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
-    decoder.read_to_end(&mut out).map_err(|error| {
-        HttpError::encoded(
-            StatusCode::BAD_REQUEST,
-            format!("invalid gzip body: {error}"),
-            encoding,
-        )
-    })?;
-    if out.len() > limit {
-        return Err(too_large(limit, encoding));
-    }
-    Ok(out)
 }
 
 /// Decodes an OTLP request body; the error names what is wrong with it.
@@ -380,18 +308,6 @@ mod tests {
             error.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn gzip_bomb_is_refused() {
-        use std::io::Write;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(&vec![0u8; 1 << 20]).unwrap();
-        let bomb = encoder.finish().unwrap();
-        let error = gunzip_limited(&bomb, 64 * 1024, Encoding::Protobuf).unwrap_err();
-        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
-        let error = gunzip_limited(b"not gzip", 1024, Encoding::Protobuf).unwrap_err();
-        assert_eq!(error.status, StatusCode::BAD_REQUEST);
     }
 
     proptest! {

@@ -1,12 +1,15 @@
-//! Receivers: OTLP, and Jaeger's (`jaeger/`). Each unpacks its transport, hands an
-//! `ExportTraceServiceRequest` to `Ingest`, and translates the outcome once, in `status.rs`.
+//! Receivers: OTLP (gRPC, HTTP), Jaeger's (`jaeger/`) and Zipkin's (`zipkin/`). Each unpacks
+//! its transport, hands an `ExportTraceServiceRequest` to `Ingest`, and translates the
+//! outcome once, in `status.rs`; the HTTP ones read bodies with `body.rs`.
 
+mod body;
 mod config;
 pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod jaeger;
 mod stats;
 mod status;
+pub(crate) mod zipkin;
 
 pub(crate) use config::ReceiversConfig;
 pub(crate) use stats::{ReceiverStats, Refusal, Transport};

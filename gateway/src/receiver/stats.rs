@@ -16,16 +16,19 @@ pub(crate) enum Transport {
     JaegerThriftCompact,
     /// Jaeger's agent UDP port, binary Thrift.
     JaegerThriftBinary,
+    /// Zipkin's HTTP API (`/api/v2/spans`, `/api/v1/spans`).
+    Zipkin,
 }
 
 impl Transport {
-    pub(crate) const ALL: [Transport; 6] = [
+    pub(crate) const ALL: [Transport; 7] = [
         Transport::Grpc,
         Transport::Http,
         Transport::JaegerGrpc,
         Transport::JaegerThriftHttp,
         Transport::JaegerThriftCompact,
         Transport::JaegerThriftBinary,
+        Transport::Zipkin,
     ];
 
     /// The `transport` label value.
@@ -37,6 +40,7 @@ impl Transport {
             Transport::JaegerThriftHttp => "jaeger_thrift_http",
             Transport::JaegerThriftCompact => "jaeger_thrift_compact",
             Transport::JaegerThriftBinary => "jaeger_thrift_binary",
+            Transport::Zipkin => "zipkin",
         }
     }
 }

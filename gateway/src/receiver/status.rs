@@ -49,6 +49,30 @@ pub(super) fn http_status(error: &IngestError) -> StatusCode {
     }
 }
 
+/// Seconds for `Retry-After`: the failure's wait, at least 1; `None` when not retryable.
+pub(super) fn retry_after_seconds(error: &IngestError) -> Option<u64> {
+    error.retry_after().map(|wait| wait.as_secs().max(1))
+}
+
+/// Sets `Retry-After` on an HTTP refusal that has a wait.
+pub(super) fn set_retry_after<B>(response: &mut http::Response<B>, seconds: Option<u64>) {
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+    }
+}
+
+/// The refusal counted for an HTTP request refused before ingest, by its status (413
+/// too large, 415 unsupported media, the rest malformed).
+pub(super) fn http_refusal(status: StatusCode) -> Refusal {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMedia,
+        _ => Refusal::Malformed,
+    }
+}
+
 /// The refusal counted for an ingest failure.
 pub(super) fn refusal(error: &IngestError) -> Refusal {
     match error {
