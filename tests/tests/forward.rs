@@ -351,3 +351,163 @@ fn permanent_refusals_are_dropped_and_counted_and_a_full_queue_refuses_with_retr
         down.assert_trace(&ids::hex_id(trace_id), &request.resource_spans);
     }
 }
+
+#[test]
+fn a_tail_sampling_tier_forwards_kept_traces_once_decided_also_across_a_sigkill() {
+    let b = TestGateway::start();
+    let pipeline = "pipeline:\n  - plugin: builtin:sampling\n    config:\n      tail:\n        \
+                    decision_wait: 1s\n        always_keep_errors: false\n        policies:\n          \
+                    - { name: checkout, attribute: { key: service.name, values: [checkout], scope: resource } }\n";
+    let mut a = TestGateway::start_with(forwarder(&exporter("b", "grpc", &b, ""), false, pipeline));
+    let send = |a: &TestGateway, service: &str| -> (String, ExportTraceServiceRequest) {
+        let trace_id = ids::trace_id();
+        let request = trace_request(service, &trace_id, 4);
+        // In two requests: the decision covers spans that arrived apart.
+        let client = a.grpc();
+        for half in 0..2 {
+            let mut piece = request.clone();
+            let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
+            *spans = spans[half * 2..half * 2 + 2].to_vec();
+            client.export_ok(&piece);
+        }
+        (ids::hex_id(&trace_id), request)
+    };
+    let kept: Vec<_> = (0..5).map(|_| send(&a, "checkout")).collect();
+    let dropped: Vec<_> = (0..5).map(|_| send(&a, "cart")).collect();
+    // Killed before the decisions: the pending traces are recovered from A's store.
+    a.kill();
+    a.restart();
+    let late_kept: Vec<_> = (0..3).map(|_| send(&a, "checkout")).collect();
+    for (hex, request) in kept.iter().chain(&late_kept) {
+        let spans = b.wait_for_spans(hex, 4);
+        assert_eq!(fixtures::span_count(&spans), 4, "trace {hex}");
+        let names: BTreeSet<String> = spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .map(|s| s.name.clone())
+            .collect();
+        let sent: BTreeSet<String> = request.resource_spans[0].scope_spans[0]
+            .spans
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        assert_eq!(names, sent);
+    }
+    wait_until_sent(&a);
+    for (hex, _) in &dropped {
+        let response = b.get(&format!("/api/traces/{hex}"));
+        assert_eq!(response.status, 404, "a dropped trace was forwarded: {hex}");
+    }
+}
+
+#[test]
+fn a_down_upstream_is_given_up_on_then_taken_back_and_dns_names_are_resolved() {
+    let b1 = TestGateway::start();
+    let mut b2 = TestGateway::start();
+    let b2_url = b2.grpc_url();
+    b2.kill();
+    // A second exporter finds its upstream by a DNS name (an address literal, which
+    // resolves to itself here: a name with several loopback addresses is not available).
+    let by_dns = TestGateway::start();
+    let a = TestGateway::start_with(forwarder(
+        &format!(
+            "  - name: tier\n    protocol: grpc\n    routing: {{ endpoints: [\"{}\", \"{b2_url}\"], give_up_after: 2s }}\n    {RETRY}\n\
+             \x20 - name: by-dns\n    protocol: grpc\n    routing: {{ dns: {{ hostname: 127.0.0.1, port: {}, interval: 1s }} }}\n    {RETRY}\n",
+            b1.grpc_url(),
+            by_dns.ports().grpc
+        ),
+        false,
+        "",
+    ));
+    let traces: Vec<(String, ExportTraceServiceRequest)> = (0..20)
+        .map(|_| {
+            let trace_id = ids::trace_id();
+            let request = trace_request("given-up", &trace_id, 3);
+            a.grpc().export_ok(&request);
+            (ids::hex_id(&trace_id), request)
+        })
+        .collect();
+    // B2's share waited, then went to B1 once B2 was given up on.
+    for (hex, request) in &traces {
+        b1.assert_trace(hex, &request.resource_spans);
+    }
+    let samples = a.wait_for_metrics("B2 out of the ring", |samples| {
+        sum(
+            samples,
+            "spangate_exporter_upstream_in_ring",
+            &[("upstream", &b2_url)],
+        ) == 0.0
+    });
+    assert!(sum(&samples, "spangate_exporter_rerouted_batches_total", &[]) >= 1.0);
+    assert!(
+        a.logs().contains("upstream failing for too long"),
+        "{}",
+        a.logs()
+    );
+    // Back up, B2 answers a probe and takes traces again.
+    b2.restart();
+    a.wait_for_metrics("B2 back in the ring", |samples| {
+        sum(
+            samples,
+            "spangate_exporter_upstream_in_ring",
+            &[("upstream", &b2_url)],
+        ) == 1.0
+    });
+    let back: Vec<String> = (0..30)
+        .map(|_| {
+            let trace_id = ids::trace_id();
+            a.grpc().export_ok(&trace_request("back", &trace_id, 2));
+            ids::hex_id(&trace_id)
+        })
+        .collect();
+    wait_until_sent(&a);
+    let on_b2 = back
+        .iter()
+        .filter(|hex| b2.get(&format!("/api/traces/{hex}")).status == 200)
+        .count();
+    assert!(on_b2 > 0, "no trace went to B2 after it came back");
+    // The DNS-routed exporter delivered everything to its upstream.
+    for (hex, request) in &traces {
+        by_dns.assert_trace(hex, &request.resource_spans);
+    }
+    let samples = a.metrics();
+    assert_eq!(
+        sum(
+            &samples,
+            "spangate_exporter_sent_spans_total",
+            &[("exporter", "by-dns")]
+        ),
+        (20 * 3 + 30 * 2) as f64
+    );
+}
+
+#[test]
+fn an_upstream_asking_to_slow_down_gets_everything_later() {
+    // B's rate limit answers RESOURCE_EXHAUSTED with RetryInfo: retried, never dropped.
+    let b = TestGateway::start_with(GatewayOptions {
+        extra_yaml:
+            "overrides:\n  defaults: { ingestion_rate_spans: 40, ingestion_burst_spans: 40 }\n"
+                .to_owned(),
+        ..GatewayOptions::default()
+    });
+    let a = TestGateway::start_with(forwarder(&exporter("b", "http", &b, ""), false, ""));
+    let traces: Vec<(String, ExportTraceServiceRequest)> = (0..30)
+        .map(|_| {
+            let trace_id = ids::trace_id();
+            let request = trace_request("throttled", &trace_id, 5);
+            a.grpc().export_ok(&request);
+            (ids::hex_id(&trace_id), request)
+        })
+        .collect();
+    for (hex, request) in &traces {
+        b.assert_trace(hex, &request.resource_spans);
+    }
+    wait_until_sent(&a);
+    let samples = a.metrics();
+    assert!(sum(&samples, "spangate_exporter_retries_total", &[]) >= 1.0);
+    assert_eq!(
+        sum(&samples, "spangate_exporter_failed_batches_total", &[]),
+        0.0
+    );
+}

@@ -4,7 +4,8 @@
 //! gRPC `UNAVAILABLE`, `CANCELLED`, `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`,
 //! `DATA_LOSS` and `RESOURCE_EXHAUSTED` with `RetryInfo` are retried, other codes are
 //! not; HTTP 429, 502, 503 and 504 are retried (after `Retry-After` when given), other
-//! statuses are not; a connection that fails or times out is retried.
+//! statuses are not; a connection that fails or times out (whatever code tonic gives
+//! it: a failed TLS handshake is `UNKNOWN`) is retried.
 
 use std::io::Write;
 use std::path::Path;
@@ -241,6 +242,14 @@ fn grpc_failure(status: &tonic::Status) -> SendOutcome {
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
     let reason = format!("gRPC {:?}: {}", status.code(), status.message());
+    // A status tonic made up from a connection failure (TLS handshake, reset, hyper
+    // error) carries that error as its source: the upstream never answered.
+    if std::error::Error::source(status).is_some() {
+        return SendOutcome::Retry {
+            reason: format!("{reason} (connection: no answer from the upstream)"),
+            after: None,
+        };
+    }
     let retryable = match status.code() {
         Code::Cancelled
         | Code::DeadlineExceeded
