@@ -7,7 +7,8 @@
 #   3. the gateway's RSS while the upstream stays down for DOWN_SECONDS at a steady rate
 #      (the queue bounded by queue.max_bytes; refusals once full).
 # Usage: scripts/bench-forward.sh [total_spans] [concurrency]   (after `make release`)
-# Env: DOWN_SECONDS (default 180), DOWN_RATE spans/s (default 20000), SPANGATE_BIN.
+# Env: DOWN_SECONDS (default 180), DOWN_RATE spans/s (default 20000), SPANGATE_BIN,
+# PHASES (a subset of "throughput drain down").
 set -euo pipefail
 total_spans=${1:-1000000}
 concurrency=${2:-4}
@@ -38,11 +39,14 @@ queued_batches() {
   curl -sf http://127.0.0.1:23200/metrics | awk '/^spangate_exporter_queue_batches/ {s+=$2} END {print s+0}'
 }
 ingest() {
-  "$loadgen" ingest --endpoint http://127.0.0.1:24317 --duration 600s \
+  "$loadgen" ingest --endpoint http://127.0.0.1:24317 --duration "${DURATION:-600s}" \
     --concurrency "$concurrency" --pid "$gateway" "$@"
 }
 
+# PHASES: any of throughput, drain, down (default all three).
+phases=${PHASES:-throughput drain down}
 for round in 1 2; do
+  [[ " $phases " == *" throughput "* ]] || break
   echo "== round $round: storing, no exporter (baseline): $total_spans spans"
   start store "" ""
   ingest --total-spans "$total_spans"
@@ -60,6 +64,7 @@ for round in 1 2; do
   done
 done
 
+if [[ " $phases " == *" drain "* ]]; then
 echo "== drain: $total_spans spans queued while the upstream is down, then it comes up"
 start drain ", enabled: false" "$(exporter none)"
 ingest --total-spans "$total_spans" --progress 0s
@@ -71,10 +76,12 @@ ended=$(date +%s.%N)
 echo "drained $total_spans spans in $(echo "$ended - $started" | bc) s"
 stop_gateway
 stop_sink
+fi
 
+[[ " $phases " == *" down "* ]] || exit 0
 echo "== upstream down for ${down_seconds}s at $down_rate spans/s, queue.max_bytes 256MiB"
 start down ", enabled: false" "$(exporter none 256MiB)"
-ingest --rate "$down_rate" --duration "${down_seconds}s" --max-retries 0 --progress 30s &
+DURATION="${down_seconds}s" ingest --rate "$down_rate" --max-retries 0 --progress 30s &
 load=$!
 for _ in $(seq 1 $((down_seconds / 10))); do
   sleep 10
