@@ -511,3 +511,110 @@ fn an_upstream_asking_to_slow_down_gets_everything_later() {
         0.0
     );
 }
+
+#[test]
+fn an_upstream_removed_mid_load_splits_no_trace_while_the_set_is_stable() {
+    let mut upstreams: Vec<TestGateway> = (0..3).map(|_| TestGateway::start()).collect();
+    let urls: Vec<String> = upstreams
+        .iter()
+        .map(|g| format!("\"{}\"", g.grpc_url()))
+        .collect();
+    let a = TestGateway::start_with(forwarder(
+        &format!(
+            "  - name: tier\n    protocol: grpc\n    routing: {{ endpoints: [{}], give_up_after: 1s }}\n    {RETRY}\n",
+            urls.join(", ")
+        ),
+        false,
+        "",
+    ));
+    // Each trace in two requests 20 ms apart; the time each trace's first request left.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent: Arc<Mutex<Vec<(std::time::Instant, String, ExportTraceServiceRequest)>>> =
+        Arc::default();
+    let sender = {
+        let (stop, sent, url) = (stop.clone(), sent.clone(), a.grpc_url());
+        std::thread::spawn(move || {
+            let client = GrpcClient::connect_lazy(&url);
+            for _ in 0..2_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let trace_id = ids::trace_id();
+                let request = trace_request("mid-load", &trace_id, 4);
+                let started = std::time::Instant::now();
+                for half in 0..2 {
+                    let mut piece = request.clone();
+                    let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
+                    *spans = spans[half * 2..half * 2 + 2].to_vec();
+                    client
+                        .export(&piece)
+                        .expect("A acknowledges while an upstream is down");
+                    sleep(Duration::from_millis(20));
+                }
+                sent.lock()
+                    .expect("sent list")
+                    .push((started, ids::hex_id(&trace_id), request));
+            }
+        })
+    };
+    sleep(Duration::from_millis(2_500));
+    let killed_at = std::time::Instant::now();
+    upstreams[2].kill();
+    let third = upstreams[2].grpc_url();
+    a.wait_for_metrics("the killed upstream out of the ring", |samples| {
+        sum(
+            samples,
+            "spangate_exporter_upstream_in_ring",
+            &[("upstream", &third)],
+        ) == 0.0
+    });
+    let stable_from = std::time::Instant::now();
+    sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    wait_until_sent(&a);
+    // Read the third upstream's store too (it rejoins the ring when back; nothing is sent now).
+    upstreams[2].restart();
+    let sent = sent.lock().unwrap();
+    let (mut before, mut after) = (0, 0);
+    for (started, hex, request) in sent.iter() {
+        let holders: Vec<usize> = (0..3)
+            .filter(|&i| upstreams[i].get(&format!("/api/traces/{hex}")).status == 200)
+            .collect();
+        let stable = if *started >= stable_from {
+            after += 1;
+            true
+        } else if *started + Duration::from_secs(1) < killed_at {
+            // Long delivered (or queued whole) when the upstream died.
+            before += 1;
+            true
+        } else {
+            false
+        };
+        if stable {
+            assert_eq!(
+                holders.len(),
+                1,
+                "trace {hex} split or missing: {holders:?}"
+            );
+            upstreams[holders[0]].assert_trace(hex, &request.resource_spans);
+        } else {
+            // Across the change a trace may be split, never lost.
+            let spans: usize = holders
+                .iter()
+                .map(|&i| fixtures::span_count(&upstreams[i].wait_for_spans(hex, 1)))
+                .sum();
+            assert!(
+                spans >= 4,
+                "trace {hex} lost spans across the change: {holders:?}"
+            );
+        }
+        if *started >= stable_from {
+            assert_ne!(holders, [2], "a trace went to the removed upstream");
+        }
+    }
+    assert!(
+        before >= 5 && after >= 5,
+        "{before} traces before, {after} after"
+    );
+}
