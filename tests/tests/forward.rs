@@ -45,6 +45,19 @@ fn trace_request(service: &str, trace_id: &[u8], spans: usize) -> ExportTraceSer
     fixtures::simple_request(service, fixtures::chain_of_spans(trace_id, spans, start))
 }
 
+/// Spans `index * len .. (index + 1) * len` of a `trace_request`, as a request of their own:
+/// one trace sent in several requests.
+fn piece(
+    request: &ExportTraceServiceRequest,
+    index: usize,
+    len: usize,
+) -> ExportTraceServiceRequest {
+    let mut piece = request.clone();
+    let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
+    *spans = spans[index * len..(index + 1) * len].to_vec();
+    piece
+}
+
 /// Waits until every exporter queue of `gateway` is empty (bounded).
 fn wait_until_sent(gateway: &TestGateway) {
     gateway.wait_for_metrics("every exporter queue empty", |samples| {
@@ -237,10 +250,7 @@ fn a_routing_exporter_keeps_each_trace_on_one_upstream() {
             let client = a.grpc();
             for part in 0..3 {
                 for (_, request) in &traces {
-                    let mut piece = request.clone();
-                    let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
-                    *spans = spans[part * 2..part * 2 + 2].to_vec();
-                    client.export_ok(&piece);
+                    client.export_ok(&piece(request, part, 2));
                 }
             }
             traces
@@ -365,10 +375,7 @@ fn a_tail_sampling_tier_forwards_kept_traces_once_decided_also_across_a_sigkill(
         // In two requests: the decision covers spans that arrived apart.
         let client = a.grpc();
         for half in 0..2 {
-            let mut piece = request.clone();
-            let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
-            *spans = spans[half * 2..half * 2 + 2].to_vec();
-            client.export_ok(&piece);
+            client.export_ok(&piece(&request, half, 2));
         }
         (ids::hex_id(&trace_id), request)
     };
@@ -543,11 +550,8 @@ fn an_upstream_removed_mid_load_splits_no_trace_while_the_set_is_stable() {
                 let request = trace_request("mid-load", &trace_id, 4);
                 let started = std::time::Instant::now();
                 for half in 0..2 {
-                    let mut piece = request.clone();
-                    let spans = &mut piece.resource_spans[0].scope_spans[0].spans;
-                    *spans = spans[half * 2..half * 2 + 2].to_vec();
                     client
-                        .export(&piece)
+                        .export(&piece(&request, half, 2))
                         .expect("A acknowledges while an upstream is down");
                     sleep(Duration::from_millis(20));
                 }
