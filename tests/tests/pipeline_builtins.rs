@@ -252,9 +252,11 @@ fn tail_sampling_keeps_error_traces_drops_the_rest_after_decision_wait() {
     );
     let grpc = gw.grpc();
     let now = ids::now_nanos();
-    let sent_at = Instant::now();
     let mut error_traces = Vec::new();
     let mut ok_traces = Vec::new();
+    // Reads of a trace that started less than decision_wait after its first span was
+    // sent, each of which must find the whole trace still there.
+    let mut checked_before_decision = 0;
     for index in 0..12 {
         let trace_id = ids::trace_id();
         let root_id = ids::span_id();
@@ -287,19 +289,23 @@ fn tail_sampling_keeps_error_traces_drops_the_rest_after_decision_wait() {
         }
         // One trace, two requests: the decision covers both.
         root.attributes.push(fixtures::kv_str("part", "1"));
+        let sent_at = Instant::now();
         grpc.export_ok(&fixtures::simple_request("tail", vec![root]));
         grpc.export_ok(&fixtures::simple_request("tail", vec![child]));
-    }
-    // Pending spans are persisted and readable before the decision.
-    for trace_id in ok_traces.iter().chain(&error_traces) {
+        // Pending spans are persisted and readable before the decision, which cannot
+        // come before decision_wait after the trace's first span: a read started earlier
+        // than that must find the whole trace (read at once, so it nearly always is).
         let poll_started = Instant::now();
-        let count = stored_span_count(&gw, trace_id);
-        // No trace can be decided before decision_wait after the first send: whenever
-        // this read started earlier than that, the whole trace must still be there.
+        let count = stored_span_count(&gw, &trace_id);
         if poll_started.duration_since(sent_at) < WAIT {
             assert_eq!(count, 2, "a trace was decided before decision_wait");
+            checked_before_decision += 1;
         }
     }
+    assert!(
+        checked_before_decision > 0,
+        "no trace was read within decision_wait of its first span: nothing was checked"
+    );
     let samples = gw.wait_for_metrics("12 tail decisions", |s| decided(s) >= 12.0);
     assert_eq!(decided(&samples), 12.0);
     assert_eq!(
@@ -378,6 +384,38 @@ fn tail_pending_traces_survive_a_crash_and_are_decided_after_restart() {
         prom::sum(&samples, "spangate_tail_pending_traces", &[]),
         5.0
     );
+    // Killed again and restarted with a short decision_wait: the recovered traces keep
+    // their first-seen time, are overdue, and are decided (dropped by the policy).
+    gw.kill();
+    gw.restart_with(
+        r#"pipeline:
+  - plugin: builtin:sampling
+    config:
+      tail:
+        decision_wait: 1s
+        policies:
+          - { name: nothing-else, probabilistic: { probability: 0 } }
+"#
+        .to_owned(),
+    );
+    let samples = gw.wait_for_metrics("the 5 recovered traces decided", |s| {
+        prom::sum(
+            s,
+            "spangate_tail_traces_decided_total",
+            &[("verdict", "drop")],
+        ) >= 5.0
+    });
+    assert_eq!(
+        prom::sum(&samples, "spangate_tail_traces_decided_total", &[]),
+        5.0
+    );
+    for (trace_id, _) in &traces {
+        assert_eq!(
+            stored_span_count(&gw, trace_id),
+            0,
+            "a recovered trace was not dropped"
+        );
+    }
 }
 
 #[test]

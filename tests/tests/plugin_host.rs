@@ -311,12 +311,20 @@ fn misbehaviours_are_contained_and_the_next_batch_is_processed() {
     for (mode, expected, kills) in cases {
         for on_error in [OnError::Pass, OnError::Drop] {
             let context = format!("mode {mode}, on_error {on_error:?}");
+            // Only the endless loop needs a short deadline; with 50 ms for every case, a
+            // memory bomb slowed by a busy machine hit the deadline before the memory cap
+            // and was classified as a timeout.
+            let call_timeout = if mode == "loop" {
+                Duration::from_millis(50)
+            } else {
+                Duration::from_secs(10)
+            };
             let plugin = start(
                 MISBEHAVING,
                 json!({"mode": mode, "trigger": "boom"}),
                 on_error,
                 PluginLimits {
-                    call_timeout: Duration::from_millis(50),
+                    call_timeout,
                     max_memory_bytes: 16 << 20,
                     ..limits()
                 },
@@ -376,7 +384,9 @@ fn misbehaviours_are_contained_and_the_next_batch_is_processed() {
 
 #[test]
 fn the_circuit_opens_after_consecutive_failures_and_closes_after_a_good_trial() {
-    let cooldown = Duration::from_millis(300);
+    // Long enough that the checks made while the circuit is open cannot outlast it on a
+    // busy machine (each sleep below waits it out).
+    let cooldown = Duration::from_secs(2);
     let plugin = start(
         MISBEHAVING,
         json!({"mode": "trap", "trigger": "boom"}),
@@ -439,12 +449,16 @@ fn a_failed_re_init_is_an_init_failure() {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    let deadline = now + Duration::from_secs(1);
+    // Room for a slow first start on a busy machine; then wait until the deadline passed.
+    let deadline = now + Duration::from_secs(3);
     let config = json!({"mode": "trap", "trigger": "boom", "refuse_init_after_unix_nanos": deadline.as_nanos() as u64});
     let plugin = runtime
         .start(&compiled, spec("re-init", config, OnError::Drop, limits()))
         .expect("the first init is before the deadline");
-    std::thread::sleep(Duration::from_millis(1100));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(deadline.saturating_sub(now) + Duration::from_millis(100));
     assert_eq!(
         plugin.process(&mut request(&["boom"])).failure,
         Some(FailureKind::Trap)
