@@ -3,20 +3,21 @@
 //! Jaeger's collector. Errors are plain text naming the problem.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use http_body_util::{BodyExt, Limited};
 
 use super::submit::{Sink, SubmitError};
 use super::thrift::{BinaryProtocol, read_batch};
+use crate::receiver::body::{BodyError, BodyLimit, read_limited, tenant};
 use crate::receiver::stats::{Refusal, Transport};
 use crate::receiver::status;
-use crate::tenant::{ORG_ID_HEADER, Tenancy};
+use crate::tenant::Tenancy;
 
 const TRANSPORT: Transport = Transport::JaegerThriftHttp;
+const LIMIT_KEY: &str = "receivers.jaeger.thrift_http.max_body_bytes";
 /// The media types Jaeger's collector accepts for binary Thrift.
 const CONTENT_TYPES: [&str; 2] = [
     "application/x-thrift",
@@ -61,14 +62,17 @@ impl Refused {
     }
 }
 
+impl From<BodyError> for Refused {
+    fn from(error: BodyError) -> Refused {
+        let status = error.status();
+        Refused::new(status, status::http_refusal(status), error.to_string())
+    }
+}
+
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         let mut response = (self.status, format!("{}\n", self.message)).into_response();
-        if let Some(seconds) = self.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, seconds.into());
-        }
+        status::set_retry_after(&mut response, self.retry_after_seconds);
         response
     }
 }
@@ -108,22 +112,18 @@ async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Resul
             ),
         ));
     }
-    let tenant = state
-        .tenancy
-        .for_write(
-            headers
-                .get_all(ORG_ID_HEADER)
-                .iter()
-                .map(|value| value.as_bytes()),
+    let tenant = tenant(&state.tenancy, headers).map_err(|error| {
+        Refused::new(
+            status::http_tenant_status(&error),
+            status::tenant_refusal(&error),
+            error.to_string(),
         )
-        .map_err(|error| {
-            Refused::new(
-                status::http_tenant_status(&error),
-                status::tenant_refusal(&error),
-                error.to_string(),
-            )
-        })?;
-    let body = read_limited(body, state.max_body_bytes).await?;
+    })?;
+    let limit = BodyLimit {
+        bytes: state.max_body_bytes,
+        key: LIMIT_KEY,
+    };
+    let body = read_limited(body, limit).await?;
     let batch = tokio::task::spawn_blocking(move || read_batch(&mut BinaryProtocol::new(&body)))
         .await
         .map_err(|error| Refused {
@@ -146,7 +146,7 @@ async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Resul
             status: status::http_status(&error),
             message: error.to_string(),
             refusal: None,
-            retry_after_seconds: error.retry_after().map(|wait| wait.as_secs().max(1)),
+            retry_after_seconds: status::retry_after_seconds(&error),
         }),
         Err(SubmitError::AllRejected(message)) => Err(Refused {
             status: StatusCode::BAD_REQUEST,
@@ -154,24 +154,5 @@ async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Resul
             refusal: None,
             retry_after_seconds: None,
         }),
-    }
-}
-
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Refused> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Refused::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::TooLarge,
-            format!(
-                "request body exceeds the limit of {limit} bytes \
-                 (receivers.jaeger.thrift_http.max_body_bytes)"
-            ),
-        )),
-        Err(error) => Err(Refused::new(
-            StatusCode::BAD_REQUEST,
-            Refusal::Malformed,
-            format!("cannot read request body: {error}"),
-        )),
     }
 }
