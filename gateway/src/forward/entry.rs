@@ -3,6 +3,9 @@
 //! (protobuf, exactly the bytes sent upstream).
 
 use bytes::Bytes;
+use prost::Message;
+
+use crate::model::ExportTraceServiceRequest;
 
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 7;
@@ -19,21 +22,16 @@ pub(crate) struct Entry {
     pub(crate) payload: Bytes,
 }
 
-/// Encodes a batch of `spans` spans of `tenant` whose request is `encode`d by the caller
-/// straight into the value (no intermediate copy).
-pub(crate) fn encode(
-    tenant: &str,
-    spans: usize,
-    payload_len: usize,
-    encode: impl FnOnce(&mut Vec<u8>),
-) -> Vec<u8> {
+/// Encodes `request` (holding `spans` spans) of `tenant` as a queued batch, the request
+/// encoded straight into the value (no intermediate copy).
+pub(crate) fn encode(tenant: &str, request: &ExportTraceServiceRequest, spans: usize) -> Vec<u8> {
     let tenant = &tenant.as_bytes()[..tenant.len().min(u16::MAX as usize)];
-    let mut value = Vec::with_capacity(HEADER_LEN + tenant.len() + payload_len);
+    let mut value = Vec::with_capacity(HEADER_LEN + tenant.len() + request.encoded_len());
     value.push(VERSION);
     value.extend_from_slice(&u32::try_from(spans).unwrap_or(u32::MAX).to_be_bytes());
     value.extend_from_slice(&(tenant.len() as u16).to_be_bytes());
     value.extend_from_slice(tenant);
-    encode(&mut value);
+    request.encode_raw(&mut value);
     value
 }
 
@@ -68,11 +66,16 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let value = encode("team-a", 3, 4, |v| v.extend_from_slice(b"\x0a\x02ab"));
-        let entry = decode(value).unwrap();
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![Default::default()],
+        };
+        let entry = decode(encode("team-a", &request, 3)).unwrap();
         assert_eq!(entry.tenant, "team-a");
         assert_eq!(entry.spans, 3);
-        assert_eq!(&entry.payload[..], b"\x0a\x02ab");
+        assert_eq!(
+            ExportTraceServiceRequest::decode(entry.payload).unwrap(),
+            request
+        );
     }
 
     proptest! {

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
-use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use config::ExporterConfig;
@@ -142,9 +141,7 @@ impl Forwarder {
                 if spans == 0 {
                     continue;
                 }
-                let value = entry::encode(tenant, spans, part.encoded_len(), |value| {
-                    part.encode_raw(value);
-                });
+                let value = entry::encode(tenant, part, spans);
                 outgoing.entries.push(OutboxEntry {
                     queue,
                     seq: self.next_seq(),
@@ -157,15 +154,7 @@ impl Forwarder {
 
     /// After the commit that wrote `outgoing`: its batches are queued; wake the senders.
     pub(crate) fn committed(&self, outgoing: &Outgoing) {
-        if outgoing.is_empty() {
-            return;
-        }
-        let queues = self.queues.read().unwrap_or_else(|e| e.into_inner());
-        for entry in &outgoing.entries {
-            if let Some(queue) = queues.get(&entry.queue) {
-                queue.add([(entry.seq, entry.value.len() as u64)]);
-            }
-        }
+        add_committed(&self.queues, outgoing);
     }
 
     /// Every queue's figures, for `/metrics`.
@@ -190,9 +179,24 @@ impl Forwarder {
     }
 }
 
+/// Records `outgoing`'s batches, now in the store, in their queues (waking the senders).
+fn add_committed(queues: &RwLock<HashMap<QueueId, Arc<UpstreamQueue>>>, outgoing: &Outgoing) {
+    if outgoing.is_empty() {
+        return;
+    }
+    let queues = queues.read().unwrap_or_else(|e| e.into_inner());
+    for entry in &outgoing.entries {
+        if let Some(queue) = queues.get(&entry.queue) {
+            queue.add([(entry.seq, entry.value.len() as u64)]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use prost::Message;
 
     use super::*;
     use crate::model::{ResourceSpans, SINGLE_TENANT, ScopeSpans, Span};

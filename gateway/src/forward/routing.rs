@@ -438,10 +438,7 @@ impl Exporter {
             let parts = split_by_owner(&request, route.queues.len(), |t| route.ring.owner(t));
             for (part, queue) in parts.into_iter().zip(&route.queues) {
                 let Some(part) = part else { continue };
-                let spans = count_spans(&part.resource_spans);
-                let value = entry::encode(&batch.tenant, spans, part.encoded_len(), |v| {
-                    part.encode_raw(v);
-                });
+                let value = entry::encode(&batch.tenant, &part, count_spans(&part.resource_spans));
                 // The original seq: unique across queues (one clock), and the batch keeps its age.
                 outgoing.entries.push(OutboxEntry {
                     queue: queue.id,
@@ -457,12 +454,7 @@ impl Exporter {
         from.counters
             .rerouted_batches
             .fetch_add(moved.len() as u64, Ordering::Relaxed);
-        let queues = self.all_queues.read().unwrap_or_else(|e| e.into_inner());
-        for entry in &outgoing.entries {
-            if let Some(queue) = queues.get(&entry.queue) {
-                queue.add([(entry.seq, entry.value.len() as u64)]);
-            }
-        }
+        super::add_committed(&self.all_queues, &outgoing);
         if !moved.is_empty() {
             tracing::info!(exporter = %self.config.name, from = %from.upstream, batches = moved.len(), "queued batches routed to the remaining upstreams");
         }
