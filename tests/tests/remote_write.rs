@@ -404,8 +404,16 @@ fn graceful_shutdown_pushes_the_last_counts_once_more() {
     // An interval longer than the test: the only push is the final one.
     let mut gw = gateway(&receiver, "    interval: 1h\n");
     send_cart_spans(&gw);
-    sleep(Duration::from_millis(300));
+    // The counts are in the gateway (its own /metrics shows them), so a push on new data
+    // or on a start-up tick would have happened by now; two seconds more is twice the
+    // interval with which the first test sees its push arrive.
+    gw.wait_for_metrics("3 cart calls", |samples| {
+        prom::sum(samples, CALLS, &[("service", "cart")]) == 3.0
+    });
+    sleep(Duration::from_secs(2));
     assert!(receiver.pushes().is_empty(), "pushed before the interval");
+    let attempts = prom::sum(&gw.metrics(), "spangate_remote_write_requests_total", &[]);
+    assert_eq!(attempts, 0.0, "a push was attempted before the interval");
     let exit = gw.terminate();
     assert!(exit.success(), "{exit}\n{}", gw.logs());
     let pushes = receiver.pushes();
