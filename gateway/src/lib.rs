@@ -9,6 +9,7 @@
 // Public: what the binary (config, logging, plugin_tool, plugin_new), the benches
 // (store, pipeline, plugin, model) and the end-to-end tests (plugin, model, query's
 // `tempopb`) use.
+pub mod access;
 pub mod config;
 mod forward;
 mod fx_hash;
@@ -38,6 +39,7 @@ use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::ListenerAccess;
 use crate::config::Config;
 use crate::forward::Forwarder;
 use crate::ingest::{Ingest, PipelineSettings, TenantStartError, Tenants};
@@ -68,6 +70,8 @@ pub enum RunError {
     Tenant(#[from] TenantStartError),
     #[error(transparent)]
     RemoteWrite(#[from] RemoteWriteError),
+    #[error("cannot set up TLS or credentials: {0}")]
+    Access(#[from] access::AccessError),
     #[error("cannot start the exporters: {0}")]
     Exporters(String),
     #[error("{server} server failed: {message}")]
@@ -182,6 +186,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
+    let access = ListenerAccesses::load(&config)?;
     let store = Arc::new(TraceStore::open(&config.storage)?);
     tracing::info!(data_dir = %config.storage.data_dir.display(), "store opened");
     let runtime = PluginRuntime::new(RuntimeSettings {
@@ -260,9 +265,9 @@ pub async fn run(
         let ingest = ingest.clone();
         let stats = receiver_stats.clone();
         let max = config.receivers.otlp_grpc.max_message_bytes;
-        let stop = shutdown.clone().cancelled_owned();
+        let (stop, access) = (shutdown.clone(), access.otlp_grpc.clone());
         servers.spawn(async move {
-            receiver::grpc::serve(listener, ingest, tenancy, stats, max, stop)
+            receiver::grpc::serve(listener, access, ingest, tenancy, stats, max, stop)
                 .await
                 .map_err(|error| server_error("otlp grpc", error))
         });
@@ -274,7 +279,13 @@ pub async fn run(
             receiver_stats.clone(),
             config.receivers.otlp_http.max_body_bytes,
         );
-        servers.spawn(serve_http("otlp http", listener, router, shutdown.clone()));
+        servers.spawn(serve_http(
+            "otlp http",
+            listener,
+            router,
+            shutdown.clone(),
+            access.otlp_http.clone(),
+        ));
     }
     serve_jaeger(
         &mut servers,
@@ -292,7 +303,13 @@ pub async fn run(
             receiver_stats.clone(),
             zipkin.max_body_bytes,
         );
-        servers.spawn(serve_http("zipkin", listener, router, shutdown.clone()));
+        servers.spawn(serve_http(
+            "zipkin",
+            listener,
+            router,
+            shutdown.clone(),
+            ListenerAccess::default(),
+        ));
     }
     // One listener for HTTP/1.1 and cleartext HTTP/2: the router sends gRPC
     // (`tempopb.StreamingQuerier`, Grafana's streaming) to tonic, the rest to axum.
@@ -324,6 +341,7 @@ pub async fn run(
         listeners.query,
         query_routes,
         shutdown.clone(),
+        access.query.clone(),
     ));
 
     let mut result = Ok(());
@@ -392,6 +410,7 @@ fn serve_jaeger(
             listener,
             router,
             shutdown.clone(),
+            ListenerAccess::default(),
         ));
     }
     for (socket, protocol) in [
@@ -511,23 +530,70 @@ async fn reload_on_sighup(
     }
 }
 
+/// The TLS and credentials of each TCP listener that has them.
+struct ListenerAccesses {
+    otlp_grpc: ListenerAccess,
+    otlp_http: ListenerAccess,
+    query: ListenerAccess,
+}
+
+impl ListenerAccesses {
+    fn load(config: &Config) -> Result<ListenerAccesses, RunError> {
+        let load = |key, tls: &Option<_>, auth: &Option<_>, open_paths| {
+            ListenerAccess::load(
+                key,
+                tls.as_ref(),
+                auth.as_ref(),
+                &config.base_dir,
+                open_paths,
+            )
+        };
+        let (grpc, http) = (&config.receivers.otlp_grpc, &config.receivers.otlp_http);
+        Ok(ListenerAccesses {
+            otlp_grpc: load("receivers.otlp_grpc", &grpc.tls, &grpc.auth, &[])?,
+            otlp_http: load("receivers.otlp_http", &http.tls, &http.auth, &[])?,
+            // Readiness probes carry no credentials.
+            query: load("query", &config.query.tls, &config.query.auth, &["/ready"])?,
+        })
+    }
+}
+
 async fn serve_http(
     name: &'static str,
     listener: TcpListener,
     router: axum::Router,
     shutdown: CancellationToken,
+    access: ListenerAccess,
 ) -> Result<(), RunError> {
-    tracing::info!(address = ?listener.local_addr().ok(), "{name} listening");
-    // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let router = match access.auth_layer() {
+        Some(auth) => router.layer(auth),
+        None => router,
+    };
+    access.watch(&shutdown);
+    let stop = shutdown.clone().cancelled_owned();
+    let served = match access.tls_incoming(listener, shutdown) {
+        Ok(tls) => {
+            tracing::info!(%address, tls = true, "{name} listening");
+            axum::serve(tls, router).with_graceful_shutdown(stop).await
         }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .map_err(|error| server_error(name, error))
+        Err(listener) => {
+            tracing::info!(%address, "{name} listening");
+            // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
+            let listener = listener.tap_io(|stream| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+        }
+    };
+    served.map_err(|error| server_error(name, error))
 }
 
 fn server_error(server: &'static str, error: impl std::fmt::Display) -> RunError {

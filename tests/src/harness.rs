@@ -46,6 +46,40 @@ pub struct GatewayOptions {
     pub extra_yaml: String,
     /// `storage.data_dir`; default `data` in the gateway's temporary directory.
     pub data_dir: Option<PathBuf>,
+    /// More keys of `receivers.otlp_grpc`, `receivers.otlp_http` and `query`, one
+    /// `key: value` per line (indented by the harness), e.g. `auth: { ... }`.
+    pub grpc_extra: String,
+    pub http_extra: String,
+    pub query_extra: String,
+    /// The query port serves TLS: how the harness (and `get`) connects to it.
+    pub query_tls: Option<ClientTls>,
+}
+
+/// What an HTTPS client of the gateway trusts and presents.
+#[derive(Clone, Debug)]
+pub struct ClientTls {
+    /// PEM CA certificate that signed the gateway's certificate.
+    pub ca: PathBuf,
+    /// PEM certificate followed by its key, when the gateway requires client certificates.
+    pub identity: Option<PathBuf>,
+}
+
+impl ClientTls {
+    /// A blocking client that trusts `ca` and presents `identity`.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        let ca = std::fs::read(&self.ca).expect("read the CA certificate");
+        let mut builder = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .use_rustls_tls()
+            .timeout(Duration::from_secs(30))
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA certificate"));
+        if let Some(identity) = &self.identity {
+            let pem = std::fs::read(identity).expect("read the client identity");
+            builder = builder
+                .identity(reqwest::Identity::from_pem(&pem).expect("client certificate and key"));
+        }
+        builder.build().expect("build the HTTPS client")
+    }
 }
 
 impl Default for GatewayOptions {
@@ -65,6 +99,10 @@ impl Default for GatewayOptions {
             receivers_extra: String::new(),
             extra_yaml: String::new(),
             data_dir: None,
+            grpc_extra: String::new(),
+            http_extra: String::new(),
+            query_extra: String::new(),
+            query_tls: None,
         }
     }
 }
@@ -187,11 +225,14 @@ impl TestGateway {
     fn wait_ready(&mut self) -> Result<(), String> {
         // A short timeout per poll, so that a server that accepts but never answers
         // cannot stretch the bounded loop.
-        let client = reqwest::blocking::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(1))
-            .build()
-            .map_err(|e| format!("build reqwest client: {e}"))?;
+        let client = match &self.options.query_tls {
+            Some(tls) => tls.client(),
+            None => reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(1))
+                .build()
+                .map_err(|e| format!("build reqwest client: {e}"))?,
+        };
         let url = format!("{}/ready", self.query_url());
         for _ in 0..READY_POLLS {
             if let Some(child) = self.child.as_mut()
@@ -362,9 +403,15 @@ impl TestGateway {
         format!("{}/v1/traces", self.http_url())
     }
 
-    /// `http://127.0.0.1:<query port>`: the Tempo-compatible query API.
+    /// `http://127.0.0.1:<query port>` (`https://` with `query_tls`): the
+    /// Tempo-compatible query API.
     pub fn query_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.ports.query)
+        let scheme = if self.options.query_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.ports.query)
     }
 
     /// The process's stderr (its log) so far, all starts; unlike `logs()` without the
@@ -459,6 +506,13 @@ pub fn run_until_exit(config: &Path, cwd: &Path) -> StartupFailure {
     );
 }
 
+/// Each line of `text` after `prefix`, newline-terminated.
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|line| format!("{prefix}{line}\n"))
+        .collect()
+}
+
 fn render_config(o: &GatewayOptions, ports: Ports, data_dir: &Path) -> String {
     format!(
         r#"storage:
@@ -472,16 +526,16 @@ receivers:
     enabled: {grpc_enabled}
     listen: "127.0.0.1:{grpc}"
     max_message_bytes: {max_message_bytes}
-  otlp_http:
+{grpc_extra}  otlp_http:
     enabled: {http_enabled}
     listen: "127.0.0.1:{http}"
     max_body_bytes: {max_body_bytes}
-{receivers_extra}ingest:
+{http_extra}{receivers_extra}ingest:
   max_inflight_writes: {max_inflight_writes}
   queue_timeout: {queue_timeout}
 query:
   listen: "127.0.0.1:{query}"
-log:
+{query_extra}log:
   level: {log_level}
   format: text
 {extra_yaml}"#,
@@ -489,11 +543,10 @@ log:
         fsync = o.fsync,
         compression = o.compression,
         blocks = o.blocks,
-        storage_extra = o
-            .storage_extra
-            .lines()
-            .map(|line| format!("  {line}\n"))
-            .collect::<String>(),
+        storage_extra = indent(o.storage_extra, "  "),
+        grpc_extra = indent(&o.grpc_extra, "    "),
+        http_extra = indent(&o.http_extra, "    "),
+        query_extra = indent(&o.query_extra, "  "),
         grpc_enabled = o.grpc_enabled,
         grpc = ports.grpc,
         max_message_bytes = o.max_message_bytes,

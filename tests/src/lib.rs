@@ -3,6 +3,7 @@
 //!
 //! The tests themselves live in `tests/tests/*.rs`, one topic per file.
 
+pub mod certs;
 pub mod cli;
 pub mod clients;
 pub mod clients_env;
@@ -16,6 +17,7 @@ pub mod languages;
 pub mod otlp_json;
 pub mod plugins;
 pub mod prom;
+pub mod python_app;
 pub mod query;
 pub mod readme;
 pub mod reference;

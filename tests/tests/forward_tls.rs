@@ -9,88 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+use spangate_integration_tests::certs;
 use spangate_integration_tests::clients_env::{client_dir, client_python};
 use spangate_integration_tests::fixtures::{self, NANOS_PER_SEC};
 use spangate_integration_tests::harness::free_port;
 use spangate_integration_tests::prom::sum;
 use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, signed by it.
-fn certificates(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=spangate-test-ca",
-        ],
-    );
-    for (name, usage) in [("server", "serverAuth"), ("client", "clientAuth")] {
-        std::fs::write(
-            dir.join(format!("{name}.ext")),
-            format!("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"),
-        )
-        .expect("write the certificate extensions");
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name}"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}.pem"),
-                "-days",
-                "2",
-                "-extfile",
-                &format!("{name}.ext"),
-            ],
-        );
-    }
-}
 
 struct TlsServer {
     child: Child,
@@ -147,7 +71,7 @@ impl TlsServer {
 #[test]
 fn exporters_speak_tls_with_a_custom_ca_and_a_client_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    certificates(dir.path());
+    certs::authority_with_server_and_client(dir.path());
     let (grpc_port, http_port) = (free_port(), free_port());
     let server = TlsServer::start(dir.path(), grpc_port, http_port);
     let file = |name: &str| dir.path().join(name).display().to_string();

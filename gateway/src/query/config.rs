@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::access::{AuthConfig, TlsConfig};
 use crate::search::SearchSettings;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -11,6 +12,11 @@ pub struct QueryConfig {
     pub listen: String,
     /// Bounds on the work of search, tag and metrics requests.
     pub search: SearchSettings,
+    /// Serve HTTPS (optionally requiring client certificates). Default off: plain HTTP.
+    pub tls: Option<TlsConfig>,
+    /// Require credentials (bearer tokens or basic auth) on every path but `/ready`.
+    /// Default off.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for QueryConfig {
@@ -18,6 +24,8 @@ impl Default for QueryConfig {
         QueryConfig {
             listen: "127.0.0.1:3200".to_owned(),
             search: SearchSettings::default(),
+            tls: None,
+            auth: None,
         }
     }
 }

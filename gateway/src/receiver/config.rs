@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use crate::access::{AuthConfig, TlsConfig};
+
 use super::jaeger::JaegerReceiverConfig;
 use super::zipkin::ZipkinReceiverConfig;
 
@@ -27,6 +29,10 @@ pub struct GrpcReceiverConfig {
     pub listen: String,
     /// Largest accepted message after decompression, in bytes. Default 4 MiB (gRPC's default).
     pub max_message_bytes: usize,
+    /// Serve TLS (optionally requiring client certificates). Default off: plain text.
+    pub tls: Option<TlsConfig>,
+    /// Require credentials (bearer tokens or basic auth). Default off.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for GrpcReceiverConfig {
@@ -35,6 +41,8 @@ impl Default for GrpcReceiverConfig {
             enabled: true,
             listen: "127.0.0.1:4317".to_owned(),
             max_message_bytes: 4 * 1024 * 1024,
+            tls: None,
+            auth: None,
         }
     }
 }
@@ -48,6 +56,10 @@ pub struct HttpReceiverConfig {
     pub listen: String,
     /// Largest accepted body, in bytes, both as sent and after gzip decompression. Default 4 MiB.
     pub max_body_bytes: usize,
+    /// Serve HTTPS (optionally requiring client certificates). Default off: plain HTTP.
+    pub tls: Option<TlsConfig>,
+    /// Require credentials (bearer tokens or basic auth). Default off.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for HttpReceiverConfig {
@@ -56,6 +68,8 @@ impl Default for HttpReceiverConfig {
             enabled: true,
             listen: "127.0.0.1:4318".to_owned(),
             max_body_bytes: 4 * 1024 * 1024,
+            tls: None,
+            auth: None,
         }
     }
 }

@@ -1,6 +1,5 @@
 //! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue};
@@ -8,6 +7,7 @@ use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
+use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
@@ -15,6 +15,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::stats::{ReceiverStats, Refusal, Transport};
 use super::{export_response, status};
+use crate::access::ListenerAccess;
 use crate::ingest::Ingest;
 use crate::model::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use crate::tenant::{ORG_ID_HEADER, Tenancy};
@@ -66,14 +67,16 @@ impl TraceService for OtlpGrpcReceiver {
     }
 }
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` resolves.
+/// Serves OTLP/gRPC on `listener` until `shutdown`, with the TLS and credentials of
+/// `access` when it has them.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
+    access: ListenerAccess,
     ingest: Ingest,
     tenancy: Tenancy,
     stats: Arc<ReceiverStats>,
     max_message_bytes: usize,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let service = TraceServiceServer::new(OtlpGrpcReceiver {
         ingest,
@@ -83,19 +86,36 @@ pub(crate) async fn serve(
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip)
     .max_decoding_message_size(max_message_bytes);
-    let local: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(address = ?local, "otlp grpc receiver listening");
-    tonic::transport::Server::builder()
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    access.watch(&shutdown);
+    let router = tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(move |response| {
             correct_tonic_status(response, &stats, Transport::Grpc)
         }))
-        .add_service(service)
-        .serve_with_incoming_shutdown(
-            // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await
+        .layer(tower::util::option_layer(access.auth_layer()))
+        .add_service(service);
+    let stop = shutdown.clone().cancelled_owned();
+    match access.tls_incoming(listener, shutdown) {
+        Ok(tls) => {
+            tracing::info!(%address, tls = true, "otlp grpc receiver listening");
+            router
+                .serve_with_incoming_shutdown(tls.into_stream(), stop)
+                .await
+        }
+        Err(listener) => {
+            tracing::info!(%address, "otlp grpc receiver listening");
+            router
+                .serve_with_incoming_shutdown(
+                    // Without TCP_NODELAY, small responses wait out delayed ACKs (~40 ms stalls).
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    stop,
+                )
+                .await
+        }
+    }
 }
 
 /// Corrects two codes tonic produces before our handler runs:
