@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -76,6 +77,8 @@ pub struct Config {
     pub exporters: Vec<ExporterConfig>,
     /// Per-tenant limits, retention and pipelines.
     pub overrides: OverridesConfig,
+    /// Process-wide settings: how long a graceful shutdown may take.
+    pub server: ServerConfig,
     /// Directory relative plugin paths are resolved against: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -102,6 +105,25 @@ pub struct ListenAddrs {
     pub query: SocketAddr,
     /// Jaeger's listeners; all `None` without `receivers.jaeger`.
     pub jaeger: JaegerListenAddrs,
+}
+
+/// `server:`: settings of the process as a whole (Tempo's key names).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// After SIGTERM/SIGINT: how long receivers, in-flight requests, the pipeline and the
+    /// last pushes may take before the process exits anyway (with status 1; acknowledged
+    /// spans are in the write-ahead log and kept). Default 30s.
+    #[serde(with = "humantime_serde")]
+    pub graceful_shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            graceful_shutdown_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Config {

@@ -204,13 +204,32 @@ fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listeners = spangate::Listeners::bind(&config).await?;
         let shutdown = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
-        spangate::run(config, listeners, shutdown).await?;
+        let limit = config.server.graceful_shutdown_timeout;
+        tokio::spawn(cancel_on_signal(shutdown.clone(), limit));
+        tokio::select! {
+            result = spangate::run(config, listeners, shutdown.clone()) => result?,
+            () = overrun(&shutdown, limit) => {
+                tracing::error!(
+                    timeout = ?limit,
+                    "shutdown did not finish within server.graceful_shutdown_timeout; exiting \
+                     now (acknowledged spans are in the write-ahead log and kept; requests still \
+                     in flight were not acknowledged, so their senders retry)"
+                );
+                // Not a return: dropping the runtime would wait for the stuck work.
+                std::process::exit(1);
+            }
+        }
         Ok(())
     })
 }
 
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// Resolves `limit` after shutdown was requested.
+async fn overrun(shutdown: &CancellationToken, limit: std::time::Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(limit).await;
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken, limit: std::time::Duration) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut interrupt)) = (
         signal(SignalKind::terminate()),
@@ -223,6 +242,9 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
     }
-    tracing::info!("shutdown requested");
+    tracing::info!(
+        timeout = ?limit,
+        "shutdown requested: no new connections; finishing in-flight requests"
+    );
     shutdown.cancel();
 }
