@@ -200,6 +200,30 @@ pub fn simple_request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequ
     )])
 }
 
+/// A request of a fresh trace of `service` with one INTERNAL span per name (fresh span
+/// ids, start times 1 µs apart in the order of `names`); returns the trace id with it.
+pub fn named_spans_request(service: &str, names: &[&str]) -> (Vec<u8>, ExportTraceServiceRequest) {
+    let trace_id = ids::trace_id();
+    let now = ids::now_nanos();
+    let spans = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let start = now + index as u64 * 1_000;
+            span(
+                &trace_id,
+                &ids::span_id(),
+                None,
+                name,
+                SpanKind::Internal,
+                start,
+                start + 500,
+            )
+        })
+        .collect();
+    (trace_id, simple_request(service, spans))
+}
+
 /// `n` spans of one trace: a root and `n - 1` children, starting at `start`.
 pub fn chain_of_spans(trace_id: &[u8], n: usize, start: u64) -> Vec<Span> {
     let mut spans: Vec<Span> = Vec::with_capacity(n);

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
-use spangate_integration_tests::fixtures::{self, span};
+use spangate_integration_tests::fixtures;
 use spangate_integration_tests::harness::{StartupFailure, free_port, run_until_exit};
 use spangate_integration_tests::plugins::fixture_wasm;
 use spangate_integration_tests::prom::{self, Sample};
@@ -43,7 +42,11 @@ fn misbehaving_pipeline(mode: &str, on_error: &str, limits: &str) -> String {
     // Only the endless loop needs a short deadline; every other fault gets a generous
     // one so a slow, busy CI machine never turns it into a timeout (filling 16 MiB in
     // a debug-built host took over 100 ms there).
-    let call_timeout = if mode == "loop" { "100ms" } else { "10s" };
+    let call_timeout = if mode.ends_with("loop") {
+        "100ms"
+    } else {
+        "10s"
+    };
     format!(
         r#"pipeline:
   - plugin: "{path}"
@@ -63,28 +66,9 @@ fn gateway(pipeline: String) -> TestGateway {
     })
 }
 
-/// One request of a fresh trace with one span per name (span ids fresh, times ordered
-/// as the names so the stored order is the sent order).
+/// One request of a fresh trace with one span per name, in stored order.
 fn batch(names: &[&str]) -> (Vec<u8>, ExportTraceServiceRequest) {
-    let trace_id = ids::trace_id();
-    let now = ids::now_nanos();
-    let spans = names
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let start = now + index as u64 * 1_000;
-            span(
-                &trace_id,
-                &ids::span_id(),
-                None,
-                name,
-                SpanKind::Internal,
-                start,
-                start + 500,
-            )
-        })
-        .collect();
-    (trace_id, fixtures::simple_request("faults", spans))
+    fixtures::named_spans_request("faults", names)
 }
 
 fn stored_spans(gw: &TestGateway, trace_id: &[u8]) -> Vec<Span> {
@@ -212,6 +196,18 @@ fn fault_is_contained(mode: &str, reason: &str, kills_instance: bool) {
 #[test]
 fn an_endless_loop_times_out_and_is_contained() {
     fault_is_contained("loop", "timeout", true);
+}
+
+/// Reading the clocks (the host's and WASI's) in a tight loop is no way around the deadline.
+#[test]
+fn an_endless_loop_reading_the_clocks_times_out_and_is_contained() {
+    fault_is_contained("clock-loop", "timeout", true);
+}
+
+/// One `memory.grow` far past the cap (not an allocator's small steps) is refused.
+#[test]
+fn a_single_memory_grow_past_the_cap_is_refused_and_contained() {
+    fault_is_contained("memory-grow", "memory", true);
 }
 
 #[test]
