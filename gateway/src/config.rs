@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::forward::ExporterConfig;
-use crate::ingest::IngestConfig;
+use crate::ingest::{IngestConfig, LimitsConfig};
 use crate::logging::LogConfig;
 use crate::metrics::MetricsConfig;
 use crate::metrics::remote_write::RemoteWriteSettings;
@@ -79,6 +79,8 @@ pub struct Config {
     pub overrides: OverridesConfig,
     /// Process-wide settings: how long a graceful shutdown may take.
     pub server: ServerConfig,
+    /// The global memory budget checked before a request is taken on.
+    pub limits: LimitsConfig,
     /// Directory relative plugin paths are resolved against: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -191,6 +193,8 @@ impl Config {
             jaeger.validate(self.multitenancy.enabled)?;
         }
         self.ingest.validate()?;
+        self.limits
+            .validate(self.storage.block_cache_mib as u64 * 1024 * 1024)?;
         crate::pipeline::config::validate(&self.pipeline, &BUILTIN_NAMES)?;
         self.multitenancy.validate()?;
         self.overrides

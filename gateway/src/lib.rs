@@ -233,7 +233,8 @@ pub async fn run(
     let block_builder = (config.storage.enabled && config.storage.blocks.enabled)
         .then(|| tokio::spawn(build_blocks(store.clone(), shutdown.clone())));
     let sweeper = tokio::spawn(sweep_store(store.clone(), shutdown.clone()));
-    let ingest = Ingest::new(tenants.clone(), &config.ingest);
+    let memory = ingest::memory::start(&config.limits, store.clone());
+    let ingest = Ingest::new(tenants.clone(), &config.ingest, memory.clone());
     let receiver_stats = Arc::new(ReceiverStats::default());
     tokio::spawn(reload_on_sighup(
         tenants.clone(),
@@ -320,6 +321,7 @@ pub async fn run(
         remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
         store: store.clone(),
         forwarder: forwarder.clone(),
+        memory,
     });
     let query_routes = if config.storage.enabled {
         query::router(

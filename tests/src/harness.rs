@@ -360,6 +360,11 @@ impl TestGateway {
     }
 
     /// Whether the process is still alive (it has not exited by itself).
+    /// The process id of the running gateway.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("gateway is not running").id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
             Some(child) => matches!(child.try_wait(), Ok(None)),

@@ -43,6 +43,8 @@ pub(crate) enum Discard {
     Unavailable,
     /// An exporter's send queue is full, or it has no upstream.
     QueueFull,
+    /// The process is over its memory limit.
+    MemoryLimit,
 }
 
 impl Discard {
@@ -55,6 +57,7 @@ impl Discard {
             Discard::NoSpace => "no_space",
             Discard::Unavailable => "unavailable",
             Discard::QueueFull => "queue_full",
+            Discard::MemoryLimit => "memory_limit",
         }
     }
 

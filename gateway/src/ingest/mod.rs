@@ -5,6 +5,7 @@
 //! are accepted, not rejected (OTLP's contract: sampling is not an error).
 
 mod limits;
+pub(crate) mod memory;
 mod tenants;
 
 use std::collections::HashSet;
@@ -16,6 +17,8 @@ use tokio::sync::Semaphore;
 
 pub(crate) use limits::Discard;
 use limits::RateRefusal;
+pub(crate) use memory::LimitsConfig;
+use memory::MemoryState;
 pub(crate) use tenants::{PipelineSettings, TenantRuntime, TenantStartError, Tenants};
 
 use crate::forward::{ForwardError, split_by_owner};
@@ -116,6 +119,12 @@ pub(crate) enum IngestError {
     Forward(#[from] ForwardError),
     #[error("spangate is shutting down")]
     ShuttingDown,
+    /// The process is over `limits.memory - limits.memory_spike`: retry later.
+    #[error(
+        "spangate is over its memory limit ({resident} bytes resident, refusing from \
+         {soft_limit} bytes): retry later"
+    )]
+    MemoryLimit { resident: u64, soft_limit: u64 },
 }
 
 impl IngestError {
@@ -131,6 +140,7 @@ impl IngestError {
             }
             IngestError::OverBurst { .. } => None,
             IngestError::Overloaded(_)
+            | IngestError::MemoryLimit { .. }
             | IngestError::Forward(_)
             | IngestError::Storage(_)
             | IngestError::TenantUnavailable(_)
@@ -156,10 +166,16 @@ pub(crate) struct Ingest {
     /// The number of write slots, all of which `drain` takes back.
     max_inflight_writes: usize,
     queue_timeout: Duration,
+    /// The memory limiter's verdict, sampled in the background.
+    memory: Arc<MemoryState>,
 }
 
 impl Ingest {
-    pub(crate) fn new(tenants: Arc<Tenants>, config: &IngestConfig) -> Ingest {
+    pub(crate) fn new(
+        tenants: Arc<Tenants>,
+        config: &IngestConfig,
+        memory: Arc<MemoryState>,
+    ) -> Ingest {
         Ingest {
             tenants,
             write_slots: Arc::new(Semaphore::new(config.max_inflight_writes)),
@@ -168,6 +184,7 @@ impl Ingest {
             )),
             max_inflight_writes: config.max_inflight_writes,
             queue_timeout: config.queue_timeout,
+            memory,
         }
     }
 
@@ -185,6 +202,15 @@ impl Ingest {
                 accepted_spans: 0,
                 rejected_spans: rejection.count,
                 rejection_message: rejection.message,
+            });
+        }
+        if self.memory.over() {
+            self.tenants
+                .record_discarded(tenant, Discard::MemoryLimit, valid_spans);
+            let (resident, _, soft_limit, _) = self.memory.figures();
+            return Err(IngestError::MemoryLimit {
+                resident,
+                soft_limit,
             });
         }
         let runtime = self.tenants.get(tenant).await?;
@@ -449,7 +475,7 @@ mod tests {
             max_inflight_writes: 1,
             queue_timeout: Duration::from_millis(20),
         };
-        Ingest::new(Arc::new(tenants), &config)
+        Ingest::new(Arc::new(tenants), &config, Arc::default())
     }
 
     fn ingest_with_one_slot(dir: &std::path::Path) -> Ingest {

@@ -16,6 +16,7 @@ use super::registry;
 use super::remote_write::RemoteWriteStats;
 use crate::forward::Forwarder;
 use crate::ingest::Tenants;
+use crate::ingest::memory::MemoryState;
 use crate::receiver::ReceiverStats;
 use crate::store::TraceStore;
 
@@ -36,6 +37,8 @@ pub(crate) struct MetricsSources {
     pub store: Arc<TraceStore>,
     /// The exporters' send queues.
     pub forwarder: Arc<Forwarder>,
+    /// The memory limiter's last sample.
+    pub memory: Arc<MemoryState>,
 }
 
 /// The `/metrics` route.
@@ -90,6 +93,7 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
             super::unix_nanos_now(),
         ));
     }
+    points.extend(registry::memory_points(&sources.memory));
     points.extend(plugin_points);
     (
         [(header::CONTENT_TYPE, format.content_type())],

@@ -4,6 +4,7 @@
 
 use crate::forward::QueueFigures;
 use crate::ingest::Discard;
+use crate::ingest::memory::MemoryState;
 use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
@@ -408,6 +409,33 @@ pub(crate) fn store_points(stats: &StorageStats, now: u64) -> Vec<MetricPoint> {
 }
 
 /// Each exporter queue's size, age and outcome counters, at `now` (unix nanoseconds).
+pub(crate) const MEMORY_RESIDENT: Family = family(
+    "spangate_memory_resident_bytes",
+    "Resident memory of the process at the memory limiter's last sample (0 without limits.memory).",
+);
+pub(crate) const MEMORY_LIMIT: Family = family(
+    "spangate_memory_limit_bytes",
+    "limits.memory (0: no budget).",
+);
+pub(crate) const MEMORY_SOFT_LIMIT: Family = family(
+    "spangate_memory_soft_limit_bytes",
+    "limits.memory - limits.memory_spike: over it, new requests are refused (retryable).",
+);
+pub(crate) const MEMORY_RELIEFS: Family = family(
+    "spangate_memory_reliefs_total",
+    "Times memtables were flushed and the allocator purged because memory was over the soft limit.",
+);
+
+pub(crate) fn memory_points(memory: &MemoryState) -> Vec<MetricPoint> {
+    let (resident, limit, soft_limit, reliefs) = memory.figures();
+    vec![
+        gauge(MEMORY_RESIDENT, &[], resident as f64),
+        gauge(MEMORY_LIMIT, &[], limit as f64),
+        gauge(MEMORY_SOFT_LIMIT, &[], soft_limit as f64),
+        counter(MEMORY_RELIEFS, &[], reliefs),
+    ]
+}
+
 pub(crate) fn exporter_points(
     queues: &[QueueFigures],
     max_bytes: &[(String, u64)],

@@ -68,10 +68,12 @@ pub(crate) enum Refusal {
     RateLimited,
     /// An exporter's send queue is full, or it has no upstream (retryable).
     QueueFull,
+    /// The process is over `limits.memory - limits.memory_spike` (retryable).
+    MemoryLimit,
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 10] = [
+    pub(crate) const ALL: [Refusal; 11] = [
         Refusal::Malformed,
         Refusal::TooLarge,
         Refusal::UnsupportedMedia,
@@ -82,6 +84,7 @@ impl Refusal {
         Refusal::InvalidTenant,
         Refusal::RateLimited,
         Refusal::QueueFull,
+        Refusal::MemoryLimit,
     ];
 
     /// The `reason` label value.
@@ -97,6 +100,7 @@ impl Refusal {
             Refusal::InvalidTenant => "invalid_tenant",
             Refusal::RateLimited => "rate_limited",
             Refusal::QueueFull => "queue_full",
+            Refusal::MemoryLimit => "memory_limit",
         }
     }
 }

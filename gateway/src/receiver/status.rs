@@ -17,6 +17,7 @@ pub(super) fn grpc_status(error: &IngestError) -> tonic::Status {
         // RESOURCE_EXHAUSTED is retried by OTLP exporters only when it carries RetryInfo.
         IngestError::Overloaded(_)
         | IngestError::RateLimited { .. }
+        | IngestError::MemoryLimit { .. }
         | IngestError::Forward(ForwardError::QueueFull { .. }) => {
             tonic::Status::with_error_details(
                 Code::ResourceExhausted,
@@ -42,6 +43,7 @@ pub(super) fn http_status(error: &IngestError) -> StatusCode {
         IngestError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         IngestError::OverBurst { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         IngestError::Overloaded(_)
+        | IngestError::MemoryLimit { .. }
         | IngestError::Storage(_)
         | IngestError::TenantUnavailable(_)
         | IngestError::Forward(_)
@@ -80,6 +82,7 @@ pub(super) fn refusal(error: &IngestError) -> Refusal {
         IngestError::RateLimited { .. } | IngestError::OverBurst { .. } => Refusal::RateLimited,
         IngestError::Storage(_) if error.is_no_space() => Refusal::NoSpace,
         IngestError::Forward(_) => Refusal::QueueFull,
+        IngestError::MemoryLimit { .. } => Refusal::MemoryLimit,
         IngestError::Storage(_) | IngestError::TenantUnavailable(_) | IngestError::ShuttingDown => {
             Refusal::Unavailable
         }

@@ -301,7 +301,8 @@ impl TraceStore {
     }
 
     /// Flushes every family: the WAL holds deleted rows until all have flushed past them.
-    fn flush_all(&self) -> Result<(), StoreError> {
+    /// Also frees the memtables' memory (the memory limiter's relief under pressure).
+    pub fn flush_all(&self) -> Result<(), StoreError> {
         for family in FAMILIES {
             self.db.flush_cf(self.cf(family))?;
         }
