@@ -187,7 +187,7 @@ impl Config {
     fn check(&self) -> Result<Validated, ConfigError> {
         let listen = self.parse_listen_addrs()?;
         self.storage.validate()?;
-        self.query.search.validate()?;
+        self.query.validate()?;
         self.receivers.validate()?;
         if let Some(jaeger) = &self.receivers.jaeger {
             jaeger.validate(self.multitenancy.enabled)?;

@@ -332,6 +332,10 @@ pub async fn run(
                     config.query.search.clone(),
                 )),
                 tenancy,
+                limits: query::QueryLimits::new(
+                    config.query.max_concurrent_queries,
+                    config.query.query_timeout,
+                ),
             },
             metrics_routes,
         )

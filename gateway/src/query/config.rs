@@ -17,6 +17,13 @@ pub struct QueryConfig {
     /// Require credentials (bearer tokens or basic auth) on every path but `/ready`.
     /// Default off.
     pub auth: Option<AuthConfig>,
+    /// Searches, tag lookups and TraceQL-metrics queries run at once (HTTP and gRPC);
+    /// more wait for a slot within their time budget. Default 8.
+    pub max_concurrent_queries: usize,
+    /// Time budget of one such query, waiting for a slot included; past it the query
+    /// stops and answers 504 (gRPC DEADLINE_EXCEEDED). Default 30s.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: std::time::Duration,
 }
 
 impl Default for QueryConfig {
@@ -26,6 +33,27 @@ impl Default for QueryConfig {
             search: SearchSettings::default(),
             tls: None,
             auth: None,
+            max_concurrent_queries: 8,
+            query_timeout: std::time::Duration::from_secs(30),
         }
+    }
+}
+
+impl QueryConfig {
+    /// Checks what serde cannot (the search bounds included); the error names the key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.max_concurrent_queries == 0 {
+            return Err((
+                "query.max_concurrent_queries".to_owned(),
+                "must be at least 1".to_owned(),
+            ));
+        }
+        if self.query_timeout.is_zero() {
+            return Err((
+                "query.query_timeout".to_owned(),
+                "must be greater than zero".to_owned(),
+            ));
+        }
+        self.search.validate()
     }
 }

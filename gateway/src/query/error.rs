@@ -18,6 +18,12 @@ pub enum QueryError {
     Unauthorized(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Every query slot stayed busy: Tempo's frontend answers 429 for a full queue.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// The query ran out of its time budget.
+    #[error("{0}")]
+    Timeout(String),
 }
 
 /// The engine's errors: the client's fault is a 400 with the engine's words, a store
@@ -27,6 +33,7 @@ impl From<SearchError> for QueryError {
         match error {
             SearchError::Invalid(message) => QueryError::BadRequest(message),
             SearchError::Store(error) => QueryError::Internal(error.to_string()),
+            SearchError::Timeout(_) => QueryError::Timeout(error.to_string()),
         }
     }
 }
@@ -49,6 +56,8 @@ impl IntoResponse for QueryError {
                 return go_text(StatusCode::UNAUTHORIZED, message);
             }
             QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            QueryError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             QueryError::Internal(message) => {
                 tracing::error!(error = %message, "query failed");
                 StatusCode::INTERNAL_SERVER_ERROR

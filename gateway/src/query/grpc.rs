@@ -25,6 +25,7 @@ use tonic::{Code, Status};
 use tower::ServiceExt as _;
 
 use super::error::QueryError;
+use super::limits::QueryLimits;
 use super::params;
 use super::search::{fetch_tag_names, fetch_tag_values};
 use super::tempopb::{self, SearchResponse};
@@ -37,10 +38,15 @@ pub(super) fn with_streaming_querier(
     http: Router,
     api: Arc<dyn SearchApi>,
     tenancy: Tenancy,
+    limits: QueryLimits,
 ) -> Router {
-    let grpc = tonic::service::Routes::new(StreamingQuerier { api, tenancy })
-        .prepare()
-        .into_axum_router();
+    let grpc = tonic::service::Routes::new(StreamingQuerier {
+        api,
+        tenancy,
+        limits,
+    })
+    .prepare()
+    .into_axum_router();
     Router::new().fallback_service(tower::service_fn(move |request: Request| {
         let target = if is_grpc(&request) {
             grpc.clone()
@@ -65,6 +71,7 @@ fn is_grpc(request: &Request) -> bool {
 pub(super) struct StreamingQuerier {
     api: Arc<dyn SearchApi>,
     tenancy: Tenancy,
+    limits: QueryLimits,
 }
 
 impl NamedService for StreamingQuerier {
@@ -88,6 +95,7 @@ where
         let api = Served {
             api: self.api.clone(),
             tenancy: self.tenancy,
+            limits: self.limits.clone(),
         };
         let method = request
             .uri()
@@ -115,6 +123,7 @@ type Answer<Req, Resp> = fn(&dyn SearchApi, &[String], Req) -> Result<Vec<Resp>,
 struct Served {
     api: Arc<dyn SearchApi>,
     tenancy: Tenancy,
+    limits: QueryLimits,
 }
 
 /// Serves a server-streaming RPC: resolves the tenants from the request's metadata,
@@ -133,15 +142,18 @@ where
 {
     Box::pin(async move {
         let rpc = tower::service_fn(move |request: tonic::Request<Req>| {
-            let Served { api, tenancy } = served.clone();
+            let Served {
+                api,
+                tenancy,
+                limits,
+            } = served.clone();
             async move {
                 let tenants = tenants::of_grpc(&tenancy, request.metadata()).map_err(status)?;
                 let message = request.into_inner();
-                let messages =
-                    tokio::task::spawn_blocking(move || answer(api.as_ref(), &tenants, message))
-                        .await
-                        .map_err(|error| Status::internal(error.to_string()))?
-                        .map_err(status)?;
+                let messages = limits
+                    .run(move || answer(api.as_ref(), &tenants, message))
+                    .await
+                    .map_err(status)?;
                 let stream = tokio_stream::iter(messages.into_iter().map(Ok));
                 Ok::<_, Status>(tonic::Response::new(stream))
             }
@@ -277,6 +289,8 @@ fn status(error: QueryError) -> Status {
         // Tempo's interceptor returns dskit's plain `no org id` error, which gRPC-Go
         // sends as UNKNOWN; UNAUTHENTICATED says what it is.
         QueryError::Unauthorized(message) => Status::new(Code::Unauthenticated, message),
+        QueryError::TooManyRequests(message) => Status::new(Code::ResourceExhausted, message),
+        QueryError::Timeout(message) => Status::new(Code::DeadlineExceeded, message),
         QueryError::Internal(message) => {
             tracing::error!(error = %message, "gRPC query failed");
             Status::internal(message)

@@ -10,6 +10,7 @@
 mod config;
 mod error;
 mod grpc;
+mod limits;
 mod params;
 mod search;
 mod status;
@@ -29,6 +30,7 @@ use crate::store::TraceStore;
 use crate::tenant::Tenancy;
 pub use config::QueryConfig;
 pub use error::QueryError;
+pub use limits::QueryLimits;
 
 #[derive(Clone)]
 pub struct QueryState {
@@ -37,6 +39,8 @@ pub struct QueryState {
     pub search: Arc<dyn SearchApi>,
     /// Which tenants a request reads (`X-Scope-OrgID` with multi-tenancy on).
     pub tenancy: Tenancy,
+    /// Concurrent engine calls and their time budget.
+    pub limits: QueryLimits,
 }
 
 /// Every route Grafana needs from Tempo, plus `extra` routes served on the same port
@@ -46,6 +50,7 @@ pub struct QueryState {
 pub fn router(state: QueryState, extra: Router) -> Router {
     let search = state.search.clone();
     let tenancy = state.tenancy;
+    let limits = state.limits.clone();
     let routes = Router::new()
         .route("/ready", any(status::ready))
         .route("/api/echo", any(status::echo))
@@ -54,7 +59,7 @@ pub fn router(state: QueryState, extra: Router) -> Router {
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
         .with_state(state)
         .merge(extra);
-    serve_with_search(routes, search, tenancy)
+    serve_with_search(routes, search, tenancy, limits)
 }
 
 /// The query port of a gateway that keeps no spans (`storage.enabled: false`): the
@@ -72,12 +77,17 @@ pub fn storage_off_router(extra: Router) -> Router {
 }
 
 /// `routes` plus the search routes over HTTP and gRPC, the 404 fallback and gzip.
-fn serve_with_search(routes: Router, search: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
+fn serve_with_search(
+    routes: Router,
+    search: Arc<dyn SearchApi>,
+    tenancy: Tenancy,
+    limits: QueryLimits,
+) -> Router {
     let http = routes
-        .merge(search::routes(search.clone(), tenancy))
+        .merge(search::routes(search.clone(), tenancy, limits.clone()))
         .fallback(error::not_found)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true));
-    grpc::with_streaming_querier(http, search, tenancy)
+    grpc::with_streaming_querier(http, search, tenancy, limits)
 }
 
 #[cfg(test)]

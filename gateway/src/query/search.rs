@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use super::error::QueryError;
+use super::limits::QueryLimits;
 use super::params::{self, QueryParams};
 use super::tempopb;
 use super::tenants;
@@ -23,6 +24,7 @@ use crate::tenant::Tenancy;
 struct SearchState {
     api: Arc<dyn SearchApi>,
     tenancy: Tenancy,
+    limits: QueryLimits,
 }
 
 impl SearchState {
@@ -33,7 +35,7 @@ impl SearchState {
 
 type Pairs = Query<Vec<(String, String)>>;
 
-pub(super) fn routes(api: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
+pub(super) fn routes(api: Arc<dyn SearchApi>, tenancy: Tenancy, limits: QueryLimits) -> Router {
     Router::new()
         .route("/api/search", any(search))
         .route("/api/search/tags", any(tag_names_v1))
@@ -42,7 +44,11 @@ pub(super) fn routes(api: Arc<dyn SearchApi>, tenancy: Tenancy) -> Router {
         .route("/api/v2/search/tag/{name}/values", any(tag_values_v2))
         .route("/api/metrics/query_range", any(metrics_range))
         .route("/api/metrics/query", any(metrics_instant))
-        .with_state(SearchState { api, tenancy })
+        .with_state(SearchState {
+            api,
+            tenancy,
+            limits,
+        })
 }
 
 async fn search(
@@ -53,11 +59,13 @@ async fn search(
     let tenants = state.tenants(&headers)?;
     let query = params::search(&QueryParams::new(pairs))?;
     let api = state.api;
-    let response = blocking(move || {
-        let outcome = api.search(&tenants, &query)?;
-        Ok(tempopb::search_answer(&query, outcome))
-    })
-    .await?;
+    let response = state
+        .limits
+        .run(move || {
+            let outcome = api.search(&tenants, &query)?;
+            Ok(tempopb::search_answer(&query, outcome))
+        })
+        .await?;
     Format::of(&headers).respond(&response)
 }
 
@@ -88,7 +96,10 @@ async fn tag_names(
     let query = params::tag_names(&QueryParams::new(pairs))?;
     let asked = query.clone();
     let api = state.api;
-    let names = blocking(move || fetch_tag_names(api.as_ref(), &tenants, &asked)).await?;
+    let names = state
+        .limits
+        .run(move || fetch_tag_names(api.as_ref(), &tenants, &asked))
+        .await?;
     Ok((query, names))
 }
 
@@ -100,7 +111,7 @@ async fn tag_values_v1(
 ) -> Result<Response, QueryError> {
     let tenants = state.tenants(&headers)?;
     let query = params::tag_values(&name, false, &QueryParams::new(pairs))?;
-    let values = tag_values(state.api, tenants, &query).await?;
+    let values = tag_values(&state, tenants, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v1(&values, query.limit))
 }
 
@@ -112,17 +123,20 @@ async fn tag_values_v2(
 ) -> Result<Response, QueryError> {
     let tenants = state.tenants(&headers)?;
     let query = params::tag_values(&name, true, &QueryParams::new(pairs))?;
-    let values = tag_values(state.api, tenants, &query).await?;
+    let values = tag_values(&state, tenants, &query).await?;
     Format::of(&headers).respond(&tempopb::tag_values_v2(&values, query.limit))
 }
 
 async fn tag_values(
-    api: Arc<dyn SearchApi>,
+    state: &SearchState,
     tenants: Vec<String>,
     query: &TagValuesQuery,
 ) -> Result<Vec<TypedTagValue>, QueryError> {
-    let query = query.clone();
-    blocking(move || fetch_tag_values(api.as_ref(), &tenants, &query)).await
+    let (api, query) = (state.api.clone(), query.clone());
+    state
+        .limits
+        .run(move || fetch_tag_values(api.as_ref(), &tenants, &query))
+        .await
 }
 
 async fn metrics_range(
@@ -133,7 +147,10 @@ async fn metrics_range(
     let tenants = state.tenants(&headers)?;
     let query = params::metrics_range(&QueryParams::new(pairs), now_nanos())?;
     let api = state.api;
-    let result = blocking(move || Ok(api.metrics_query(&tenants, &query)?)).await?;
+    let result = state
+        .limits
+        .run(move || Ok(api.metrics_query(&tenants, &query)?))
+        .await?;
     Format::of(&headers).respond(&tempopb::range_answer(result))
 }
 
@@ -145,7 +162,10 @@ async fn metrics_instant(
     let tenants = state.tenants(&headers)?;
     let query = params::metrics_instant(&QueryParams::new(pairs), now_nanos())?;
     let api = state.api;
-    let result = blocking(move || Ok(api.metrics_query(&tenants, &query)?)).await?;
+    let result = state
+        .limits
+        .run(move || Ok(api.metrics_query(&tenants, &query)?))
+        .await?;
     Format::of(&headers).respond(&tempopb::instant_from_range(tempopb::range_answer(result)))
 }
 
@@ -173,15 +193,6 @@ pub(super) fn fetch_tag_values(
         Some(values) => Ok(values),
         None => Ok(api.tag_values(tenants, request)?),
     }
-}
-
-/// Runs a store read on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    read: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
-) -> Result<T, QueryError> {
-    tokio::task::spawn_blocking(read)
-        .await
-        .map_err(|error| QueryError::Internal(error.to_string()))?
 }
 
 fn now_nanos() -> u64 {

@@ -255,9 +255,14 @@ pub(super) fn sample_search() -> SearchResponse {
     }
 }
 
+/// Limits that never bound the fakes' answers.
+fn test_limits() -> super::QueryLimits {
+    super::QueryLimits::new(8, std::time::Duration::from_secs(60))
+}
+
 /// The query port's service over `api` (the trace and status routes aside).
 pub(super) fn search_router(api: Arc<dyn SearchApi>) -> Router {
-    serve_with_search(Router::new(), api, Tenancy::single())
+    serve_with_search(Router::new(), api, Tenancy::single(), test_limits())
 }
 
 /// `search_router` with multi-tenancy on (`multi`: multi-tenant queries allowed).
@@ -267,7 +272,7 @@ pub(super) fn multi_tenant_router(api: Arc<dyn SearchApi>, multi: bool) -> Route
         multi_tenant_queries_enabled: multi,
         ..MultitenancyConfig::default()
     });
-    serve_with_search(Router::new(), api, tenancy)
+    serve_with_search(Router::new(), api, tenancy, test_limits())
 }
 
 struct Answer {

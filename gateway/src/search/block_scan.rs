@@ -13,6 +13,7 @@ use spangate_blocks::{AttrCell, Block, ChunkReader, ReadAt, Strings};
 use spangate_traceql::ast::{AttributeScope, Field, Intrinsic};
 use spangate_traceql::{Condition, FieldValue, IndexHints, Kind, Status};
 
+use super::SearchError;
 use super::plan::{self, Candidates};
 use crate::model::{AnyValue, KeyValue, TraceId};
 use crate::store::blocks::BlockList;
@@ -48,7 +49,9 @@ pub(super) struct MergedCandidates<'s> {
 }
 
 impl MergedCandidates<'_> {
-    pub(super) fn next_entry(&mut self) -> Result<Option<(u64, TraceId)>, StoreError> {
+    /// The next candidate, newest first; fails once the query's time budget is spent.
+    pub(super) fn next_entry(&mut self) -> Result<Option<(u64, TraceId)>, SearchError> {
+        super::budget::check()?;
         if self.hot_head.is_none() && !self.hot_done {
             self.hot_head = self.hot.next_entry()?;
             self.hot_done = self.hot_head.is_none();

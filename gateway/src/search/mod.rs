@@ -10,6 +10,7 @@
 
 mod api;
 mod block_scan;
+pub(crate) mod budget;
 mod columnar;
 mod metrics;
 mod plan;
@@ -43,6 +44,12 @@ pub enum SearchError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The query ran out of its time budget (`query.query_timeout`).
+    #[error(
+        "query exceeded its time budget of {0:?} (query.query_timeout); narrow the time range \
+         or make the query more selective"
+    )]
+    Timeout(std::time::Duration),
 }
 
 /// One search request, already parsed.
