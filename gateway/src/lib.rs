@@ -336,6 +336,8 @@ pub async fn run(
                     config.query.max_concurrent_queries,
                     config.query.query_timeout,
                 ),
+                max_bytes_per_trace: usize::try_from(config.query.max_bytes_per_trace)
+                    .unwrap_or(usize::MAX),
             },
             metrics_routes,
         )

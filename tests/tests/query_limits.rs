@@ -1,7 +1,7 @@
-//! Query limits through the binary: with `query.query_timeout` small against the data,
-//! a structural query over every span (`{} >> {}`) and a regex over an unindexed
-//! attribute of every span end with 504 naming the setting, over HTTP, while exports
-//! sent meanwhile are acknowledged and a selective query still answers.
+//! Query limits through the binary: with `query.query_timeout` far below what reading
+//! the data takes (5 ms against 1000 traces), a structural query over every span
+//! (`{} >> {}`) and a regex over an unindexed attribute of every span end with 504
+//! naming the setting, over HTTP, while exports sent meanwhile are acknowledged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,17 +60,17 @@ fn url_encode(text: &str) -> String {
 #[test]
 fn pathological_queries_end_at_their_time_budget_while_ingest_goes_on() {
     let gw = TestGateway::start_with(GatewayOptions {
-        query_extra: "query_timeout: 300ms\nmax_concurrent_queries: 2\n".to_owned(),
+        query_extra: "query_timeout: 5ms\nmax_concurrent_queries: 2\n".to_owned(),
         ..GatewayOptions::default()
     });
     load(&gw);
-    // A selective query reads one trace: within the budget.
-    let small = ids::trace_id();
+    let exporting = Arc::new(AtomicBool::new(true));
+    let last_trace = ids::trace_id();
     let now = ids::now_nanos();
     gw.grpc().export_ok(&simple_request(
         "lonely",
         vec![span(
-            &small,
+            &last_trace,
             &ids::span_id(),
             None,
             "one",
@@ -79,8 +79,6 @@ fn pathological_queries_end_at_their_time_budget_while_ingest_goes_on() {
             now + 10,
         )],
     ));
-
-    let exporting = Arc::new(AtomicBool::new(true));
     let exporter = {
         let (exporting, url) = (exporting.clone(), gw.grpc_url());
         std::thread::spawn(move || {
@@ -122,11 +120,62 @@ fn pathological_queries_end_at_their_time_budget_while_ingest_goes_on() {
         "no export was acknowledged during the queries"
     );
 
-    let selective = search(&gw, r#"{ resource.service.name = "lonely" }"#);
-    assert_eq!(selective.status, 200, "{}", selective.describe());
-    assert!(
-        selective.text().contains(&ids::hex_id(&small)),
-        "{}",
-        selective.text()
+    // Reads that are not engine queries are not bounded by it.
+    let stored = gw.trace_v1_json(&ids::hex_id(&last_trace));
+    assert_eq!(
+        spangate_integration_tests::fixtures::span_count(&stored.resource_spans),
+        1
     );
+}
+
+/// `query.max_bytes_per_trace` on read: v2 answers the spans that fit, marked PARTIAL
+/// (JSON and protobuf); v1, which cannot say "partial", answers 422 with Tempo's words.
+#[test]
+fn a_trace_over_max_bytes_per_trace_is_partial_in_v2_and_refused_in_v1() {
+    let gw = TestGateway::start_with(GatewayOptions {
+        query_extra: "max_bytes_per_trace: 10KiB\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let (big, request) = spangate_integration_tests::fixtures::named_spans_request(
+        "big",
+        &["a-span-with-a-long-enough-name-to-fill-the-trace"; 300],
+    );
+    gw.grpc().export_ok(&request);
+    let (small, request) =
+        spangate_integration_tests::fixtures::named_spans_request("small", &["x"]);
+    gw.grpc().export_ok(&request);
+    let (big, small) = (ids::hex_id(&big), ids::hex_id(&small));
+
+    let v1 = gw.get(&format!("/api/traces/{big}"));
+    assert_eq!(v1.status, 422, "{}", v1.describe());
+    assert!(
+        v1.text()
+            .contains("trace exceeds max size (max bytes: 10240)"),
+        "{}",
+        v1.text()
+    );
+
+    let v2 = gw.get(&format!("/api/v2/traces/{big}")).ok_json("v2");
+    assert_eq!(v2["status"], "PARTIAL", "{v2}");
+    assert!(
+        v2["message"]
+            .as_str()
+            .unwrap()
+            .contains("partial trace returned"),
+        "{v2}"
+    );
+    let kept = spangate_integration_tests::tempo_json::decode_v2(&v2).unwrap();
+    let kept = spangate_integration_tests::fixtures::span_count(&kept.trace.resource_spans);
+    assert!(kept > 0 && kept < 300, "{kept} spans kept");
+
+    let proto = gw.trace_v2_protobuf(&big);
+    assert_eq!(proto.status, 1, "PARTIAL");
+    assert!(prost::Message::encoded_len(&proto.trace.unwrap()) <= 10 * 1024);
+
+    // A trace under the limit is whole and says nothing more.
+    let whole = gw
+        .get(&format!("/api/v2/traces/{small}"))
+        .ok_json("v2 small");
+    assert!(whole.get("status").is_none(), "{whole}");
+    assert_eq!(gw.get(&format!("/api/traces/{small}")).status, 200);
 }

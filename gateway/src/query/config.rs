@@ -24,6 +24,10 @@ pub struct QueryConfig {
     /// stops and answers 504 (gRPC DEADLINE_EXCEEDED). Default 30s.
     #[serde(with = "humantime_serde")]
     pub query_timeout: std::time::Duration,
+    /// Largest trace returned by trace-by-id, in encoded bytes: over it, v2 answers the
+    /// spans that fit with status PARTIAL, v1 answers 422. `0`: no limit. Default 50MiB.
+    #[serde(deserialize_with = "crate::model::size::deserialize_bytes")]
+    pub max_bytes_per_trace: u64,
 }
 
 impl Default for QueryConfig {
@@ -35,6 +39,7 @@ impl Default for QueryConfig {
             auth: None,
             max_concurrent_queries: 8,
             query_timeout: std::time::Duration::from_secs(30),
+            max_bytes_per_trace: 50 * 1024 * 1024,
         }
     }
 }

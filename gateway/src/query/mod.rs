@@ -41,6 +41,8 @@ pub struct QueryState {
     pub tenancy: Tenancy,
     /// Concurrent engine calls and their time budget.
     pub limits: QueryLimits,
+    /// `query.max_bytes_per_trace`: a larger trace is partial in v2, refused in v1 (0: no limit).
+    pub max_bytes_per_trace: usize,
 }
 
 /// Every route Grafana needs from Tempo, plus `extra` routes served on the same port

@@ -27,10 +27,20 @@ pub(super) async fn trace_by_id_v1(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
+    let max_bytes = state.max_bytes_per_trace;
     let Some(trace) = find_trace(state, path, query, &headers).await? else {
         // Tempo's v1 answers an unknown trace with 404 and no body at all.
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
+    // v1 has no way to say "partial": a trace over the limit is refused.
+    if max_bytes > 0 && trace.data.encoded_len() > max_bytes {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{TOO_LARGE} (max bytes: {max_bytes}); read it with /api/v2/traces, which returns it partially"),
+        )
+            .into_response());
+    }
     if wants_protobuf {
         return Ok(protobuf_response(trace.data.encode_to_vec()));
     }
@@ -48,21 +58,25 @@ pub(super) async fn trace_by_id_v2(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
+    let max_bytes = state.max_bytes_per_trace;
     let found = find_trace(state, path, query, &headers).await?;
     // Tempo's v2 answers an unknown trace with 200 and an empty trace.
-    let (data, inspected_bytes) = match found {
+    let (mut data, inspected_bytes) = match found {
         Some(StoredTrace {
             data,
             inspected_bytes,
         }) => (data, inspected_bytes),
         None => (TracesData::default(), 0),
     };
+    // Over the limit, v2 answers the spans that fit, marked partial.
+    let partial = (max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes))
+        .then(|| format!("{TOO_LARGE} (max bytes: {max_bytes}), partial trace returned"));
     if wants_protobuf {
         let response = TraceByIdResponse {
             trace: Some(data),
             metrics: Some(TraceByIdMetrics { inspected_bytes }),
-            status: 0,
-            message: String::new(),
+            status: i32::from(partial.is_some()),
+            message: partial.unwrap_or_default(),
         };
         return Ok(protobuf_response(response.encode_to_vec()));
     }
@@ -74,7 +88,54 @@ pub(super) async fn trace_by_id_v2(
         metrics: TraceByIdMetricsJson {
             inspected_bytes: (inspected_bytes > 0).then(|| inspected_bytes.to_string()),
         },
+        status: partial.is_some().then_some("PARTIAL"),
+        message: partial,
     })
+}
+
+/// Tempo's words for a trace over `max_bytes_per_trace`.
+const TOO_LARGE: &str = "trace exceeds max size";
+
+/// Keeps the spans of `data`, in order, while their encoded size stays within
+/// `max_bytes`; returns whether any span was left out.
+fn truncate_to_bytes(data: &mut TracesData, max_bytes: usize) -> bool {
+    if data.encoded_len() <= max_bytes {
+        return false;
+    }
+    let mut used = 0usize;
+    for resource_spans in &mut data.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            scope_spans.spans.retain(|span| {
+                used += span.encoded_len();
+                used <= max_bytes
+            });
+        }
+        resource_spans
+            .scope_spans
+            .retain(|scope_spans| !scope_spans.spans.is_empty());
+    }
+    data.resource_spans
+        .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+    // The spans' own sizes leave out their framing and the resources': trim the last
+    // spans until the whole message fits.
+    while data.encoded_len() > max_bytes {
+        let Some(resource_spans) = data.resource_spans.last_mut() else {
+            break;
+        };
+        match resource_spans.scope_spans.last_mut() {
+            Some(scope_spans) if scope_spans.spans.len() > 1 => {
+                scope_spans.spans.pop();
+            }
+            Some(_) => {
+                resource_spans.scope_spans.pop();
+            }
+            None => {}
+        }
+        if resource_spans.scope_spans.is_empty() {
+            data.resource_spans.pop();
+        }
+    }
+    true
 }
 
 /// v2's JSON body: `{"trace": {...}, "metrics": {...}}`, in Tempo's field order.
@@ -82,6 +143,10 @@ pub(super) async fn trace_by_id_v2(
 struct TraceByIdJson<'a> {
     trace: TraceJson<'a>,
     metrics: TraceByIdMetricsJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 #[derive(serde::Serialize)]
