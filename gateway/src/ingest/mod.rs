@@ -148,6 +148,19 @@ impl IngestError {
         }
     }
 
+    /// Backpressure (overload, memory, rate, a full exporter queue): expected under load,
+    /// counted on `/metrics`, and logged at debug level so a flood of refusals does not
+    /// become a flood of log lines.
+    pub(crate) fn is_backpressure(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Overloaded(_)
+                | IngestError::MemoryLimit { .. }
+                | IngestError::RateLimited { .. }
+                | IngestError::Forward(ForwardError::QueueFull { .. })
+        )
+    }
+
     /// Whether the store refused the write for lack of disk space.
     pub(crate) fn is_no_space(&self) -> bool {
         matches!(self, IngestError::Storage(StoreError::NoSpace(_)))

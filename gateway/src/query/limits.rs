@@ -4,26 +4,52 @@
 //! request that finds no slot within its budget is refused as Tempo's frontend refuses
 //! an over-full queue (429 "too many outstanding requests"); one that runs out of budget
 //! while running ends with 504 and says which setting bounded it.
+//!
+//! Queries run on threads of their own, one per slot, at a lower CPU priority (nice
+//! 10) than everything else: on a busy machine the scheduler gives ingest the CPU first,
+//! so a heavy query slows itself rather than the acknowledgement of spans.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::error::QueryError;
 use crate::search::budget;
+
+/// The niceness of query threads: weight 110 against ingest's 1024 when both want CPU.
+const QUERY_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct QueryLimits {
     slots: Arc<Semaphore>,
     timeout: Duration,
+    /// Jobs for the query threads; a slot is taken before a job is sent, so one of
+    /// them is always free to take it.
+    jobs: Sender<Job>,
 }
 
 impl QueryLimits {
+    /// Starts `max_concurrent_queries` query threads.
     pub fn new(max_concurrent_queries: usize, timeout: Duration) -> QueryLimits {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..max_concurrent_queries {
+            let queue = queue.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("query-{index}"))
+                .spawn(move || query_thread(&queue));
+            if let Err(error) = started {
+                tracing::error!(%error, "cannot start a query thread");
+            }
+        }
         QueryLimits {
             slots: Arc::new(Semaphore::new(max_concurrent_queries)),
             timeout,
+            jobs,
         }
     }
 
@@ -45,12 +71,49 @@ impl QueryLimits {
             })?
             .map_err(|error| QueryError::Internal(error.to_string()))?;
         let timeout = self.timeout;
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            budget::within(deadline, timeout, work)
-        })
-        .await
-        .map_err(|error| QueryError::Internal(error.to_string()))?
+            // The requester may have gone (client disconnected): nothing to tell.
+            let _ = answer.send(budget::within(deadline, timeout, work));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| QueryError::Internal("the query threads stopped".to_owned()))?;
+        answered
+            .await
+            .map_err(|_| QueryError::Internal("a query thread failed".to_owned()))?
+    }
+}
+
+/// Runs jobs at a lower priority until the sender side is gone.
+fn query_thread(queue: &Mutex<Receiver<Job>>) {
+    lower_priority();
+    loop {
+        let job = {
+            let queue = queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            queue.recv()
+        };
+        let Ok(job) = job else { return };
+        // A panicking query (a bug) answers nothing: its requester gets an internal
+        // error when the answer channel drops, and the thread serves the next one.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+            tracing::error!("a query panicked");
+        }
+    }
+}
+
+/// Raises this thread's niceness (Linux schedules threads apart; lowering one's own
+/// priority needs no privilege). Failure only costs the priority.
+fn lower_priority() {
+    // SAFETY: setpriority with PRIO_PROCESS and 0 changes the calling thread's own
+    // niceness; it reads no memory of ours.
+    #[allow(unsafe_code)]
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, QUERY_NICENESS) };
+    if result != 0 {
+        tracing::debug!("cannot lower the priority of a query thread");
     }
 }
 

@@ -58,7 +58,7 @@ impl TraceService for OtlpGrpcReceiver {
                 Ok(Response::new(export_response(&outcome)))
             }
             Err(error) => {
-                tracing::warn!(%error, "otlp grpc export refused");
+                status::log_refusal(&error, "otlp grpc");
                 self.stats
                     .record_refusal(Transport::Grpc, status::refusal(&error));
                 Err(status::grpc_status(&error))

@@ -215,7 +215,7 @@ async fn export_counted(
         .export(&tenant, request)
         .await
         .map_err(|error| {
-            tracing::warn!(%error, "otlp http export refused");
+            status::log_refusal(&error, "otlp http");
             HttpError {
                 retry_after_seconds: status::retry_after_seconds(&error),
                 refusal: status::refusal(&error),

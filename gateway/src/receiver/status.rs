@@ -51,6 +51,15 @@ pub(super) fn http_status(error: &IngestError) -> StatusCode {
     }
 }
 
+/// Logs a refused export: backpressure at debug level (it is counted), the rest as warnings.
+pub(crate) fn log_refusal(error: &IngestError, transport: &str) {
+    if error.is_backpressure() {
+        tracing::debug!(%error, transport, "export refused");
+    } else {
+        tracing::warn!(%error, transport, "export refused");
+    }
+}
+
 /// Seconds for `Retry-After`: the failure's wait, at least 1; `None` when not retryable.
 pub(super) fn retry_after_seconds(error: &IngestError) -> Option<u64> {
     error.retry_after().map(|wait| wait.as_secs().max(1))

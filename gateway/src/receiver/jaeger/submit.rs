@@ -61,7 +61,7 @@ impl Sink {
                 Ok(outcome)
             }
             Err(error) => {
-                tracing::warn!(transport = transport.label(), %error, "jaeger batch refused");
+                crate::receiver::status::log_refusal(&error, transport.label());
                 self.stats
                     .record_refusal(transport, status::refusal(&error));
                 Err(SubmitError::Ingest(error))

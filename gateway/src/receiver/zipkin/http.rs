@@ -220,7 +220,7 @@ async fn accept(
         .export(&tenant, request)
         .await
         .map_err(|error| {
-            tracing::warn!(%error, "zipkin export refused");
+            crate::receiver::status::log_refusal(&error, "zipkin");
             ZipkinError::from(&error)
         })?;
     if outcome.rejected_spans > 0 {
