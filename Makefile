@@ -8,7 +8,7 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench
+.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench fuzz fuzz-smoke
 
 setup:
 	@scripts/setup.sh
@@ -74,3 +74,14 @@ test: setup venv clients toolchains lint plugin-sdks
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
 bench: release
 	scripts/bench.sh
+
+## Fuzzing (libFuzzer via cargo-fuzz, targets in fuzz/): every target for FUZZ_SECONDS
+## each (`make fuzz FUZZ_TARGETS="traceql otlp_json"` for some); `fuzz-smoke` runs each
+## briefly (`make test` does). The build reuses the main build's RocksDB (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+fuzz: setup
+	SPANGATE_CACHE=$(CACHE_DIR) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: setup
+	SPANGATE_CACHE=$(CACHE_DIR) scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
