@@ -36,15 +36,18 @@ pub(crate) fn tags_to_traceql(
 }
 
 fn condition(key: &str, value: &str) -> String {
+    if key == "http.status_code"
+        && let Ok(code) = value.parse::<i64>()
+    {
+        // The number as parsed: `+3` is 3 (TraceQL has no unary plus), `007` is 7.
+        return format!(".http.status_code = {code}");
+    }
     match key {
         "name" => format!("name = {}", string_literal(value)),
         "root.name" => format!("rootName = {}", string_literal(value)),
         "root.service.name" => format!("rootServiceName = {}", string_literal(value)),
         "service.name" => format!("resource.service.name = {}", string_literal(value)),
         "status.code" => format!("status = {}", status_keyword(value)),
-        "http.status_code" if value.parse::<i64>().is_ok() => {
-            format!(".http.status_code = {value}")
-        }
         _ => format!("{} = {}", attribute(key), string_literal(value)),
     }
 }
@@ -115,10 +118,22 @@ mod tests {
         );
     }
 
-    /// Found by fuzzing (`query_params`): `tags=` keys with a newline or tab were quoted
-    /// with Go escapes (`."a\nb"`), which TraceQL's quoted attribute names do not read
-    /// ("invalid escape sequence"), and a key starting with a digit was left bare
-    /// (`.5xx`, read as the number `.5`): the search failed with a parse error.
+    /// Found by fuzzing (`query_params`): `?http.status_code=+3` was written as
+    /// `.http.status_code = +3`, which TraceQL does not parse.
+    #[test]
+    fn a_status_code_is_written_as_the_number_it_parses_to() {
+        for (value, expected) in [("+3", "3"), ("007", "7"), ("-1", "-1")] {
+            let traceql = tags_to_traceql(&tags(&[("http.status_code", value)]), 0, 0);
+            assert_eq!(traceql, format!("{{ .http.status_code = {expected} }}"));
+            spangate_traceql::parse(&traceql).unwrap_or_else(|error| panic!("{traceql}: {error}"));
+        }
+    }
+
+    /// Found by fuzzing (`query_params`): a tag key (bare `?k=v` or in `tags=`) with a
+    /// newline or tab was quoted with Go escapes (`."a\nb"`), which TraceQL's quoted
+    /// attribute names do not read ("invalid escape sequence"), and one starting with a
+    /// digit was left bare (`.5xx`, read as the number `.5`): the search failed with a
+    /// parse error.
     #[test]
     fn every_tag_key_becomes_an_attribute_that_parses_back() {
         for key in [
