@@ -8,7 +8,7 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench
+.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench fuzz fuzz-smoke
 
 setup:
 	@scripts/setup.sh
@@ -62,7 +62,8 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-## Everything CI checks: formatting, lints, unit, property and end-to-end tests.
+## Everything CI checks: formatting, lints, unit, property and end-to-end tests, and a
+## short run of every fuzz target (after the build, whose RocksDB the fuzz build links).
 ## The build step makes every test target and the `spangate` binary the end-to-end
 ## tests start (SPANGATE_BIN) with the features of this same selection; `cargo test`
 ## alone would not build the binary (the gateway package has no integration tests).
@@ -70,7 +71,19 @@ test: setup venv clients toolchains lint plugin-sdks
 	$(CARGO) build $(WORKSPACE)
 	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate SPANGATE_CACHE=$(CACHE_DIR) \
 		$(CARGO) test --workspace --no-fail-fast
+	SPANGATE_CACHE=$(CACHE_DIR) scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
 
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
 bench: release
 	scripts/bench.sh
+
+## Fuzzing (libFuzzer via cargo-fuzz, targets in fuzz/): every target for FUZZ_SECONDS
+## each (`make fuzz FUZZ_TARGETS="traceql otlp_json"` for some); `fuzz-smoke` runs each
+## briefly (`make test` does). The build reuses the main build's RocksDB (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+fuzz: setup
+	SPANGATE_CACHE=$(CACHE_DIR) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: setup
+	SPANGATE_CACHE=$(CACHE_DIR) scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)

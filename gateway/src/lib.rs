@@ -12,6 +12,20 @@
 pub mod access;
 pub mod config;
 mod forward;
+/// Entry points for the fuzz targets of `fuzz/` (a crate of its own, built by
+/// `cargo fuzz`): the functions request bodies, query strings, plugin answers and stored
+/// values go through, reachable from outside this crate. Each area's `fuzzing` module
+/// wraps its own private code; nothing here is an API, and the gateway never calls it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::ingest::fuzzing::*;
+    pub use crate::plugin::fuzzing::*;
+    pub use crate::query::fuzzing::*;
+    pub use crate::receiver::fuzzing::*;
+    pub use crate::receiver::jaeger::fuzzing::*;
+    pub use crate::receiver::zipkin::fuzzing::*;
+    pub use crate::store::fuzzing::*;
+}
 mod fx_hash;
 mod ingest;
 #[cfg(test)]

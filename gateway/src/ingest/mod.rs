@@ -4,6 +4,7 @@
 //! request is acknowledged only after its spans are in the WAL; spans a sampler drops
 //! are accepted, not rejected (OTLP's contract: sampling is not an error).
 
+pub(crate) mod fuzzing;
 mod limits;
 pub(crate) mod memory;
 mod tenants;

@@ -99,7 +99,7 @@ impl KeySet {
     }
 }
 
-const FIELD_NAMES: [(wit::SpanFields, &str); 11] = [
+pub(super) const FIELD_NAMES: [(wit::SpanFields, &str); 11] = [
     (wit::SpanFields::TRACE_ID, "trace-id"),
     (wit::SpanFields::SPAN_ID, "span-id"),
     (wit::SpanFields::PARENT_SPAN_ID, "parent-span-id"),

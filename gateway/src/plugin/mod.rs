@@ -28,6 +28,7 @@ mod decisions;
 mod dictionary;
 mod edits;
 mod error;
+pub(crate) mod fuzzing;
 mod instance;
 mod json;
 #[cfg(test)]

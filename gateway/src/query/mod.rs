@@ -9,6 +9,7 @@
 
 mod config;
 mod error;
+pub(crate) mod fuzzing;
 mod grpc;
 mod limits;
 mod params;

@@ -210,7 +210,9 @@ async fn find_trace(
 }
 
 /// `start`/`end` in unix seconds and `mode`, validated with Tempo's messages.
-fn parse_window(params: &HashMap<String, String>) -> Result<Option<TimeWindow>, QueryError> {
+pub(super) fn parse_window(
+    params: &HashMap<String, String>,
+) -> Result<Option<TimeWindow>, QueryError> {
     if let Some(mode) = params.get("mode")
         && !matches!(mode.as_str(), "all" | "ingesters" | "blocks" | "external")
     {

@@ -50,7 +50,7 @@ pub(crate) fn router(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(super) enum Encoding {
     Protobuf,
     Json,
 }
@@ -231,7 +231,10 @@ async fn export_counted(
 }
 
 /// Decodes an OTLP request body; the error names what is wrong with it.
-fn decode_request(payload: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, String> {
+pub(super) fn decode_request(
+    payload: &[u8],
+    encoding: Encoding,
+) -> Result<ExportTraceServiceRequest, String> {
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(payload)
             .map_err(|error| format!("invalid OTLP protobuf: {error}")),

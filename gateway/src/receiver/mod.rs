@@ -4,6 +4,7 @@
 
 mod body;
 mod config;
+pub(crate) mod fuzzing;
 pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod jaeger;

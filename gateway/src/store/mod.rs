@@ -22,6 +22,7 @@ mod buckets;
 mod codec;
 mod config;
 mod disk_errors;
+pub(crate) mod fuzzing;
 pub mod index;
 mod inspect;
 mod keys;

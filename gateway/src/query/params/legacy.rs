@@ -10,7 +10,9 @@
 //! columns by substring; TraceQL `=` is exact, which is what vulture and Grafana expect.)
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+
+use spangate_traceql::Literal;
+use spangate_traceql::ast::{Attribute, AttributeScope};
 
 pub(crate) fn tags_to_traceql(
     tags: &BTreeMap<String, String>,
@@ -34,16 +36,19 @@ pub(crate) fn tags_to_traceql(
 }
 
 fn condition(key: &str, value: &str) -> String {
+    if key == "http.status_code"
+        && let Ok(code) = value.parse::<i64>()
+    {
+        // The number as parsed: `+3` is 3 (TraceQL has no unary plus), `007` is 7.
+        return format!(".http.status_code = {code}");
+    }
     match key {
         "name" => format!("name = {}", string_literal(value)),
         "root.name" => format!("rootName = {}", string_literal(value)),
         "root.service.name" => format!("rootServiceName = {}", string_literal(value)),
         "service.name" => format!("resource.service.name = {}", string_literal(value)),
         "status.code" => format!("status = {}", status_keyword(value)),
-        "http.status_code" if value.parse::<i64>().is_ok() => {
-            format!(".http.status_code = {value}")
-        }
-        _ => format!(".{} = {}", attribute_name(key), string_literal(value)),
+        _ => format!("{} = {}", attribute(key), string_literal(value)),
     }
 }
 
@@ -56,42 +61,19 @@ fn status_keyword(value: &str) -> &'static str {
     }
 }
 
-/// Characters that end an attribute name in TraceQL's lexer; a name holding any of
-/// them (or nothing) is written quoted.
-fn needs_quotes(name: &str) -> bool {
-    name.is_empty()
-        || name
-            .chars()
-            .any(|character| character.is_whitespace() || "{}()=~!<>&|^,\"'\\".contains(character))
+/// A double-quoted TraceQL string, as the TraceQL printer writes it (Go escapes).
+fn string_literal(text: &str) -> String {
+    Literal::Str(text.to_owned()).to_string()
 }
 
-fn attribute_name(name: &str) -> String {
-    if needs_quotes(name) {
-        string_literal(name)
-    } else {
-        name.to_owned()
+/// `.name`, quoted as the TraceQL printer does when the lexer would not read the name
+/// back verbatim (whitespace, operators, a leading digit; only `\"` and `\\` escaped).
+fn attribute(name: &str) -> String {
+    Attribute {
+        scope: AttributeScope::Unscoped,
+        name: name.to_owned(),
     }
-}
-
-/// A double-quoted TraceQL string with Go escapes.
-pub(super) fn string_literal(text: &str) -> String {
-    let mut literal = String::with_capacity(text.len() + 2);
-    literal.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => literal.push_str("\\\""),
-            '\\' => literal.push_str("\\\\"),
-            '\n' => literal.push_str("\\n"),
-            '\r' => literal.push_str("\\r"),
-            '\t' => literal.push_str("\\t"),
-            character if character.is_control() => {
-                let _ = write!(literal, "\\u{:04x}", u32::from(character));
-            }
-            character => literal.push(character),
-        }
-    }
-    literal.push('"');
-    literal
+    .to_string()
 }
 
 #[cfg(test)]
@@ -134,5 +116,40 @@ mod tests {
             tags_to_traceql(&tags(&[("http.status_code", "abc")]), 0, 0),
             r#"{ .http.status_code = "abc" }"#
         );
+    }
+
+    /// Found by fuzzing (`query_params`): `?http.status_code=+3` was written as
+    /// `.http.status_code = +3`, which TraceQL does not parse.
+    #[test]
+    fn a_status_code_is_written_as_the_number_it_parses_to() {
+        for (value, expected) in [("+3", "3"), ("007", "7"), ("-1", "-1")] {
+            let traceql = tags_to_traceql(&tags(&[("http.status_code", value)]), 0, 0);
+            assert_eq!(traceql, format!("{{ .http.status_code = {expected} }}"));
+            spangate_traceql::parse(&traceql).unwrap_or_else(|error| panic!("{traceql}: {error}"));
+        }
+    }
+
+    /// Found by fuzzing (`query_params`): a tag key (bare `?k=v` or in `tags=`) with a
+    /// newline or tab was quoted with Go escapes (`."a\nb"`), which TraceQL's quoted
+    /// attribute names do not read ("invalid escape sequence"), and one starting with a
+    /// digit was left bare (`.5xx`, read as the number `.5`): the search failed with a
+    /// parse error.
+    #[test]
+    fn every_tag_key_becomes_an_attribute_that_parses_back() {
+        for key in [
+            "a\nb",
+            "tab\there",
+            "5xx",
+            "quote\"d",
+            "back\\slash",
+            "nul\0",
+            "é ü",
+        ] {
+            let traceql = tags_to_traceql(&tags(&[(key, "v")]), 0, 0);
+            let query = spangate_traceql::parse(&traceql)
+                .unwrap_or_else(|error| panic!("{key:?} became {traceql}: {error}"));
+            let reprinted = query.to_string();
+            assert!(reprinted.contains(&attribute(key)), "{key:?}: {reprinted}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 mod attributes;
 mod config;
+pub(crate) mod fuzzing;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod model;

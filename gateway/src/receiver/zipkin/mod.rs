@@ -6,6 +6,7 @@
 
 mod config;
 mod error;
+pub(crate) mod fuzzing;
 mod http;
 mod ids;
 mod json;
