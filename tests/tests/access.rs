@@ -12,12 +12,11 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use base64::Engine;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use spangate_integration_tests::certs;
-use spangate_integration_tests::fixtures::{simple_request, span};
+use spangate_integration_tests::fixtures::named_spans_request;
 use spangate_integration_tests::harness::ClientTls;
 use spangate_integration_tests::python_app::run_app;
-use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
+use spangate_integration_tests::{GatewayOptions, TestGateway};
 
 /// Reload interval of the files in these tests, and the bounded wait for a reload.
 const RELOAD: &str = "200ms";
@@ -114,22 +113,7 @@ fn missing_or_wrong_credentials_are_refused_without_detail_and_token_files_reloa
         query_extra: format!("auth: {{ basic_auth_file: \"{users}\" }}\n"),
         ..GatewayOptions::default()
     });
-    let request = || {
-        let trace = ids::trace_id();
-        let now = ids::now_nanos();
-        simple_request(
-            "auth-test",
-            vec![span(
-                &trace,
-                &ids::span_id(),
-                None,
-                "op",
-                SpanKind::Server,
-                now,
-                now + 1_000,
-            )],
-        )
-    };
+    let request = || named_spans_request("auth-test", &["op"]).1;
     let post = |authorization: Option<&str>| {
         let mut headers = vec![("content-type", "application/x-protobuf")];
         if let Some(value) = authorization {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use spangate_integration_tests::fixtures::{kv_str, simple_request, span};
+use spangate_integration_tests::fixtures::{kv_str, named_spans_request, simple_request, span};
 use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
 
 const TRACES: usize = 1_000;
@@ -65,40 +65,15 @@ fn pathological_queries_end_at_their_time_budget_while_ingest_goes_on() {
     });
     load(&gw);
     let exporting = Arc::new(AtomicBool::new(true));
-    let last_trace = ids::trace_id();
-    let now = ids::now_nanos();
-    gw.grpc().export_ok(&simple_request(
-        "lonely",
-        vec![span(
-            &last_trace,
-            &ids::span_id(),
-            None,
-            "one",
-            SpanKind::Server,
-            now,
-            now + 10,
-        )],
-    ));
+    let (last_trace, request) = named_spans_request("lonely", &["one"]);
+    gw.grpc().export_ok(&request);
     let exporter = {
         let (exporting, url) = (exporting.clone(), gw.grpc_url());
         std::thread::spawn(move || {
             let client = spangate_integration_tests::clients::GrpcClient::connect(&url);
             let mut acknowledged = 0;
             while exporting.load(Ordering::Relaxed) {
-                let trace = ids::trace_id();
-                let now = ids::now_nanos();
-                let request = simple_request(
-                    "during",
-                    vec![span(
-                        &trace,
-                        &ids::span_id(),
-                        None,
-                        "x",
-                        SpanKind::Server,
-                        now,
-                        now + 10,
-                    )],
-                );
+                let (_, request) = named_spans_request("during", &["x"]);
                 client
                     .export(&request)
                     .expect("an export during the queries");
@@ -136,13 +111,12 @@ fn a_trace_over_max_bytes_per_trace_is_partial_in_v2_and_refused_in_v1() {
         query_extra: "max_bytes_per_trace: 10KiB\n".to_owned(),
         ..GatewayOptions::default()
     });
-    let (big, request) = spangate_integration_tests::fixtures::named_spans_request(
+    let (big, request) = named_spans_request(
         "big",
         &["a-span-with-a-long-enough-name-to-fill-the-trace"; 300],
     );
     gw.grpc().export_ok(&request);
-    let (small, request) =
-        spangate_integration_tests::fixtures::named_spans_request("small", &["x"]);
+    let (small, request) = named_spans_request("small", &["x"]);
     gw.grpc().export_ok(&request);
     let (big, small) = (ids::hex_id(&big), ids::hex_id(&small));
 

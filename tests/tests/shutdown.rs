@@ -11,10 +11,9 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use spangate_integration_tests::clients::GrpcClient;
-use spangate_integration_tests::fixtures::{simple_request, span, span_count};
+use spangate_integration_tests::fixtures::{named_spans_request, span_count};
 use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
 
 const SPANS_PER_TRACE: usize = 5;
@@ -22,23 +21,9 @@ const SPANS_PER_TRACE: usize = 5;
 const ACKED_BEFORE_STOP: usize = 60;
 const LOAD_POLLS: u32 = 600;
 
-fn trace_request(trace: &[u8]) -> ExportTraceServiceRequest {
-    let now = ids::now_nanos();
-    let spans = (0..SPANS_PER_TRACE)
-        .map(|i| {
-            let start = now + i as u64 * 1_000;
-            span(
-                trace,
-                &ids::span_id(),
-                None,
-                "work",
-                SpanKind::Server,
-                start,
-                start + 500,
-            )
-        })
-        .collect();
-    simple_request("shutdown-test", spans)
+/// A fresh trace of `SPANS_PER_TRACE` spans, with its id.
+fn trace_request() -> (Vec<u8>, ExportTraceServiceRequest) {
+    named_spans_request("shutdown-test", &["work"; SPANS_PER_TRACE])
 }
 
 /// What one sender saw: the traces acknowledged, and how its first failure looked.
@@ -54,8 +39,8 @@ fn send_until_failure(
     mut send: impl FnMut(&ExportTraceServiceRequest) -> Result<(), String>,
 ) {
     while !stop.load(Ordering::Relaxed) {
-        let trace = ids::trace_id();
-        match send(&trace_request(&trace)) {
+        let (trace, request) = trace_request();
+        match send(&request) {
             Ok(()) => out
                 .lock()
                 .expect("sender results")
@@ -175,8 +160,8 @@ fn a_request_that_never_finishes_cannot_hold_the_shutdown_past_its_timeout() {
         extra_yaml: "server:\n  graceful_shutdown_timeout: 2s\n".to_owned(),
         ..GatewayOptions::default()
     });
-    let trace = ids::trace_id();
-    gw.grpc().export_ok(&trace_request(&trace));
+    let (trace, request) = trace_request();
+    gw.grpc().export_ok(&request);
 
     // A client that announces a body and never sends it: its request stays in flight.
     let address = gw.traces_url().replace("http://", "");

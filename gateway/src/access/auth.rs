@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::watch::Watched;
-use super::{AccessError, AuthConfig, resolve};
+use super::{AccessError, AuthConfig};
 
 /// The header a tenant-bound credential sets, replacing what the client sent.
 const TENANT_HEADER: &str = "x-scope-orgid";
@@ -150,7 +150,7 @@ pub(super) fn watched(
     .into_iter()
     .filter_map(|(scheme, name, path)| {
         path.as_ref()
-            .map(|path| (scheme, format!("{key}.{name}"), resolve(base_dir, path)))
+            .map(|path| (scheme, format!("{key}.{name}"), base_dir.join(path)))
     })
     .collect();
     if files.is_empty() {

@@ -12,7 +12,7 @@ mod incoming;
 mod tls;
 mod watch;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 pub use auth::AuthLayer;
@@ -103,14 +103,6 @@ impl ListenerAccess {
             Some(tls) => Ok(incoming::accept_tls(listener, tls.clone(), shutdown)),
             None => Err(listener),
         }
-    }
-}
-
-fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_owned()
-    } else {
-        base_dir.join(path)
     }
 }
 

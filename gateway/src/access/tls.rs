@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 
 use super::watch::Watched;
-use super::{AccessError, TlsConfig, resolve};
+use super::{AccessError, TlsConfig};
 
 /// The server config of `tls`, rebuilt when its files change; `key` names the section.
 pub(super) fn watched(
@@ -19,12 +19,9 @@ pub(super) fn watched(
 ) -> Result<Watched<ServerConfig>, AccessError> {
     let files = TlsFiles {
         key: key.to_owned(),
-        cert: resolve(base_dir, &tls.cert_file),
-        private_key: resolve(base_dir, &tls.key_file),
-        client_ca: tls
-            .client_ca_file
-            .as_deref()
-            .map(|ca| resolve(base_dir, ca)),
+        cert: base_dir.join(&tls.cert_file),
+        private_key: base_dir.join(&tls.key_file),
+        client_ca: tls.client_ca_file.as_deref().map(|ca| base_dir.join(ca)),
     };
     let mut paths = vec![files.cert.clone(), files.private_key.clone()];
     paths.extend(files.client_ca.clone());

@@ -186,10 +186,15 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * page_size())
 }
 
+/// The kernel's page size (4 KiB on x86_64; 16 or 64 KiB on some aarch64 kernels).
 fn page_size() -> u64 {
-    // 4 KiB on every Linux target we build for (x86_64, aarch64 with 4K pages); the
-    // figure only scales the budget check.
-    4096
+    // SAFETY: sysconf reads a constant of the running system; it takes no pointers.
+    #[allow(unsafe_code)]
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size)
+        .ok()
+        .filter(|&size| size > 0)
+        .unwrap_or(4096)
 }
 
 /// Asks mimalloc to return free pages to the OS, so that memory freed by finished
