@@ -263,7 +263,7 @@ mod tests {
             end_nanos: 3000,
             error: Some("declined".to_owned()),
         };
-        assert_eq!(trace_spans(&v2), [expected.clone()]);
+        assert_eq!(trace_spans(&v2), std::slice::from_ref(&expected));
         let old = json!({"batches": [{
             "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "pay"}}]},
             "instrumentationLibrarySpans": [{"spans": [{
