@@ -409,6 +409,16 @@ fn errors_name_what_failed() {
         &out,
         &[&format!("cannot connect to http://127.0.0.1:{port}")],
     );
+    // A bad id is refused before anything is sent: the same unreachable endpoint, but
+    // the error is the id.
+    let out = spangate(&[
+        "query",
+        "--endpoint",
+        &format!("http://127.0.0.1:{port}"),
+        "trace",
+        "not-hex",
+    ]);
+    failed(&out, &["bad trace id \"not-hex\""]);
 
     let unknown = ids::hex_id(&trace_id_bytes());
     failed(
@@ -446,6 +456,19 @@ fn errors_name_what_failed() {
         &spangate(&["query", "--endpoint", "localhost:3200", "tags"]),
         &["bad --endpoint \"localhost:3200\""],
     );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    // Accepts (the kernel's backlog does) and never answers.
+    let out = spangate(&["query", "--endpoint", &url, "--timeout", "1s", "tags"]);
+    failed(
+        &out,
+        &["/api/v2/search/tags: no answer within 1s (--timeout)"],
+    );
+    drop(listener);
 }
 
 /// An older Tempo without `/api/v2/traces`: answers v2 with Go's 404 and v1 with

@@ -21,6 +21,8 @@ pub enum ArgumentError {
     EmptyWindow { start: u64, end: u64 },
     #[error("--since cannot be combined with --start")]
     SinceAndStart,
+    #[error("--end needs --start or --since")]
+    EndAlone,
 }
 
 /// A trace id as Tempo accepts it (hex, at most 32 digits), as the 32 digits sent.
@@ -273,8 +275,8 @@ impl Window {
 
 /// The window of `--since`, `--start` and `--end`, given `now` (unix nanoseconds):
 /// `--since D` is the last D before `--end` (default now); `--start` alone runs to now;
-/// `--end` alone starts `default_since` before it (or is left to the server without a
-/// default); nothing at all is `default_since` before now, or `None`.
+/// `--end` alone starts `default_since` before it (an error without a default); nothing
+/// at all is `default_since` before now, or `None` (the server's default).
 pub(super) fn window(
     since: Option<&str>,
     start: Option<&str>,
@@ -296,7 +298,8 @@ pub(super) fn window(
             let span = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
             (end.saturating_sub(span), end)
         }
-        (None, _, None) => return Ok(None),
+        (None, Some(_), None) => return Err(ArgumentError::EndAlone),
+        (None, None, None) => return Ok(None),
     };
     if start >= end {
         return Err(ArgumentError::EmptyWindow {
@@ -418,6 +421,10 @@ mod tests {
         assert_eq!(
             window_of(Some("1h"), Some("1796547600"), None, None).unwrap_err(),
             ArgumentError::SinceAndStart
+        );
+        assert_eq!(
+            window_of(None, None, Some("1796547600"), None).unwrap_err(),
+            ArgumentError::EndAlone
         );
         assert!(matches!(
             window_of(None, Some("1796551200"), Some("1796547600"), None).unwrap_err(),
