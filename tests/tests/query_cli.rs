@@ -421,10 +421,12 @@ fn errors_name_what_failed() {
     failed(&out, &["bad trace id \"not-hex\""]);
 
     let unknown = ids::hex_id(&trace_id_bytes());
-    failed(
-        &query(&gw, &["trace", &unknown]),
-        &[&format!("trace {unknown} not found at {}", gw.query_url())],
-    );
+    for args in [vec!["trace", &unknown], vec!["trace", &unknown, "--json"]] {
+        failed(
+            &query(&gw, &args),
+            &[&format!("trace {unknown} not found at {}", gw.query_url())],
+        );
+    }
     failed(
         &query(&gw, &["trace", "not-hex"]),
         &[

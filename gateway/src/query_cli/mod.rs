@@ -169,19 +169,17 @@ async fn run_command(
             let answer = trace_answer(client, &trace_id)
                 .await?
                 .ok_or_else(not_found)?;
-            // v2 answers an unknown trace with 200 and an empty trace.
-            let empty = serde_json::from_slice::<Value>(&answer.body)
-                .is_ok_and(|body| answers::trace_spans(&body).is_empty());
-            if empty {
-                return Err(not_found());
-            }
             print(answer, json, |body| {
                 let spans = answers::trace_spans(body);
+                // v2 answers an unknown trace with 200 and an empty trace.
+                if spans.is_empty() {
+                    return Err(not_found());
+                }
                 let mut out = render::trace_tree(&trace_id, &spans);
                 if let Some(note) = answers::trace_note(body) {
                     out.push_str(&format!("note: {note}\n"));
                 }
-                out
+                Ok(out)
             })
         }
         QueryCommand::Search {
@@ -197,7 +195,7 @@ async fn run_command(
             query.extend(seconds_window(&window, now)?);
             let answer = client.get_ok(&["api", "search"], &query).await?;
             print(answer, json, |body| {
-                render::search_table(&answers::search_traces(body))
+                Ok(render::search_table(&answers::search_traces(body)))
             })
         }
         QueryCommand::Tags {
@@ -212,7 +210,11 @@ async fn run_command(
                 .get_ok(&["api", "v2", "search", "tags"], &query)
                 .await?;
             print(answer, json, |body| {
-                render::pairs_table(["SCOPE", "TAG"], &answers::tag_names(body), "no tags")
+                Ok(render::pairs_table(
+                    ["SCOPE", "TAG"],
+                    &answers::tag_names(body),
+                    "no tags",
+                ))
             })
         }
         QueryCommand::TagValues {
@@ -227,7 +229,11 @@ async fn run_command(
             let path = ["api", "v2", "search", "tag", tag.as_str(), "values"];
             let answer = client.get_ok(&path, &query).await?;
             print(answer, json, |body| {
-                render::pairs_table(["TYPE", "VALUE"], &answers::tag_values(body), "no values")
+                Ok(render::pairs_table(
+                    ["TYPE", "VALUE"],
+                    &answers::tag_values(body),
+                    "no values",
+                ))
             })
         }
         QueryCommand::Metrics {
@@ -256,7 +262,10 @@ async fn run_command(
             };
             let answer = client.get_ok(path, &query).await?;
             print(answer, json, |body| {
-                render::metrics_table(&answers::metric_series(body), instant)
+                Ok(render::metrics_table(
+                    &answers::metric_series(body),
+                    instant,
+                ))
             })
         }
     }
@@ -283,19 +292,21 @@ async fn trace_answer(
     }
 }
 
-/// The body as received (`--json`), or rendered from its parsed JSON.
+/// The body as received (`--json`), or rendered from its parsed JSON; `render` runs
+/// either way, so an answer it refuses (an empty trace) fails both.
 fn print(
     answer: Answer,
     json: bool,
-    render: impl FnOnce(&Value) -> String,
+    render: impl FnOnce(&Value) -> Result<String, QueryCliError>,
 ) -> Result<String, QueryCliError> {
     let parsed: Value =
         serde_json::from_slice(&answer.body).map_err(|error| QueryCliError::NotJson {
             url: answer.url.clone(),
             reason: error.to_string(),
         })?;
+    let rendered = render(&parsed)?;
     if !json {
-        return Ok(render(&parsed));
+        return Ok(rendered);
     }
     let mut text = String::from_utf8_lossy(&answer.body).into_owned();
     if !text.ends_with('\n') {
