@@ -39,6 +39,7 @@ pub mod plugin;
 pub mod plugin_new;
 pub mod plugin_tool;
 pub mod query;
+pub mod query_cli;
 mod receiver;
 mod search;
 pub mod store;

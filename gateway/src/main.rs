@@ -47,6 +47,9 @@ enum Command {
     /// Tools for operators of a store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Read traces, search, tags and TraceQL metrics from a Tempo-compatible query API
+    /// (Spangate or Grafana Tempo).
+    Query(spangate::query_cli::QueryArgs),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +117,9 @@ fn main() -> ExitCode {
         Command::Run => run(cli.config),
         Command::Plugin(command) => plugin(command),
         Command::Store(StoreCommand::Inspect { data_dir, json }) => inspect_store(&data_dir, json),
+        Command::Query(args) => spangate::query_cli::run(args)
+            .map(|out| print!("{out}"))
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

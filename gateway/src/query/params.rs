@@ -22,7 +22,8 @@ use crate::search::{MetricsQuery, SearchQuery, TagName, TagNamesQuery, TagScope,
 
 /// Traces per search when `limit` is absent (Tempo's `default_limit`).
 pub(super) const DEFAULT_LIMIT: u32 = 20;
-/// Spans per spanset when `spss` is absent or 0.
+/// Spans per spanset when `spss` is absent or 0 (Tempo accepts `spss=0`, which
+/// `tempo-cli query api search` always sends, and its engine then keeps this many).
 pub(super) const DEFAULT_SPANS_PER_SPANSET: u32 = 3;
 /// Metrics window when neither `start` nor `since` is given.
 const DEFAULT_SINCE_NANOS: u64 = 3600 * 1_000_000_000;
@@ -113,8 +114,11 @@ pub(super) fn search(params: &QueryParams) -> Result<SearchQuery, QueryError> {
             "invalid maxDuration: must be greater than minDuration",
         ));
     }
-    let limit = optional_positive(params, "limit")?;
-    let spss = optional_positive(params, "spss")?;
+    let limit = optional(params, "limit", go::parse_uint32)?;
+    if limit == Some(0) {
+        return Err(bad_request("invalid limit: must be a positive number"));
+    }
+    let spss = optional(params, "spss", go::parse_uint32)?;
     check_search_window(start, end)?;
     Ok(search_query(
         query,
@@ -216,19 +220,6 @@ fn decode_tags(encoded: &str) -> Result<BTreeMap<String, String>, QueryError> {
 /// A Go duration as whole milliseconds in a `uint32`, clamped (Go wraps).
 fn millis(nanos: i64) -> u32 {
     u32::try_from((nanos / 1_000_000).max(0)).unwrap_or(u32::MAX)
-}
-
-/// `limit`/`spss`: `strconv.Atoi`, then > 0.
-fn optional_positive(params: &QueryParams, name: &str) -> Result<Option<u32>, QueryError> {
-    let Some(value) = optional(params, name, go::atoi)? else {
-        return Ok(None);
-    };
-    if value <= 0 {
-        return Err(bad_request(format!(
-            "invalid {name}: must be a positive number"
-        )));
-    }
-    Ok(Some(u32::try_from(value).unwrap_or(u32::MAX)))
 }
 
 /// Parses a present parameter; a failure is `invalid {name}: {error}`.

@@ -1,6 +1,6 @@
 //! Go's parsers for numbers, booleans and durations, with the same accepted syntax and
 //! the same error texts, since Tempo's 400 bodies quote them (`invalid limit:
-//! strconv.Atoi: parsing "x": invalid syntax`). Plus Go's `Duration.String()`.
+//! strconv.ParseUint: parsing "x": invalid syntax`). Plus Go's `Duration.String()`.
 
 use std::fmt::Write as _;
 
@@ -68,11 +68,6 @@ pub(super) fn parse_uint32(text: &str) -> Result<u32, NumError> {
 /// `strconv.ParseInt(text, 10, bits)` for `bits` of 32 or 64.
 pub(super) fn parse_int(text: &str, bits: u32) -> Result<i64, NumError> {
     signed(text, bits).map_err(|reason| NumError::new("ParseInt", text, reason))
-}
-
-/// `strconv.Atoi(text)` (64-bit `int`).
-pub(super) fn atoi(text: &str) -> Result<i64, NumError> {
-    signed(text, 64).map_err(|reason| NumError::new("Atoi", text, reason))
 }
 
 fn signed(text: &str, bits: u32) -> Result<i64, NumErrorReason> {
@@ -390,15 +385,17 @@ mod tests {
             parse_uint32("-1").unwrap_err().to_string(),
             "strconv.ParseUint: parsing \"-1\": invalid syntax"
         );
-        assert_eq!(atoi("-20"), Ok(-20));
-        assert_eq!(atoi("+20"), Ok(20));
+        assert_eq!(parse_int("-20", 64), Ok(-20));
+        assert_eq!(parse_int("+20", 64), Ok(20));
         assert_eq!(
-            atoi("abc").unwrap_err().to_string(),
-            "strconv.Atoi: parsing \"abc\": invalid syntax"
+            parse_int("abc", 64).unwrap_err().to_string(),
+            "strconv.ParseInt: parsing \"abc\": invalid syntax"
         );
         assert_eq!(
-            atoi("99999999999999999999").unwrap_err().to_string(),
-            "strconv.Atoi: parsing \"99999999999999999999\": value out of range"
+            parse_int("99999999999999999999", 64)
+                .unwrap_err()
+                .to_string(),
+            "strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
         );
         assert_eq!(parse_int("-2147483648", 32), Ok(-2_147_483_648));
         assert_eq!(

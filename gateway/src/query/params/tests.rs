@@ -43,6 +43,16 @@ fn search_defaults_follow_tempo() {
     ]))
     .unwrap();
     assert_eq!((query.limit, query.spss), (5, 7));
+    // `tempo-cli query api search` always sends `spss`, 0 unless told otherwise: Tempo
+    // accepts it and keeps its default number of spans.
+    let query = search(&params(&[
+        ("start", "1795457950"),
+        ("end", "1795461550"),
+        ("spss", "0"),
+        ("q", "{}"),
+    ]))
+    .unwrap();
+    assert_eq!(query.spss, DEFAULT_SPANS_PER_SPANSET);
     assert_eq!(
         (query.start_unix_secs, query.end_unix_secs),
         (Some(1795457950), Some(1795461550))
@@ -118,11 +128,15 @@ fn search_errors_match_tempo() {
     );
     assert_eq!(
         rejected(search(&params(&[("limit", "ten")]))),
-        "invalid limit: strconv.Atoi: parsing \"ten\": invalid syntax"
+        "invalid limit: strconv.ParseUint: parsing \"ten\": invalid syntax"
+    );
+    assert_eq!(
+        rejected(search(&params(&[("limit", "-1")]))),
+        "invalid limit: strconv.ParseUint: parsing \"-1\": invalid syntax"
     );
     assert_eq!(
         rejected(search(&params(&[("spss", "-1")]))),
-        "invalid spss: must be a positive number"
+        "invalid spss: strconv.ParseUint: parsing \"-1\": invalid syntax"
     );
     assert_eq!(
         rejected(search(&params(&[("start", "yesterday")]))),
