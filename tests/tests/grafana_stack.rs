@@ -21,6 +21,7 @@ use prost::Message;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
+use spangate_integration_tests::clients::grpc_stream;
 use spangate_integration_tests::fixtures::{simple_request, span};
 use spangate_integration_tests::grafana::{
     gateway_options, listen_port, promql_metric_names, provisioned_text, read_json, read_yaml,
@@ -1033,6 +1034,75 @@ fn is_traceql_metrics(query: &str) -> bool {
     })
 }
 
+/// A dashboard's TraceQL query answers with data both ways Grafana sends it: over
+/// HTTP, and streamed over gRPC (`streamingEnabled`). `start`/`end` in unix seconds.
+fn assert_traceql_has_data(gw: &TestGateway, query: &str, start: u64, end: u64) {
+    use spangate::query::tempopb;
+    const SECOND: u64 = 1_000_000_000;
+    let url = gw.query_url();
+    if is_traceql_metrics(query) {
+        let path = format!(
+            "/api/metrics/query_range?q={}&start={start}&end={end}&step=30s",
+            url_encode(query)
+        );
+        let answer = get_ok(gw, &path).json();
+        let series = answer["series"].as_array().unwrap();
+        assert!(
+            !series.is_empty()
+                && series
+                    .iter()
+                    .all(|s| !s["samples"].as_array().unwrap().is_empty()),
+            "{query}: no data over HTTP: {answer}"
+        );
+        let streamed: Vec<tempopb::QueryRangeResponse> = grpc_stream(
+            &url,
+            "/tempopb.StreamingQuerier/MetricsQueryRange",
+            tempopb::QueryRangeRequest {
+                query: query.to_owned(),
+                start: start * SECOND,
+                end: end * SECOND,
+                step: 30 * SECOND,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{query}: streamed MetricsQueryRange: {e:?}"));
+        assert!(
+            streamed
+                .iter()
+                .flat_map(|m| &m.series)
+                .any(|s| !s.samples.is_empty()),
+            "{query}: no data streamed"
+        );
+    } else {
+        let path = format!(
+            "/api/search?q={}&limit=20&spss=3&start={start}&end={end}",
+            url_encode(query)
+        );
+        let answer = get_ok(gw, &path).json();
+        assert!(
+            answer["traces"].as_array().is_some_and(|t| !t.is_empty()),
+            "{query}: no traces over HTTP: {answer}"
+        );
+        let streamed: Vec<tempopb::SearchResponse> = grpc_stream(
+            &url,
+            "/tempopb.StreamingQuerier/Search",
+            tempopb::SearchRequest {
+                query: query.to_owned(),
+                limit: 20,
+                spans_per_span_set: 3,
+                start: u32::try_from(start).unwrap(),
+                end: u32::try_from(end).unwrap(),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{query}: streamed Search: {e:?}"));
+        assert!(
+            streamed.iter().any(|m| !m.traces.is_empty()),
+            "{query}: no traces streamed"
+        );
+    }
+}
+
 #[test]
 fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack() {
     let config = read_yaml("spangate.yaml");
@@ -1115,7 +1185,7 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         );
     }
 
-    // Every TraceQL query of the dashboards answers 200 with data.
+    // Every TraceQL query of the dashboards answers 200 with data, and streamed.
     let queries = dashboard_queries();
     let traceql: Vec<_> = queries
         .iter()
@@ -1124,37 +1194,7 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         .collect();
     assert!(traceql.len() >= 2);
     for query in traceql {
-        if is_traceql_metrics(query) {
-            let answer = get_ok(
-                &gw,
-                &format!(
-                    "/api/metrics/query_range?q={}&start={start}&end={end}&step=30s",
-                    url_encode(query)
-                ),
-            )
-            .json();
-            let series = answer["series"].as_array().unwrap();
-            assert!(
-                !series.is_empty()
-                    && series
-                        .iter()
-                        .all(|s| !s["samples"].as_array().unwrap().is_empty()),
-                "{query}: no data: {answer}"
-            );
-        } else {
-            let answer = get_ok(
-                &gw,
-                &format!(
-                    "/api/search?q={}&limit=20&spss=3&start={start}&end={end}",
-                    url_encode(query)
-                ),
-            )
-            .json();
-            assert!(
-                answer["traces"].as_array().is_some_and(|t| !t.is_empty()),
-                "{query}: no traces: {answer}"
-            );
-        }
+        assert_traceql_has_data(&gw, query, start, end);
     }
 
     // Prometheus scrapes the path and port the gateway serves /metrics on; after the
