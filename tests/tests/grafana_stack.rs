@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{Status as OtlpStatus, status::StatusCode};
 use prost::Message;
@@ -944,15 +945,17 @@ impl LogsReceiver {
                     .iter()
                     .flat_map(|r| &r.attributes)
                     .find(|kv| kv.key == "service.name")
-                    .and_then(|kv| kv.value.as_ref())
-                    .map(|v| format!("{:?}", v.value))
+                    .and_then(|kv| kv.value.clone())
+                    .and_then(|v| match v.value {
+                        Some(Value::StringValue(s)) => Some(s),
+                        _ => None,
+                    })
                     .unwrap_or_default();
                 for record in resource_logs
                     .scope_logs
                     .into_iter()
                     .flat_map(|s| s.log_records)
                 {
-                    use opentelemetry_proto::tonic::common::v1::any_value::Value;
                     let text = match record.body.and_then(|b| b.value) {
                         Some(Value::StringValue(s)) => s,
                         other => panic!("a log body that is not a string: {other:?}"),
@@ -1296,10 +1299,7 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         let of_trace: Vec<_> = records.iter().filter(|r| r.2 == trace_id).collect();
         assert_eq!(of_trace.len(), 2, "log records of {trace_id}: {records:?}");
         for (resource_service, text, _, span_id) in of_trace {
-            assert!(
-                resource_service.contains(&format!("\"{service}\"")),
-                "{resource_service}"
-            );
+            assert_eq!(resource_service, service, "the log's resource service.name");
             assert_eq!(span_id, line["root_span_id"].as_str().unwrap());
             let captured = derived.captures(text).map(|c| c[1].to_owned());
             assert_eq!(captured.as_deref(), Some(trace_id), "{text}");
