@@ -1167,6 +1167,23 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         );
     }
     get_ok(&gw, "/api/search/tags");
+    // The TraceQL editor narrows value suggestions by the query typed so far.
+    let names = get_ok(
+        &gw,
+        &format!(
+            "/api/v2/search/tag/name/values?q={}&start={start}&end={end}",
+            url_encode(r#"{ resource.service.name = "checkout" }"#)
+        ),
+    )
+    .json();
+    let names: BTreeSet<_> = names["tagValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
+    assert!(names.contains("GET /checkout"), "{names:?}");
+    assert!(!names.contains("GET /api/cart"), "{names:?}");
     let search = get_ok(
         &gw,
         &format!(
