@@ -16,14 +16,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use opentelemetry_proto::tonic::trace::v1::{Status as OtlpStatus, status::StatusCode};
 use prost::Message;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 use spangate_integration_tests::clients::grpc_stream;
-use spangate_integration_tests::fixtures::{simple_request, span};
 use spangate_integration_tests::grafana::{
     gateway_options, listen_port, promql_metric_names, provisioned_text, read_json, read_yaml,
     run_traffic, stack_dir, stack_files,
@@ -973,40 +970,6 @@ impl LogsReceiver {
     }
 }
 
-/// A frontend -> backend call (CLIENT span and its SERVER child in another service),
-/// failed on the server side: one complete, failed service-graph edge at once.
-fn export_service_call(gw: &TestGateway) -> String {
-    let now = ids::now_nanos();
-    let trace_id = ids::trace_id();
-    let client_id = ids::span_id();
-    let client = span(
-        &trace_id,
-        &client_id,
-        None,
-        "GET /api/cart",
-        SpanKind::Client,
-        now,
-        now + 30_000_000,
-    );
-    let mut server = span(
-        &trace_id,
-        &ids::span_id(),
-        Some(&client_id),
-        "GET /cart",
-        SpanKind::Server,
-        now + 1_000_000,
-        now + 20_000_000,
-    );
-    server.status = Some(OtlpStatus {
-        code: StatusCode::Error as i32,
-        message: "out of stock".to_owned(),
-    });
-    let grpc = gw.grpc();
-    grpc.export_ok(&simple_request("frontend", vec![client]));
-    grpc.export_ok(&simple_request("cart", vec![server]));
-    hex::encode(trace_id)
-}
-
 fn get_ok(gw: &TestGateway, path: &str) -> spangate_integration_tests::HttpResponse {
     let response = gw.get(path);
     assert_eq!(response.status, 200, "GET {path}: {}", response.describe());
@@ -1120,15 +1083,14 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         ],
     );
     assert_eq!(sent.len(), 4, "{sent:?}");
-    let call_trace = export_service_call(&gw);
     let services: BTreeSet<&str> = sent
         .iter()
         .map(|l| l["service"].as_str().unwrap())
         .collect();
     for line in &sent {
         gw.wait_for_spans(line["trace_id"].as_str().unwrap(), 3);
+        gw.wait_for_spans(line["call_trace_id"].as_str().unwrap(), 4);
     }
-    gw.wait_for_spans(&call_trace, 2);
 
     // Every TraceQL metrics query starts later than the spans' own start times.
     let start = ids::now_nanos() / 1_000_000_000 - 600;
@@ -1183,7 +1145,10 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         .map(|v| v["value"].as_str().unwrap())
         .collect();
     assert!(names.contains("GET /checkout"), "{names:?}");
-    assert!(!names.contains("GET /api/cart"), "{names:?}");
+    assert!(
+        !names.contains("GET /"),
+        "a storefront span name: {names:?}"
+    );
     let search = get_ok(
         &gw,
         &format!(
@@ -1224,17 +1189,26 @@ fn a_gateway_running_the_stack_config_answers_every_url_and_query_of_the_stack()
         scrape.target.rsplit_once(':').unwrap().1,
         listen_port(&config, &["query", "listen"]).to_string()
     );
-    let samples = gw.wait_for_metrics(
-        "span metrics of every service and a service-graph edge",
-        |s| {
-            services.iter().all(|svc| {
-                prom::sum(s, "traces_spanmetrics_calls_total", &[("service", svc)]) >= 2.0
-            }) && prom::sum(
-                s,
-                "traces_service_graph_request_failed_total",
-                &[("client", "frontend"), ("server", "cart")],
-            ) >= 1.0
-        },
+    // The traffic's cross-service requests: 4 storefront -> checkout edges, every other
+    // one failed, and checkout's database calls.
+    let edge = [("client", "storefront"), ("server", "checkout")];
+    let samples = gw.wait_for_metrics("span metrics and the service graph edges", |s| {
+        services
+            .iter()
+            .all(|svc| prom::sum(s, "traces_spanmetrics_calls_total", &[("service", svc)]) >= 2.0)
+            && prom::sum(s, "traces_service_graph_request_total", &edge) == 4.0
+    });
+    assert_eq!(
+        prom::sum(&samples, "traces_service_graph_request_failed_total", &edge),
+        2.0
+    );
+    assert_eq!(
+        prom::sum(
+            &samples,
+            "traces_service_graph_request_total",
+            &[("client", "checkout"), ("connection_type", "database")]
+        ),
+        4.0
     );
     let scraped = prom::parse(&get_ok(&gw, &scrape.metrics_path).text());
     assert!(
