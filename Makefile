@@ -8,7 +8,7 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv clients toolchains plugin-sdks build release lint fmt bench fuzz fuzz-smoke
+.PHONY: run test setup venv clients toolchains plugin-sdks build release install lint fmt bench fuzz fuzz-smoke
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,12 @@ build: setup
 
 release: setup
 	$(CARGO) build --release -p spangate -p spangate-loadgen
+
+## Put `spangate` on PATH: the release build copied to $(PREFIX)/bin (default
+## ~/.local/bin; `make install PREFIX=/usr/local` with sudo for every user).
+PREFIX ?= $(HOME)/.local
+install: release
+	@scripts/install.sh $(CARGO_TARGET_DIR)/release/spangate $(PREFIX)
 
 ## Start the gateway: OTLP gRPC 127.0.0.1:4317, OTLP HTTP 127.0.0.1:4318, Tempo API 127.0.0.1:3200,
 ## data in ./data. Pass CONFIG=path/to/spangate.yaml to use a config file.

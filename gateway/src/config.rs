@@ -159,8 +159,21 @@ impl Config {
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        config.resolve_relative_dirs();
         config.source = Some(path.to_owned());
         Ok(config)
+    }
+
+    /// Makes `storage.data_dir` and `plugins.cache_dir` relative to the config file, as
+    /// plugin, certificate and credential paths already are: the same file must open
+    /// the same store whatever directory the gateway is started from.
+    fn resolve_relative_dirs(&mut self) {
+        let base = &self.base_dir;
+        let resolve = |dir: &Path| base.join(dir.strip_prefix(".").unwrap_or(dir));
+        self.storage.data_dir = resolve(&self.storage.data_dir);
+        if let Some(cache) = &self.plugins.cache_dir {
+            self.plugins.cache_dir = Some(resolve(cache));
+        }
     }
 
     /// Where compiled plugin artifacts are cached.
@@ -318,6 +331,27 @@ mod tests {
         assert_eq!(addrs.query.to_string(), "127.0.0.1:3200");
         assert_eq!(config.storage.data_dir, PathBuf::from("./data"));
         assert_eq!(config.storage.fsync, crate::store::FsyncPolicy::Never);
+    }
+
+    #[test]
+    fn relative_dirs_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("spangate.yaml");
+        std::fs::write(
+            &file,
+            "storage:\n  data_dir: ./data\nplugins:\n  cache_dir: cache/plugins\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&file).unwrap();
+        assert_eq!(config.storage.data_dir, dir.path().join("data"));
+        assert_eq!(config.plugin_cache_dir(), dir.path().join("cache/plugins"));
+        std::fs::write(&file, "storage:\n  data_dir: /var/lib/spangate\n").unwrap();
+        let config = Config::from_file(&file).unwrap();
+        assert_eq!(config.storage.data_dir, PathBuf::from("/var/lib/spangate"));
+        assert_eq!(
+            config.plugin_cache_dir(),
+            PathBuf::from("/var/lib/spangate/plugin-cache")
+        );
     }
 
     #[test]

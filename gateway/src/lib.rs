@@ -10,6 +10,7 @@
 // (store, pipeline, plugin, model) and the end-to-end tests (plugin, model, query's
 // `tempopb`) use.
 pub mod access;
+mod announce;
 pub mod config;
 mod forward;
 /// Entry points for the fuzz targets of `fuzz/` (a crate of its own, built by
@@ -201,8 +202,18 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
     let access = ListenerAccesses::load(&config)?;
+    let bound = |listener: &TcpListener| listener.local_addr().ok();
+    let urls = announce::Urls::of(
+        listeners.otlp_grpc.as_ref().and_then(bound),
+        listeners.otlp_http.as_ref().and_then(bound),
+        bound(&listeners.query),
+        &config,
+    );
     let store = Arc::new(TraceStore::open(&config.storage)?);
-    tracing::info!(data_dir = %config.storage.data_dir.display(), "store opened");
+    // The absolute path, so nobody wonders which `./data` was opened.
+    let data_dir = std::fs::canonicalize(&config.storage.data_dir)
+        .unwrap_or_else(|_| config.storage.data_dir.clone());
+    tracing::info!(data_dir = %data_dir.display(), "store opened");
     let runtime = PluginRuntime::new(RuntimeSettings {
         cache_dir: Some(config.plugin_cache_dir()),
         ..RuntimeSettings::default()
@@ -365,6 +376,7 @@ pub async fn run(
         shutdown.clone(),
         access.query.clone(),
     ));
+    urls.log();
 
     let mut result = Ok(());
     while let Some(joined) = servers.join_next().await {
@@ -527,12 +539,14 @@ async fn reload_on_sighup(
             received = hangup.recv() => if received.is_none() { return },
         }
         let Some(path) = config_file.clone() else {
+            tenants.record_reload(false);
             tracing::error!(
                 "reload failed; the running pipeline stays: no --config file to reload from \
                  (running on the embedded default)"
             );
             continue;
         };
+        let counted = tenants.clone();
         let tenants = tenants.clone();
         let reload = move || -> Result<usize, RunError> {
             let config = Config::from_file(&path)?;
@@ -544,11 +558,18 @@ async fn reload_on_sighup(
             tracing::info!(plugins, config = %path.display(), "configuration re-read; pipeline reloaded");
             Ok(plugins)
         };
-        match tokio::task::spawn_blocking(reload).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!(%error, "reload failed; the running pipeline stays"),
-            Err(error) => tracing::error!(%error, "reload task failed"),
-        }
+        let succeeded = match tokio::task::spawn_blocking(reload).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "reload failed; the running pipeline stays");
+                false
+            }
+            Err(error) => {
+                tracing::error!(%error, "reload task failed");
+                false
+            }
+        };
+        counted.record_reload(succeeded);
     }
 }
 

@@ -53,6 +53,12 @@ pub struct GatewayOptions {
     pub query_extra: String,
     /// The query port serves TLS: how the harness (and `get`) connects to it.
     pub query_tls: Option<ClientTls>,
+    /// More keys of `log:`, one `key: value` per line, e.g. `color: always`; with a
+    /// `format:` line it replaces the harness's `format: text`.
+    pub log_extra: String,
+    /// The process's working directory; default the gateway's temporary directory
+    /// (where its config file is).
+    pub cwd: Option<PathBuf>,
 }
 
 /// What an HTTPS client of the gateway trusts and presents.
@@ -103,6 +109,8 @@ impl Default for GatewayOptions {
             http_extra: String::new(),
             query_extra: String::new(),
             query_tls: None,
+            log_extra: String::new(),
+            cwd: None,
         }
     }
 }
@@ -211,7 +219,7 @@ impl TestGateway {
         let child = Command::new(bin)
             .arg("--config")
             .arg(&self.config_path)
-            .current_dir(self.dir.path())
+            .current_dir(self.options.cwd.as_deref().unwrap_or(self.dir.path()))
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -331,6 +339,11 @@ impl TestGateway {
             self.stop_child();
             panic!("spangate did not restart:\n{failure}");
         }
+    }
+
+    /// The working directory of the next start (`restart`).
+    pub fn set_cwd(&mut self, cwd: &Path) {
+        self.options.cwd = Some(cwd.to_owned());
     }
 
     /// Stops the process, rewrites its config with `extra_yaml` (e.g. other exporters)
@@ -542,8 +555,7 @@ query:
   listen: "127.0.0.1:{query}"
 {query_extra}log:
   level: {log_level}
-  format: text
-{extra_yaml}"#,
+{log_format}{log_extra}{extra_yaml}"#,
         data_dir = data_dir.display(),
         fsync = o.fsync,
         compression = o.compression,
@@ -563,6 +575,12 @@ query:
         queue_timeout = o.queue_timeout,
         query = ports.query,
         log_level = o.log_level,
+        log_format = if o.log_extra.contains("format:") {
+            ""
+        } else {
+            "  format: text\n"
+        },
+        log_extra = indent(&o.log_extra, "  "),
         extra_yaml = o.extra_yaml,
     )
 }

@@ -323,6 +323,12 @@ fn circuit_opens_and_closes(cooldown: Duration) -> Result<(), String> {
         plugin_counter(&samples, "spangate_plugin_circuit_opened_total"),
         1.0
     );
+    assert_eq!(
+        plugin_counter(&samples, "spangate_plugin_circuit_closed_total"),
+        1.0,
+        "the passing trial closed the circuit once"
+    );
+    gw.wait_for_log("plugin circuit closed", 1);
     assert!(failures(&samples, "circuit_open") >= 1.0);
     assert_eq!(failures(&samples, "trap"), 2.0);
     // Closed: the next batch is processed as usual, and a single failure no longer
@@ -822,14 +828,11 @@ fn a_failed_reload_keeps_the_running_pipeline_and_logs_why() {
     assert_eq!(effect_of(&stored_spans(&gw, &trace_id)), Ok(Effect::Bang));
     let samples = gw.metrics();
     assert_eq!(
-        prom::sum(
-            &samples,
-            "spangate_plugin_calls_total",
-            &[("plugin", "bang")]
-        ),
+        bang_calls(&samples),
         2.0,
         "the running plugin (and its counters) must be kept"
     );
+    assert_eq!(reloads(&samples), (0.0, 1.0), "one failed reload counted");
 
     // A good reload afterwards still works.
     gw.reload_with(pipeline_b());
@@ -840,4 +843,83 @@ fn a_failed_reload_keeps_the_running_pipeline_and_logs_why() {
         effect_of(&stored_spans(&gw, &trace_id)),
         Ok(Effect::Redacted)
     );
+    assert_eq!(reloads(&gw.metrics()), (1.0, 1.0));
+}
+
+/// Calls of the plugin named `bang` (pipeline A).
+fn bang_calls(samples: &[Sample]) -> f64 {
+    prom::sum(
+        samples,
+        "spangate_plugin_calls_total",
+        &[("plugin", "bang")],
+    )
+}
+
+/// `spangate_config_reloads_total` as (success, failure).
+fn reloads(samples: &[Sample]) -> (f64, f64) {
+    let outcome = |outcome| {
+        let found = prom::find(
+            samples,
+            "spangate_config_reloads_total",
+            &[("outcome", outcome)],
+        );
+        assert_eq!(found.len(), 1, "one {outcome} series, present from 0");
+        found[0].value
+    };
+    (outcome("success"), outcome("failure"))
+}
+
+/// A plugin that stays in the pipeline across a reload keeps its `/metrics` counters
+/// (they continue, not restart from 0), and "plugin started" is logged once per start.
+#[test]
+fn plugin_counters_continue_across_a_reload_and_each_start_is_logged_once() {
+    let mut gw = gateway(pipeline_a());
+    gw.wait_for_log("plugin started", 1);
+    for index in 0..3 {
+        let (_, request) = secret_batch(index, 2);
+        gw.grpc().export_ok(&request);
+    }
+    assert_eq!(bang_calls(&gw.metrics()), 3.0);
+    assert_eq!(reloads(&gw.metrics()), (0.0, 0.0));
+
+    gw.reload_with(pipeline_a());
+    gw.wait_for_log("pipeline reloaded", 1);
+    let (trace_id, request) = secret_batch(3, 2);
+    gw.grpc().export_ok(&request);
+    assert_eq!(effect_of(&stored_spans(&gw, &trace_id)), Ok(Effect::Bang));
+    let samples = gw.metrics();
+    assert_eq!(
+        bang_calls(&samples),
+        4.0,
+        "the reloaded plugin continues its counters\n{}",
+        gw.logs()
+    );
+    assert_eq!(
+        prom::sum(
+            &samples,
+            "spangate_plugin_spans_total",
+            &[("plugin", "bang")]
+        ),
+        8.0
+    );
+    assert_eq!(reloads(&samples), (1.0, 0.0));
+    let log = gw.stderr();
+    assert_eq!(
+        log.matches("plugin started").count(),
+        2,
+        "one line at start and one at the reload\n{log}"
+    );
+    let started = log
+        .lines()
+        .find(|line| line.contains("plugin started"))
+        .expect("a plugin started line");
+    for field in [
+        "plugin=bang",
+        "kind=processor",
+        "version=",
+        "instances=",
+        "needs=",
+    ] {
+        assert!(started.contains(field), "{field} missing from {started}");
+    }
 }

@@ -20,7 +20,9 @@ pub(crate) use limits::Discard;
 use limits::RateRefusal;
 pub(crate) use memory::LimitsConfig;
 use memory::MemoryState;
-pub(crate) use tenants::{PipelineSettings, TenantRuntime, TenantStartError, Tenants};
+pub(crate) use tenants::{
+    PipelineSettings, ReloadCounts, TenantRuntime, TenantStartError, Tenants,
+};
 
 use crate::forward::{ForwardError, split_by_owner};
 use crate::model::{

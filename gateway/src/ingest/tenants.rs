@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio_util::sync::CancellationToken;
@@ -173,6 +173,15 @@ pub(crate) struct Tenants {
     discarded: Mutex<BTreeMap<(String, Discard), u64>>,
     /// Whether some pipeline of the config has a metrics plugin.
     metrics_plugin: AtomicBool,
+    /// Configuration reloads (`SIGHUP`) that swapped the pipelines in, and that failed.
+    reloads: [AtomicU64; 2],
+}
+
+/// How many reloads swapped in new pipelines, and how many changed nothing (failed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ReloadCounts {
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 impl Tenants {
@@ -196,6 +205,7 @@ impl Tenants {
             starting: tokio::sync::Mutex::new(()),
             shutdown,
             discarded: Mutex::new(BTreeMap::new()),
+            reloads: Default::default(),
             metrics_plugin: AtomicBool::new(false),
         }
     }
@@ -339,6 +349,19 @@ impl Tenants {
         self.metrics_plugin
             .store(checked.metrics_plugin, Ordering::Relaxed);
         Ok(checked.default_plugins)
+    }
+
+    /// Counts a configuration reload: its pipelines swapped in, or a failure that
+    /// changed nothing (a bad file, a plugin refusing its config).
+    pub(crate) fn record_reload(&self, succeeded: bool) {
+        self.reloads[usize::from(!succeeded)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reloads(&self) -> ReloadCounts {
+        ReloadCounts {
+            succeeded: self.reloads[0].load(Ordering::Relaxed),
+            failed: self.reloads[1].load(Ordering::Relaxed),
+        }
     }
 
     /// Whether the top-level pipeline or a tenant's has a metrics plugin.

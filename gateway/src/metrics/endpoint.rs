@@ -82,6 +82,7 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
     .unwrap_or_default();
     let mut points = registry::receiver_points(&sources.receivers);
     points.extend(registry::discarded_points(&sources.tenants.discarded()));
+    points.extend(registry::reload_points(sources.tenants.reloads()));
     points.extend(registry::block_points(&sources.store.block_list()));
     if let Some(remote_write) = &sources.remote_write {
         points.extend(registry::remote_write_points(remote_write));

@@ -3,8 +3,8 @@
 //! plugins, the tail sampler, remote-write).
 
 use crate::forward::QueueFigures;
-use crate::ingest::Discard;
 use crate::ingest::memory::MemoryState;
+use crate::ingest::{Discard, ReloadCounts};
 use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
@@ -42,6 +42,11 @@ pub(crate) const DISCARDED_SPANS: Family = family(
     "Spans of a tenant refused, by reason: its limits (rate_limited, trace_too_large, live_traces_exceeded), or their whole request refused retryably because the gateway could not take it (overloaded, no_space, unavailable).",
 );
 
+pub(crate) const CONFIG_RELOADS: Family = family(
+    "spangate_config_reloads_total",
+    "Configuration reloads (SIGHUP), by outcome: success (the new pipelines run) or failure (nothing changed; the log says why).",
+);
+
 /// The label naming the tenant on the `spangate_*` families, with multi-tenancy on.
 pub(crate) const TENANT_LABEL: &str = "tenant";
 
@@ -72,6 +77,10 @@ pub(crate) const PLUGIN_RESTARTS: Family = family(
 pub(crate) const PLUGIN_CIRCUIT_OPENED: Family = family(
     "spangate_plugin_circuit_opened_total",
     "Times a plugin's circuit breaker opened.",
+);
+pub(crate) const PLUGIN_CIRCUIT_CLOSED: Family = family(
+    "spangate_plugin_circuit_closed_total",
+    "Times a plugin's circuit breaker closed again: the trial call after its cooldown succeeded.",
 );
 pub(crate) const PLUGIN_CIRCUIT_OPEN: Family = family(
     "spangate_plugin_circuit_open",
@@ -263,6 +272,14 @@ pub(crate) fn receiver_points(stats: &ReceiverStats) -> Vec<MetricPoint> {
     points
 }
 
+/// Configuration reloads by outcome (both series always present, from 0).
+pub(crate) fn reload_points(reloads: ReloadCounts) -> Vec<MetricPoint> {
+    vec![
+        counter(CONFIG_RELOADS, &[("outcome", "success")], reloads.succeeded),
+        counter(CONFIG_RELOADS, &[("outcome", "failure")], reloads.failed),
+    ]
+}
+
 /// Spans each tenant's limits discarded, by reason (tenants with none have no series).
 pub(crate) fn discarded_points(discarded: &[(String, Discard, u64)]) -> Vec<MetricPoint> {
     discarded
@@ -305,6 +322,11 @@ pub(crate) fn plugin_points(pipeline: &Pipeline) -> Vec<MetricPoint> {
             PLUGIN_CIRCUIT_OPENED,
             &labels,
             stats.circuit_opened,
+        ));
+        points.push(counter(
+            PLUGIN_CIRCUIT_CLOSED,
+            &labels,
+            stats.circuit_closed,
         ));
         points.push(gauge(
             PLUGIN_CIRCUIT_OPEN,

@@ -95,7 +95,10 @@ impl Pipeline {
             tracing::info!(
                 plugin = %name,
                 %kind,
+                reported_name = %plugin.info().name,
                 version = %plugin.info().version,
+                needs = %plugin.info().needs,
+                instances = plugin.instances(),
                 from_cache = load.from_cache,
                 load_ms = started.elapsed().as_secs_f64() * 1e3,
                 "plugin started"
@@ -103,6 +106,23 @@ impl Pipeline {
             stages.push(Arc::new(plugin));
         }
         Ok(Pipeline { stages })
+    }
+
+    /// Continues the counters of `previous`'s plugins in the plugins of the same name
+    /// and kind of this pipeline, built to replace it and not yet shared.
+    pub fn continue_counters_of(&mut self, previous: &Pipeline) {
+        for stage in &mut self.stages {
+            let Some(plugin) = Arc::get_mut(stage) else {
+                continue;
+            };
+            if let Some(old) = previous
+                .stages
+                .iter()
+                .find(|old| old.name() == plugin.name())
+            {
+                plugin.continue_counters_of(old);
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {

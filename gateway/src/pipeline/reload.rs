@@ -49,16 +49,17 @@ impl PipelineHandle {
     }
 
     /// Swaps in `pipeline` (built with this handle's runtime): batches that started
-    /// with the previous one finish with it.
-    pub fn replace(&self, pipeline: Pipeline) {
+    /// with the previous one finish with it. Plugins kept across the swap (same name and
+    /// kind) keep counting on the same counters.
+    pub fn replace(&self, mut pipeline: Pipeline) {
         let tail_sampler_added = pipeline.tail_sampler().is_some();
-        let previous = std::mem::replace(
-            &mut *self
-                .current
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            Arc::new(pipeline),
-        );
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        pipeline.continue_counters_of(&current);
+        let previous = std::mem::replace(&mut *current, Arc::new(pipeline));
+        drop(current);
         if tail_sampler_added && previous.tail_sampler().is_none() {
             tracing::warn!(
                 "the reloaded pipeline tail-samples but the running one did not: tail sampling \

@@ -50,12 +50,15 @@ impl Circuit {
         }
     }
 
-    pub(super) fn record_success(&mut self) {
+    /// Returns true when this success closed the circuit (the half-open trial passed).
+    pub(super) fn record_success(&mut self) -> bool {
         self.consecutive_failures = 0;
         // A call admitted before the circuit opened must not close it.
-        if self.state == State::HalfOpen {
+        let closes = self.state == State::HalfOpen;
+        if closes {
             self.state = State::Closed;
         }
+        closes
     }
 
     /// Returns true when this failure opened (or re-opened) the circuit.
@@ -115,8 +118,12 @@ mod tests {
             Admission::Skip
         );
         assert_eq!(circuit.admit(start + cooldown * 2), Admission::Call);
-        circuit.record_success();
+        assert!(circuit.record_success(), "the passing trial closes it");
         assert!(!circuit.is_open());
+        assert!(
+            !circuit.record_success(),
+            "closed already: nothing to close"
+        );
         assert_eq!(circuit.consecutive_failures(), 0);
         assert_eq!(circuit.admit(start + cooldown * 2), Admission::Call);
     }

@@ -202,6 +202,11 @@ impl Pool {
         }
     }
 
+    /// How many instances the pool holds (created on first use after the first).
+    pub(super) fn size(&self) -> usize {
+        self.slots.len()
+    }
+
     /// A free slot if there is one, else waits on one (round robin). Instances are
     /// never called concurrently: a slot is held for the whole call.
     pub(super) fn acquire(&self) -> MutexGuard<'_, Slot> {

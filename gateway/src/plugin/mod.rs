@@ -288,6 +288,8 @@ pub struct PluginStats {
     pub call_time: std::time::Duration,
     /// Times the circuit breaker opened (a failed half-open trial re-opens it: counted).
     pub circuit_opened: u64,
+    /// Times it closed again: a half-open trial call succeeded.
+    pub circuit_closed: u64,
     /// Whether the circuit is open (or half-open, waiting on its trial call) now.
     pub circuit_open: bool,
     /// The most linear memory (all its memories) one instance of the plugin has held

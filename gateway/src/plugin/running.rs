@@ -37,7 +37,9 @@ pub struct Plugin {
     recipe: Recipe,
     pool: Pool,
     circuit: Mutex<Circuit>,
-    counters: Counters,
+    /// Shared with the plugin of the same name and kind in the next pipeline after a
+    /// reload, so `/metrics` counters keep counting instead of falling back to zero.
+    counters: Arc<Counters>,
     last_failure: Mutex<Option<CallFailure>>,
 }
 
@@ -50,6 +52,7 @@ struct Counters {
     failures: [AtomicU64; 7],
     restarts: AtomicU64,
     circuit_opened: AtomicU64,
+    circuit_closed: AtomicU64,
     call_nanos: AtomicU64,
     /// The most linear memory one instance has held.
     memory_peak: AtomicU64,
@@ -120,15 +123,7 @@ impl Plugin {
             PluginKind::Processor => limits.instances,
             PluginKind::Sampler | PluginKind::Metrics => 1,
         };
-        tracing::info!(
-            plugin = %plugin,
-            kind = %compiled.kind,
-            reported_name = %info.name,
-            version = %info.version,
-            needs = %info.needs,
-            instances,
-            "plugin started"
-        );
+        // Logged once, by the pipeline that starts it ("plugin started").
         Ok(Plugin {
             name: plugin,
             kind: compiled.kind,
@@ -143,7 +138,7 @@ impl Plugin {
             deadline_ticks,
             recipe,
             pool: Pool::new(instances, first),
-            counters: Counters::default(),
+            counters: Arc::default(),
             last_failure: Mutex::new(None),
         })
     }
@@ -166,6 +161,19 @@ impl Plugin {
 
     pub fn limits(&self) -> &PluginLimits {
         &self.limits
+    }
+
+    /// Instances calls run on (a processor's `limits.instances`; one for the others).
+    pub fn instances(&self) -> usize {
+        self.pool.size()
+    }
+
+    /// Continues `previous`'s counters when it is the same plugin (name and kind) of the
+    /// pipeline this one replaces on reload. Call before the plugin is shared.
+    pub fn continue_counters_of(&mut self, previous: &Plugin) {
+        if previous.name == self.name && previous.kind == self.kind {
+            self.counters = previous.counters.clone();
+        }
     }
 
     /// `Some` for a sampler that tail-samples (it declared tail settings at `init`).
@@ -345,6 +353,7 @@ impl Plugin {
             restarts: load(&counters.restarts),
             call_time: Duration::from_nanos(load(&counters.call_nanos)),
             circuit_opened: load(&counters.circuit_opened),
+            circuit_closed: load(&counters.circuit_closed),
             memory_peak_bytes: load(&counters.memory_peak),
             circuit_open: self.circuit().is_open(),
         }
@@ -457,7 +466,14 @@ impl Plugin {
         );
         match result {
             Ok(value) => {
-                self.circuit().record_success();
+                if self.circuit().record_success() {
+                    self.counters.circuit_closed.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        plugin = %self.name,
+                        "plugin circuit closed: the trial call after the cooldown succeeded; \
+                         calls resume"
+                    );
+                }
                 Ok(value)
             }
             Err(failure) => {

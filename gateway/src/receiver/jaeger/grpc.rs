@@ -3,7 +3,6 @@
 //! corrections as OTLP/gRPC (`receiver/grpc.rs`).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tonic::codegen::{
@@ -114,8 +113,10 @@ pub(crate) async fn serve(
     max_message_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let local: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(address = ?local, "jaeger grpc receiver listening");
+    match listener.local_addr() {
+        Ok(address) => tracing::info!(%address, "jaeger grpc receiver listening"),
+        Err(_) => tracing::info!("jaeger grpc receiver listening"),
+    }
     tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(move |response| {
             correct_tonic_status(response, &stats, TRANSPORT)

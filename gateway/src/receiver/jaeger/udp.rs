@@ -53,11 +53,17 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let transport = protocol.transport();
-    tracing::info!(
-        address = ?socket.local_addr().ok(),
-        transport = transport.label(),
-        "jaeger udp receiver listening"
-    );
+    match socket.local_addr() {
+        Ok(address) => tracing::info!(
+            %address,
+            transport = transport.label(),
+            "jaeger udp receiver listening"
+        ),
+        Err(_) => tracing::info!(
+            transport = transport.label(),
+            "jaeger udp receiver listening"
+        ),
+    }
     // One byte more than the limit, so that a longer datagram is seen as such.
     let mut buffer = vec![0u8; MAX_DATAGRAM_BYTES + 1];
     let mut log = LogLimiter::default();
