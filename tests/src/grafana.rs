@@ -103,7 +103,7 @@ fn number_value(value: &Yaml, what: &str) -> u64 {
 
 /// The stack's `spangate.yaml` as a test gateway runs it: every key kept, except the
 /// ones the harness owns (listen addresses become free loopback ports, `data_dir` a
-/// temporary directory, the log format text). A key the adaptation does not know fails
+/// temporary directory). A key the adaptation does not know fails
 /// here rather than being dropped silently.
 pub fn gateway_options(config: &Yaml) -> GatewayOptions {
     let mut options = GatewayOptions::default();
@@ -180,8 +180,7 @@ pub fn gateway_options(config: &Yaml) -> GatewayOptions {
                 for (key, value) in mapping(value, "log") {
                     match string_key(key) {
                         "level" => options.log_level = text_value(value, "log.level"),
-                        "format" => {}
-                        other => panic!("stack config: `log.{other}` is not adapted"),
+                        other => options.log_extra.push_str(&yaml_line(other, value)),
                     }
                 }
             }
