@@ -53,7 +53,7 @@ struct Datasource {
     url: String,
     #[serde(default)]
     is_default: bool,
-    #[allow(dead_code)] // read by Grafana only
+    /// Provisioned datasources can be changed in the UI (a demo stack).
     #[serde(default)]
     editable: bool,
     json_data: Yaml,
@@ -165,7 +165,6 @@ struct PrometheusJsonData {
 struct ExemplarDestination {
     name: String,
     datasource_uid: String,
-    #[allow(dead_code)] // read by Grafana only
     url_display_label: Option<String>,
 }
 
@@ -178,13 +177,11 @@ struct LokiJsonData {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct DerivedField {
-    #[allow(dead_code)] // read by Grafana only
     name: String,
     matcher_type: String,
     matcher_regex: String,
     url: String,
     datasource_uid: String,
-    #[allow(dead_code)] // read by Grafana only
     url_display_label: Option<String>,
 }
 
@@ -385,6 +382,7 @@ fn datasources_have_every_tempo_feature_and_their_links_resolve() {
             "{}: Grafana's server makes the calls",
             d.name
         );
+        assert!(d.editable, "{}: editable in the demo", d.name);
         assert_reaches_service(&d.url, &format!("datasource {}", d.name));
     }
     let tempo_source = ds.by_kind("tempo");
@@ -459,6 +457,12 @@ fn datasources_have_every_tempo_feature_and_their_links_resolve() {
     assert!(!ds.prometheus.exemplar_trace_id_destinations.is_empty());
     for destination in &ds.prometheus.exemplar_trace_id_destinations {
         assert_eq!(ds.kind_of(&destination.datasource_uid), "tempo");
+        assert!(
+            destination
+                .url_display_label
+                .as_deref()
+                .is_some_and(|l| !l.is_empty())
+        );
         // The exemplar label the span-metrics plugin writes (its default, not overridden).
         assert_eq!(destination.name, "traceID");
     }
@@ -470,6 +474,13 @@ fn datasources_have_every_tempo_feature_and_their_links_resolve() {
 
     assert!(!ds.loki.derived_fields.is_empty());
     for field in &ds.loki.derived_fields {
+        assert!(!field.name.is_empty());
+        assert!(
+            field
+                .url_display_label
+                .as_deref()
+                .is_some_and(|l| !l.is_empty())
+        );
         assert_eq!(field.matcher_type, "regex");
         assert_eq!(ds.kind_of(&field.datasource_uid), "tempo");
         assert_eq!(
