@@ -10,6 +10,7 @@ pub mod clients_env;
 pub mod compare;
 pub mod expect;
 pub mod fixtures;
+pub mod grafana;
 pub mod harness;
 pub mod ids;
 pub mod jaeger;
