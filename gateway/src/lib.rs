@@ -348,6 +348,7 @@ pub async fn run(
         store: store.clone(),
         forwarder: forwarder.clone(),
         memory,
+        write_queue: ingest.write_queue(),
     });
     let query_routes = if config.storage.enabled {
         query::router(

@@ -11,6 +11,7 @@ mod tenants;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -170,6 +171,50 @@ impl IngestError {
     }
 }
 
+/// The write slots as `/metrics` shows them: how many requests hold one (in the
+/// pipeline or the store write), how many wait for one (up to `ingest.queue_timeout`),
+/// and how many there are (`ingest.max_inflight_writes`).
+#[derive(Clone)]
+pub(crate) struct WriteQueue {
+    slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteQueueFigures {
+    pub in_flight: usize,
+    pub waiting: usize,
+    pub max: usize,
+}
+
+impl WriteQueue {
+    pub(crate) fn figures(&self) -> WriteQueueFigures {
+        WriteQueueFigures {
+            in_flight: self.max.saturating_sub(self.slots.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+            max: self.max,
+        }
+    }
+}
+
+/// Counts one request waiting for a write slot for as long as it lives (a timed-out or
+/// cancelled wait is uncounted too).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(counter: &Arc<AtomicUsize>) -> Waiting {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Waiting(counter.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Ingest {
     /// Each tenant's pipeline, tail sampler and limits, and the store.
@@ -181,6 +226,8 @@ pub(crate) struct Ingest {
     pipeline_slots: Arc<Semaphore>,
     /// The number of write slots, all of which `drain` takes back.
     max_inflight_writes: usize,
+    /// Requests waiting for a write slot now.
+    waiting_writes: Arc<AtomicUsize>,
     queue_timeout: Duration,
     /// The memory limiter's verdict, sampled in the background.
     memory: Arc<MemoryState>,
@@ -199,8 +246,18 @@ impl Ingest {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             max_inflight_writes: config.max_inflight_writes,
+            waiting_writes: Arc::default(),
             queue_timeout: config.queue_timeout,
             memory,
+        }
+    }
+
+    /// The write slots, for `/metrics`.
+    pub(crate) fn write_queue(&self) -> WriteQueue {
+        WriteQueue {
+            slots: self.write_slots.clone(),
+            waiting: self.waiting_writes.clone(),
+            max: self.max_inflight_writes,
         }
     }
 
@@ -293,11 +350,13 @@ impl Ingest {
         runtime: Arc<TenantRuntime>,
         mut request: ExportTraceServiceRequest,
     ) -> Result<(), IngestError> {
+        let waiting = Waiting::new(&self.waiting_writes);
         let permit =
             tokio::time::timeout(self.queue_timeout, self.write_slots.clone().acquire_owned())
                 .await
                 .map_err(|_| IngestError::Overloaded(self.queue_timeout))?
                 .map_err(|_| IngestError::ShuttingDown)?;
+        drop(waiting);
         let store = self.tenants.store().clone();
         let forwarder = self.tenants.forwarder().clone();
         let pipeline = runtime.pipeline();
@@ -525,6 +584,40 @@ mod tests {
             .unwrap();
         assert_eq!(accepted.accepted_spans, 1);
         assert!(stored(&ingest, SINGLE_TENANT, 1));
+    }
+
+    #[tokio::test]
+    async fn the_write_queue_shows_slots_held_and_requests_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ingest = ingest_with_one_slot(dir.path());
+        // Long enough that the waiting export is still waiting when it is looked at.
+        ingest.queue_timeout = Duration::from_secs(60);
+        let queue = ingest.write_queue();
+        let figures = |in_flight, waiting| WriteQueueFigures {
+            in_flight,
+            waiting,
+            max: 1,
+        };
+        assert_eq!(queue.figures(), figures(0, 0));
+        let held = ingest.write_slots.clone().acquire_owned().await.unwrap();
+        assert_eq!(queue.figures(), figures(1, 0));
+        let waiter = {
+            let ingest = ingest.clone();
+            tokio::spawn(async move { ingest.export(SINGLE_TENANT, one_span_request(1)).await })
+        };
+        let mut seen_waiting = false;
+        for _ in 0..1000 {
+            if queue.figures() == figures(1, 1) {
+                seen_waiting = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(seen_waiting, "{:?}", queue.figures());
+        drop(held);
+        let accepted = waiter.await.unwrap().unwrap();
+        assert_eq!(accepted.accepted_spans, 1);
+        assert_eq!(queue.figures(), figures(0, 0));
     }
 
     #[tokio::test]

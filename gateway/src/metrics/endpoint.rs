@@ -16,6 +16,7 @@ use super::registry;
 use super::remote_write::RemoteWriteStats;
 use crate::forward::Forwarder;
 use crate::ingest::Tenants;
+use crate::ingest::WriteQueue;
 use crate::ingest::memory::MemoryState;
 use crate::receiver::ReceiverStats;
 use crate::store::TraceStore;
@@ -39,6 +40,8 @@ pub(crate) struct MetricsSources {
     pub forwarder: Arc<Forwarder>,
     /// The memory limiter's last sample.
     pub memory: Arc<MemoryState>,
+    /// The ingest write slots: held, waited for, in all.
+    pub write_queue: WriteQueue,
 }
 
 /// The `/metrics` route.
@@ -95,6 +98,7 @@ async fn metrics(State(sources): State<MetricsSources>, headers: HeaderMap) -> R
         ));
     }
     points.extend(registry::memory_points(&sources.memory));
+    points.extend(registry::write_queue_points(sources.write_queue.figures()));
     points.extend(plugin_points);
     (
         [(header::CONTENT_TYPE, format.content_type())],

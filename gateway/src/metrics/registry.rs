@@ -4,7 +4,7 @@
 
 use crate::forward::QueueFigures;
 use crate::ingest::memory::MemoryState;
-use crate::ingest::{Discard, ReloadCounts};
+use crate::ingest::{Discard, ReloadCounts, WriteQueueFigures};
 use crate::metrics::remote_write::RemoteWriteStats;
 use crate::model::{MetricPoint, MetricValue};
 use crate::pipeline::Pipeline;
@@ -447,6 +447,28 @@ pub(crate) const MEMORY_RELIEFS: Family = family(
     "spangate_memory_reliefs_total",
     "Times memtables were flushed and the allocator purged because memory was over the soft limit.",
 );
+
+pub(crate) const INGEST_WRITES_IN_FLIGHT: Family = family(
+    "spangate_ingest_writes_in_flight",
+    "Export requests holding a write slot now (in the plugin pipeline or the store write).",
+);
+pub(crate) const INGEST_WRITES_WAITING: Family = family(
+    "spangate_ingest_writes_waiting",
+    "Export requests waiting for a write slot now; past ingest.queue_timeout they are refused as overloaded.",
+);
+pub(crate) const INGEST_MAX_INFLIGHT_WRITES: Family = family(
+    "spangate_ingest_max_inflight_writes",
+    "Write slots (ingest.max_inflight_writes).",
+);
+
+/// The ingest write queue: slots held, requests waiting, slots in all.
+pub(crate) fn write_queue_points(queue: WriteQueueFigures) -> Vec<MetricPoint> {
+    vec![
+        gauge(INGEST_WRITES_IN_FLIGHT, &[], queue.in_flight as f64),
+        gauge(INGEST_WRITES_WAITING, &[], queue.waiting as f64),
+        gauge(INGEST_MAX_INFLIGHT_WRITES, &[], queue.max as f64),
+    ]
+}
 
 pub(crate) fn memory_points(memory: &MemoryState) -> Vec<MetricPoint> {
     let (resident, limit, soft_limit, reliefs) = memory.figures();
