@@ -8,17 +8,37 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Every file under `/ui/<version>/`: name, content type, contents.
 const FILES: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("assets/app.css")),
-    ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/app.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("assets/favicon.svg"),
+    ),
     ("theme.js", JAVASCRIPT, include_str!("assets/theme.js")),
     ("app.js", JAVASCRIPT, include_str!("assets/app.js")),
     ("api.js", JAVASCRIPT, include_str!("assets/api.js")),
-    ("complete.js", JAVASCRIPT, include_str!("assets/complete.js")),
+    (
+        "complete.js",
+        JAVASCRIPT,
+        include_str!("assets/complete.js"),
+    ),
     ("results.js", JAVASCRIPT, include_str!("assets/results.js")),
     ("trace.js", JAVASCRIPT, include_str!("assets/trace.js")),
-    ("waterfall.js", JAVASCRIPT, include_str!("assets/waterfall.js")),
+    (
+        "waterfall.js",
+        JAVASCRIPT,
+        include_str!("assets/waterfall.js"),
+    ),
     ("details.js", JAVASCRIPT, include_str!("assets/details.js")),
-    ("services.js", JAVASCRIPT, include_str!("assets/services.js")),
+    (
+        "services.js",
+        JAVASCRIPT,
+        include_str!("assets/services.js"),
+    ),
     ("dom.js", JAVASCRIPT, include_str!("assets/dom.js")),
 ];
 
@@ -87,7 +107,7 @@ fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let start = if hash == 0 { OFFSET_BASIS } else { hash };
-    bytes
-        .iter()
-        .fold(start, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
+    bytes.iter().fold(start, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
+    })
 }

@@ -55,8 +55,14 @@ async fn asset(Path((version, file)): Path<(String, String)>, headers: HeaderMap
 fn respond(headers: &HeaderMap, asset: &Asset, cache_control: &'static str) -> Response {
     let etag = asset.etag();
     let common = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
         (
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

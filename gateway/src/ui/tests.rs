@@ -86,7 +86,11 @@ async fn every_linked_asset_is_served_immutable_with_its_content_type() {
             Some("svg") => "image/svg+xml",
             other => panic!("unexpected asset type {other:?} in {url}"),
         };
-        assert_eq!(header_of(&response, header::CONTENT_TYPE), expected, "{url}");
+        assert_eq!(
+            header_of(&response, header::CONTENT_TYPE),
+            expected,
+            "{url}"
+        );
         assert_eq!(
             header_of(&response, header::CACHE_CONTROL),
             "public, max-age=31536000, immutable",
@@ -185,8 +189,14 @@ fn no_asset_refers_to_another_host() {
             );
         }
         // Protocol-relative URLs (`//host/...`) in markup, styles and imports.
-        for pattern in ["src=\"//", "href=\"//", "url(//", "url(\"//", "from \"//", "import(\"//"]
-        {
+        for pattern in [
+            "src=\"//",
+            "href=\"//",
+            "url(//",
+            "url(\"//",
+            "from \"//",
+            "import(\"//",
+        ] {
             assert!(
                 !without_namespace.contains(pattern),
                 "{} has a protocol-relative URL ({pattern})",

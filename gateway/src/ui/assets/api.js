@@ -24,7 +24,10 @@ async function get(path, params = {}, accept = "application/json") {
   const query = new URLSearchParams(
     Object.entries(params).filter(([, value]) => value !== undefined && value !== ""),
   );
-  const url = query.size ? `${path}?${query}` : path;
+  // From the origin, never from the page's URL: a page opened as
+  // http://user:password@host/ would make every relative URL carry the credentials,
+  // which fetch refuses. The browser sends the credentials it cached for the origin.
+  const url = `${location.origin}${path}${query.size ? `?${query}` : ""}`;
   const headers = { Accept: accept };
   if (tenant()) headers["X-Scope-OrgID"] = tenant();
   const response = await fetch(url, { headers, credentials: "same-origin" });

@@ -165,7 +165,10 @@ export function attachCompletion(input, list) {
 
   input.addEventListener("input", update);
   input.addEventListener("focus", update);
-  input.addEventListener("blur", () => setTimeout(close, 100));
+  // Later than a click on a suggestion, and not when the box has the focus again.
+  input.addEventListener("blur", () => setTimeout(() => {
+    if (document.activeElement !== input) close();
+  }, 100));
   input.addEventListener("keydown", (event) => {
     if (list.hidden || !items.length) return;
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
