@@ -182,6 +182,16 @@ impl Browser {
         )
     }
 
+    /// Runs `script` with a callback as its last argument and returns what the script
+    /// passes to it (WebDriver's script timeout, 30 s by default, bounds the wait).
+    pub fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command(
+            "POST",
+            &self.session_path("/execute/async"),
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
     /// Every element matching the CSS selector, in document order.
     pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
         let found = self.command(

@@ -188,12 +188,19 @@ export async function showServices(container, rangeSeconds, state) {
   clear(container).append(source, graph(model), redTable(model, Boolean(metrics)));
 }
 
+/// Spans per second, or per minute when under one a second; "–" before it is known.
+function rate(perSecond) {
+  if (!Number.isFinite(perSecond)) return "–";
+  if (perSecond > 0 && perSecond < 1) return `${formatNumber(perSecond * 60, 2)}/min`;
+  return `${formatNumber(perSecond, 2)}/s`;
+}
+
 function redTable(model, counted) {
   const rows = model.nodes.slice().sort((a, b) => a.name.localeCompare(b.name)).map((node) => {
     const errorShare = counted ? (node.calls ? node.errors / node.calls : NaN) : (node.rate ? node.errorRate / node.rate : NaN);
     return h("tr", { class: "red-row", dataset: { service: node.name } },
       h("td", { class: "service" }, node.name),
-      h("td", { class: "num rate" }, `${formatNumber(node.rate, 3)}/s`),
+      h("td", { class: "num rate" }, rate(node.rate)),
       counted ? h("td", { class: "num calls" }, formatNumber(node.calls, 0)) : null,
       h("td", { class: "num errors" }, Number.isFinite(errorShare) ? `${formatNumber(errorShare * 100, 1)}%` : "–"),
       h("td", { class: "num p50" }, formatDuration(node.p50)),
@@ -256,7 +263,7 @@ function graph(model) {
     return svg("g", { class: `graph-edge${edge.errors ? " error" : ""}`, "data-client": edge.client, "data-server": edge.server },
       svg("path", { d, "marker-end": "url(#arrow)" }),
       svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" },
-        `${formatNumber(edge.calls, 0)} calls${edge.errors ? `, ${formatNumber(edge.errors, 0)} failed` : ""}`));
+        `${formatNumber(edge.calls, 0)} call${edge.calls === 1 ? "" : "s"}${edge.errors ? `, ${formatNumber(edge.errors, 0)} failed` : ""}`));
   });
   const nodeShapes = names.map((name) => {
     const { x, y } = position.get(name);
@@ -266,7 +273,7 @@ function graph(model) {
       hued(svg("rect", { width, height, rx: 8 }), name),
       svg("text", { x: 10, y: 22, class: "node-name" }, name.length > 22 ? `${name.slice(0, 21)}…` : name),
       svg("text", { x: 10, y: 42, class: "node-stats" }, node
-        ? `${formatNumber(node.rate, 2)}/s · p95 ${formatDuration(node.p95)}`
+        ? `${rate(node.rate)} · p95 ${formatDuration(node.p95)}`
         : "no spans of its own"));
   });
   return h("div", { class: "graph", id: "service-graph" },

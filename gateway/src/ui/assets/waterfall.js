@@ -72,7 +72,12 @@ export function createWaterfall(container, trace, onSelect) {
     bar.style.width = `${Math.max((span.duration / total) * 100, 0.2)}%`;
     bar.style.setProperty("--hue", serviceHue(span.service));
     duration.textContent = formatDuration(span.duration);
-    duration.style.left = `${Math.min(left + (span.duration / total) * 100, 88)}%`;
+    // Right of the bar, or inside its end when the bar reaches the right edge.
+    const end = left + (span.duration / total) * 100;
+    const inside = end > 88;
+    duration.classList.toggle("inside", inside);
+    duration.style.left = inside ? "" : `${end}%`;
+    duration.style.right = inside ? `${100 - end}%` : "";
   }
 
   function rowElement() {
