@@ -7,7 +7,7 @@ export function showSpan(container, span, trace) {
   const status = span.status === "error"
     ? h("span", { class: "badge error" }, `error${span.statusMessage ? `: ${span.statusMessage}` : ""}`)
     : h("span", { class: `badge ${span.status}` }, span.status + (span.statusMessage ? `: ${span.statusMessage}` : ""));
-  const parent = trace.spans.find((candidate) => candidate.id === span.parentId);
+  const parent = trace.byId.get(span.parentId);
   clear(container).append(
     h("h3", { class: "detail-title" }, span.name || "(no name)"),
     table("Span", "span-overview", [

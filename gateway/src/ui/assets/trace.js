@@ -43,7 +43,7 @@ export function attributeList(attributes) {
 
 const nanos = (text) => BigInt(text || 0);
 
-/// `{trace: {resourceSpans}}` → `{spans, rows, start, duration, services, partial}`.
+/// `{trace: {resourceSpans}}` → `{spans, byId, rows, start, duration, services, partial}`.
 /// Times of spans, events are nanoseconds from the trace's start (Numbers).
 export function parseTrace(answer) {
   const batches = answer?.trace?.resourceSpans || answer?.trace?.batches || [];
@@ -64,7 +64,9 @@ export function parseTrace(answer) {
       }
     }
   }
-  if (start === null) return { spans: [], rows: [], start: 0n, duration: 0, services: [], partial: false };
+  if (start === null) {
+    return { spans: [], byId: new Map(), rows: [], start: 0n, duration: 0, services: [], partial: false };
+  }
   const spans = raw.map(({ span, spanStart, spanEnd, service, resource, scope }, index) => ({
     index,
     id: base64ToHex(span.spanId),
@@ -93,10 +95,12 @@ export function parseTrace(answer) {
     depth: 0,
     children: [],
   }));
-  const rows = treeOrder(spans);
+  const byId = new Map(spans.map((span) => [span.id, span]));
+  const rows = treeOrder(spans, byId);
   const services = [...new Set(spans.map((span) => span.service))].sort();
   return {
     spans,
+    byId,
     rows,
     start,
     duration: Number(end - start),
@@ -107,8 +111,7 @@ export function parseTrace(answer) {
 
 /// Depth-first, parents first; spans whose parent is absent are roots. Iterative, so a
 /// 10,000-deep chain is fine.
-function treeOrder(spans) {
-  const byId = new Map(spans.map((span) => [span.id, span]));
+function treeOrder(spans, byId) {
   const roots = [];
   for (const span of spans) {
     const parent = span.parentId && span.parentId !== span.id ? byId.get(span.parentId) : undefined;

@@ -92,7 +92,7 @@ export function createWaterfall(container, trace, onSelect) {
   spacer.addEventListener("click", (event) => {
     const row = event.target.closest(".wf-row");
     if (!row) return;
-    const span = trace.spans.find((candidate) => candidate.id === row.dataset.spanId);
+    const span = trace.byId.get(row.dataset.spanId);
     if (!span) return;
     if (event.target.closest(".wf-toggle")) {
       if (collapsed.has(span.id)) collapsed.delete(span.id);
