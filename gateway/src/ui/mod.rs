@@ -1,7 +1,8 @@
-//! The built-in trace view on the query port: `GET /` answers one HTML page, and its
-//! stylesheet, scripts and icon are served under `/ui/<version>/`. Every asset is
-//! compiled into the binary (`include_str!`), refers to nothing outside this origin
-//! (the page's Content-Security-Policy allows only `'self'`), and needs no build step:
+//! The built-in trace view on the query port: `GET /` answers one HTML page (its
+//! stylesheet inline), and its scripts and icon are served under `/ui/<version>/`.
+//! Every asset is compiled into the binary (`include_str!`), refers to nothing outside
+//! this origin (the page's Content-Security-Policy allows only `'self'` and the page's
+//! own two inline blocks, by hash), and needs no build step:
 //! plain HTML, CSS and JavaScript modules. The page reads the same Tempo API as Grafana
 //! (search, tags, trace by id, TraceQL metrics) and `/metrics`, from the browser, so it
 //! sits behind the query port's auth layer like every other route.
@@ -21,10 +22,6 @@ use axum::routing::get;
 
 use assets::Asset;
 
-/// The page's policy: scripts, styles, fetches and images from this origin only.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
@@ -65,7 +62,7 @@ fn respond(headers: &HeaderMap, asset: &Asset, cache_control: &'static str) -> R
         ),
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            HeaderValue::from_static(assets::content_security_policy()),
         ),
     ];
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));

@@ -3,6 +3,9 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
 use super::{assets, routes};
 
 async fn get(path: &str, headers: &[(header::HeaderName, &str)]) -> axum::response::Response {
@@ -26,7 +29,7 @@ async fn body_text(response: axum::response::Response) -> String {
     String::from_utf8(bytes.to_vec()).expect("utf-8 body")
 }
 
-fn header_of<'a>(response: &'a axum::response::Response, name: header::HeaderName) -> &'a str {
+fn header_of(response: &axum::response::Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
@@ -66,10 +69,47 @@ async fn the_page_is_html_revalidated_and_locked_to_this_origin() {
     }
     let page = body_text(response).await;
     assert!(page.starts_with("<!doctype html>"));
-    assert!(!page.contains("{{version}}"), "every placeholder replaced");
+    assert!(!page.contains("{{"), "every placeholder replaced");
     let version = assets::version();
     assert!(page.contains(&format!("/ui/{version}/app.js")));
-    assert!(page.contains(&format!("/ui/{version}/app.css")));
+    assert!(page.contains("--bg:"), "the stylesheet is inline");
+}
+
+/// The text between `open` and the next `close` in `page`.
+fn between<'a>(page: &'a str, open: &str, close: &str) -> &'a str {
+    let start = page.find(open).unwrap_or_else(|| panic!("no {open}")) + open.len();
+    let length = page[start..]
+        .find(close)
+        .unwrap_or_else(|| panic!("no {close}"));
+    &page[start..start + length]
+}
+
+#[tokio::test]
+async fn the_policy_allows_exactly_the_inline_style_and_script_of_the_page() {
+    let response = get("/", &[]).await;
+    let policy = header_of(&response, header::CONTENT_SECURITY_POLICY).to_owned();
+    let page = body_text(response).await;
+    let hash = |text: &str| {
+        let digest = Sha256::digest(text.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    let style = between(&page, "<style>", "</style>");
+    let script = between(&page, "<script>", "</script>");
+    assert!(style.contains("prefers-color-scheme"), "{style}");
+    assert!(script.contains("spangate.theme"), "{script}");
+    assert!(
+        policy.contains(&format!("style-src 'self' {}", hash(style))),
+        "{policy}"
+    );
+    assert!(
+        policy.contains(&format!("script-src 'self' {}", hash(script))),
+        "{policy}"
+    );
+    assert_eq!(page.matches("<style>").count(), 1);
+    assert_eq!(page.matches("<script>").count(), 1, "one inline script");
 }
 
 #[tokio::test]
@@ -82,7 +122,6 @@ async fn every_linked_asset_is_served_immutable_with_its_content_type() {
         assert_eq!(response.status(), StatusCode::OK, "{url}");
         let expected = match url.rsplit('.').next() {
             Some("js") => "text/javascript; charset=utf-8",
-            Some("css") => "text/css; charset=utf-8",
             Some("svg") => "image/svg+xml",
             other => panic!("unexpected asset type {other:?} in {url}"),
         };
@@ -154,7 +193,7 @@ async fn an_asset_of_another_version_is_served_but_revalidated() {
 
 #[tokio::test]
 async fn a_matching_etag_answers_304_without_a_body() {
-    for path in ["/".to_owned(), format!("/ui/{}/app.css", assets::version())] {
+    for path in ["/".to_owned(), format!("/ui/{}/app.js", assets::version())] {
         let first = get(&path, &[]).await;
         let etag = header_of(&first, header::ETAG).to_owned();
         let again = get(&path, &[(header::IF_NONE_MATCH, &etag)]).await;
@@ -203,8 +242,10 @@ fn no_asset_refers_to_another_host() {
                 asset.name
             );
         }
-        for import in text.split("@import").skip(1) {
-            panic!("{} imports a stylesheet: @import{import}", asset.name);
-        }
+        assert!(
+            !text.contains("@import"),
+            "{} imports a stylesheet",
+            asset.name
+        );
     }
 }

@@ -24,9 +24,9 @@ async function get(path, params = {}, accept = "application/json") {
   const query = new URLSearchParams(
     Object.entries(params).filter(([, value]) => value !== undefined && value !== ""),
   );
-  // From the origin, never from the page's URL: a page opened as
-  // http://user:password@host/ would make every relative URL carry the credentials,
-  // which fetch refuses. The browser sends the credentials it cached for the origin.
+  // From the origin, never from the page's URL: a page opened with credentials in its
+  // URL (user:password@host) would make every relative URL carry them, which fetch
+  // refuses. The browser sends the credentials it cached for the origin.
   const url = `${location.origin}${path}${query.size ? `?${query}` : ""}`;
   const headers = { Accept: accept };
   if (tenant()) headers["X-Scope-OrgID"] = tenant();
