@@ -18,5 +18,5 @@ if [ -z "${SPANGATE_BIN:-}" ]; then
   else SPANGATE_BIN=$target/debug/spangate; fi
 fi
 export SPANGATE_BIN
-echo "gateway: $SPANGATE_BIN; $(chromium --version 2>/dev/null | head -1); commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d)"
+echo "gateway: $SPANGATE_BIN; $(chromium --version 2>/dev/null | head -1); commit $(git rev-parse --short HEAD); $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 cargo run -q -p spangate-integration-tests --bin bench_trace_view -- --spans "$spans" --runs "$runs"
