@@ -402,6 +402,58 @@ fn the_view_works_behind_basic_auth_and_says_when_storage_is_off() {
 }
 
 #[test]
+fn with_multi_tenancy_the_tenant_typed_into_the_view_is_the_one_read() {
+    let gateway = TestGateway::start_with(GatewayOptions {
+        extra_yaml: "multitenancy:\n  enabled: true\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let shop = shop(ids::now_nanos() - 5_000_000_000);
+    gateway
+        .grpc()
+        .export_with(&shop.request, false, &[("x-scope-orgid", "team-shop")])
+        .expect("export as team-shop");
+    let path = format!("/api/v2/traces/{}", hex::encode(&shop.checkout));
+    let browser = Browser::start(1400, 900);
+    browser.wait_until("the trace stored", || {
+        let answer = gateway.get_with(&path, &[("x-scope-orgid", "team-shop")]);
+        (answer.status == 200 && answer.text().contains("GetCart")).then_some(())
+    });
+    browser.goto(&format!(
+        "{}/#/search?q={}",
+        gateway.query_url(),
+        url_encode("{}")
+    ));
+    // No tenant yet: the API's 401, with a hint where to type one.
+    browser.wait_until("the missing-tenant hint", || {
+        let banner = browser.wait_for("#error").text();
+        (banner.contains("no org id") && banner.contains("enter a tenant")).then_some(())
+    });
+    screenshot(&browser, "12-no-tenant");
+    // Another tenant sees nothing; the shop's tenant sees both traces.
+    let tenant = browser.wait_for("#tenant");
+    tenant.send_keys("team-other\u{E007}");
+    browser.wait_until("an empty answer", || {
+        let summary = browser.texts("#results-summary");
+        (summary.len() == 1 && summary[0].contains("nothing matched")).then_some(())
+    });
+    tenant.clear();
+    tenant.send_keys("team-shop\u{E007}");
+    browser.wait_until("the shop's traces", || {
+        (sorted(browser.texts(".result-row .root-service")) == ["billing", "frontend"])
+            .then_some(())
+    });
+    // The tenant is kept for the next visit.
+    browser.execute("location.reload()", vec![]);
+    browser.wait_until("the shop's traces again", || {
+        (browser.find_all(".result-row").len() == 2).then_some(())
+    });
+    assert_eq!(
+        browser.wait_for("#tenant").property("value"),
+        json!("team-shop")
+    );
+}
+
+#[test]
 fn the_port_serves_the_page_and_its_assets_with_their_types_and_caching() {
     let gateway = TestGateway::start();
     let page = gateway.get("/");
