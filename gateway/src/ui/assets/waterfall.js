@@ -72,12 +72,13 @@ export function createWaterfall(container, trace, onSelect) {
     bar.style.width = `${Math.max((span.duration / total) * 100, 0.2)}%`;
     bar.style.setProperty("--hue", serviceHue(span.service));
     duration.textContent = formatDuration(span.duration);
-    // Right of the bar, or inside its end when the bar reaches the right edge.
-    const end = left + (span.duration / total) * 100;
-    const inside = end > 88;
-    duration.classList.toggle("inside", inside);
-    duration.style.left = inside ? "" : `${end}%`;
-    duration.style.right = inside ? `${100 - end}%` : "";
+    // Right of the bar; near the right edge, inside a wide bar's end or left of a narrow one.
+    const width = (span.duration / total) * 100;
+    const end = left + width;
+    const place = end <= 88 ? "after" : width >= 12 ? "inside" : "before";
+    duration.dataset.place = place;
+    duration.style.left = place === "after" ? `${end}%` : "";
+    duration.style.right = place === "inside" ? `${100 - end}%` : place === "before" ? `${100 - left}%` : "";
   }
 
   function rowElement() {
