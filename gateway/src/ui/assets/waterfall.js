@@ -17,13 +17,12 @@ export function createWaterfall(container, trace, onSelect) {
   const pool = [];
 
   const spacer = h("div", { class: "wf-spacer" });
-  const scroller = h("div", { class: "wf-scroll", tabIndex: 0 }, spacer);
-  clear(container).append(
-    h("div", { class: "wf-header" },
-      h("div", { class: "wf-label" }, "Service and span"),
-      h("div", { class: "wf-track" }, ticks(trace.duration))),
-    scroller,
-  );
+  // The header scrolls with the rows (sticky on top), so both share the scrollbar's width.
+  const header = h("div", { class: "wf-header" },
+    h("div", { class: "wf-label" }, "Service and span"),
+    h("div", { class: "wf-track" }, ticks(trace.duration)));
+  const scroller = h("div", { class: "wf-scroll", tabIndex: 0 }, header, spacer);
+  clear(container).append(scroller);
 
   function layout() {
     spacer.style.height = `${rows.length * ROW_HEIGHT}px`;
