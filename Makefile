@@ -8,10 +8,15 @@ VENV ?= $(CACHE_DIR)/venv
 export SPANGATE_PYTHON ?= $(VENV)/bin/python
 CARGO ?= cargo
 
-.PHONY: run test setup venv clients toolchains plugin-sdks build release install lint fmt bench fuzz fuzz-smoke
+.PHONY: run test setup browser venv clients toolchains plugin-sdks build release install lint fmt bench bench-trace-view fuzz fuzz-smoke
 
 setup:
 	@scripts/setup.sh
+
+## Headless Chromium and chromedriver for the trace view's browser tests and bench; only
+## `make test` and `make bench-trace-view` install them, so `make run` stays light.
+browser:
+	@scripts/setup-browser.sh
 
 venv:
 	@scripts/python-venv.sh "$(VENV)" examples/python-app/requirements.txt
@@ -73,7 +78,7 @@ fmt:
 ## The build step makes every test target and the `spangate` binary the end-to-end
 ## tests start (SPANGATE_BIN) with the features of this same selection; `cargo test`
 ## alone would not build the binary (the gateway package has no integration tests).
-test: setup venv clients toolchains lint plugin-sdks
+test: setup browser venv clients toolchains lint plugin-sdks
 	$(CARGO) build $(WORKSPACE)
 	SPANGATE_BIN=$(CARGO_TARGET_DIR)/debug/spangate SPANGATE_CACHE=$(CACHE_DIR) \
 		$(CARGO) test --workspace --no-fail-fast
@@ -82,6 +87,11 @@ test: setup venv clients toolchains lint plugin-sdks
 ## The ingest and trace-by-id benchmark recorded in BENCHMARKS.md.
 bench: release
 	scripts/bench.sh
+
+## The trace view in headless Chromium (first paint, a 10,000-span trace, scrolling),
+## recorded in BENCHMARKS.md.
+bench-trace-view: release browser
+	scripts/bench-trace-view.sh
 
 ## Fuzzing (libFuzzer via cargo-fuzz, targets in fuzz/): every target for FUZZ_SECONDS
 ## each (`make fuzz FUZZ_TARGETS="traceql otlp_json"` for some); `fuzz-smoke` runs each

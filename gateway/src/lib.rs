@@ -45,6 +45,7 @@ mod search;
 pub mod store;
 mod tail;
 pub mod tenant;
+mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

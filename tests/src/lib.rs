@@ -3,6 +3,7 @@
 //!
 //! The tests themselves live in `tests/tests/*.rs`, one topic per file.
 
+pub mod browser;
 pub mod certs;
 pub mod cli;
 pub mod clients;
@@ -25,6 +26,7 @@ pub mod reference;
 pub mod sdk;
 pub mod tempo_json;
 pub mod tempopb;
+pub mod trace_view;
 
 pub use clients::{GrpcClient, HttpResponse};
 pub use compare::assert_same_spans;

@@ -6,6 +6,9 @@
 //! `X-Scope-OrgID` with multi-tenancy on, 401 `no org id` without it, 400 for a bad
 //! one); `/ready`, `/api/echo`, `/api/status/buildinfo` and `/metrics` need no tenant,
 //! as in Tempo.
+//!
+//! `GET /` and `/ui/...` serve the built-in trace view (`crate::ui`), with storage on or
+//! off (off, its searches show the 501 that says so).
 
 mod config;
 mod error;
@@ -46,8 +49,8 @@ pub struct QueryState {
     pub max_bytes_per_trace: usize,
 }
 
-/// Every route Grafana needs from Tempo, plus `extra` routes served on the same port
-/// (the gateway's `/metrics`), and gRPC `tempopb.StreamingQuerier` for HTTP/2 gRPC
+/// Every route Grafana needs from Tempo, the built-in trace view, plus `extra` routes
+/// served on the same port (the gateway's `/metrics`), and gRPC `tempopb.StreamingQuerier` for HTTP/2 gRPC
 /// requests. Query routes accept any method, as Tempo's do; unknown paths answer Go's
 /// `404 page not found`.
 pub fn router(state: QueryState, extra: Router) -> Router {
@@ -61,6 +64,7 @@ pub fn router(state: QueryState, extra: Router) -> Router {
         .route("/api/traces/{trace_id}", any(traces::trace_by_id_v1))
         .route("/api/v2/traces/{trace_id}", any(traces::trace_by_id_v2))
         .with_state(state)
+        .merge(crate::ui::routes())
         .merge(extra);
     serve_with_search(routes, search, tenancy, limits)
 }
@@ -75,6 +79,7 @@ pub fn storage_off_router(extra: Router) -> Router {
         .route("/api/status/buildinfo", get(status::buildinfo))
         .route("/api/{*rest}", any(error::storage_off))
         .route("/tempopb.StreamingQuerier/{*rest}", any(error::storage_off))
+        .merge(crate::ui::routes())
         .merge(extra)
         .fallback(error::not_found)
 }
