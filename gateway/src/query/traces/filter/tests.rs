@@ -11,6 +11,9 @@ use crate::model::{
     AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, any_value,
 };
 
+/// Request parameters besides `q`.
+type Params<'a> = &'a [(&'a str, &'a str)];
+
 const MATCH_C: &str = "{ .http.status_code = 500 }";
 const MATCH_C_AND_D: &str = "{ .http.status_code > 0 }";
 
@@ -114,7 +117,7 @@ fn span_names(data: &TracesData) -> Vec<u8> {
 #[test]
 fn depths_and_hierarchy_select_as_tempo_does() {
     // Tempo's own cases for this trace: (query, params, kept spans).
-    let cases: &[(&str, &[(&str, &str)], &[u8])] = &[
+    let cases: &[(&str, Params, &[u8])] = &[
         (MATCH_C, &[], &[3]),
         (MATCH_C, &[("match_depth", "0")], &[3]),
         (MATCH_C, &[("match_depth", "1")], &[3, 5]),
@@ -325,7 +328,7 @@ fn a_blank_query_is_no_filter_whatever_the_other_parameters() {
 
 #[test]
 fn bad_parameters_are_refused_with_tempos_words() {
-    let cases: &[(&[(&str, &str)], &str)] = &[
+    let cases: &[(Params, &str)] = &[
         (
             &[("keep_hierarchy", "yes")],
             "invalid value for keep_hierarchy: strconv.ParseBool: parsing \"yes\": invalid syntax",
