@@ -293,18 +293,15 @@ fn a_matched_span_without_an_id_keeps_no_relatives() {
 #[test]
 fn parent_cycles_end() {
     let mut data = reference_trace();
-    // A's parent becomes F: the tree is now a cycle.
+    // A's parent becomes F: the tree is now a cycle, and unbounded walks still end.
     data.resource_spans[0].scope_spans[0].spans[0].parent_span_id = id(6);
-    let (unbounded, _) = {
-        let dropped = filter(&[
-            ("q", MATCH_C),
-            ("keep_hierarchy", "true"),
-            ("match_depth", "-1"),
-        ])
-        .apply(&mut data);
-        (span_names(&data), dropped)
-    };
-    assert_eq!(unbounded, [1, 2, 4, 3, 5, 6]);
+    filter(&[
+        ("q", MATCH_C),
+        ("keep_hierarchy", "true"),
+        ("match_depth", "-1"),
+    ])
+    .apply(&mut data);
+    assert_eq!(span_names(&data), [1, 2, 4, 3, 5, 6]);
 }
 
 #[test]
@@ -406,15 +403,64 @@ fn only_one_span_level_filter_is_accepted() {
     }
 }
 
-/// Random trees (each span's parent an earlier span, or none), random matches and depths.
-fn random_trace() -> impl Strategy<Value = (TracesData, Vec<bool>)> {
+/// A random tree: span `n` (1-based) has parent `parents[n - 1]` (0: none), always an
+/// earlier span; `matches[n - 1]` says whether it matches [`MATCH_C`].
+#[derive(Debug, Clone)]
+struct RandomTree {
+    data: TracesData,
+    parents: Vec<u8>,
+    matches: Vec<bool>,
+}
+
+impl RandomTree {
+    /// Hops from span `from` up to its ancestor `to`, if `to` is one.
+    fn hops_up(&self, from: u8, to: u8) -> Option<u64> {
+        let (mut at, mut hops) = (from, 0);
+        while at != 0 {
+            if at == to {
+                return Some(hops);
+            }
+            at = self.parents[usize::from(at) - 1];
+            hops += 1;
+        }
+        None
+    }
+
+    /// The spans Tempo keeps, worked out from parent chains instead of a walk.
+    fn expected(&self, keep_hierarchy: bool, match_depth: i64, ancestor_depth: i64) -> Vec<u8> {
+        let within = |hops: u64, depth: i64| depth == -1 || hops <= depth.unsigned_abs();
+        let matched: Vec<u8> = (1..=self.names())
+            .filter(|&n| self.matches[usize::from(n) - 1])
+            .collect();
+        let mut kept: Vec<u8> = (1..=self.names())
+            .filter(|&n| {
+                matched.iter().any(|&m| {
+                    let below = self.hops_up(n, m).is_some_and(|h| within(h, match_depth));
+                    let above = keep_hierarchy
+                        && self
+                            .hops_up(m, n)
+                            .is_some_and(|h| within(h, ancestor_depth));
+                    below || above
+                })
+            })
+            .collect();
+        kept.sort_unstable();
+        kept
+    }
+
+    fn names(&self) -> u8 {
+        u8::try_from(self.parents.len()).unwrap_or(u8::MAX)
+    }
+}
+
+fn random_tree() -> impl Strategy<Value = RandomTree> {
     prop::collection::vec(
         (any::<prop::sample::Index>(), any::<bool>(), any::<bool>()),
         1..24,
     )
     .prop_map(|shape| {
         let mut resources = vec![Vec::new(), Vec::new()];
-        let mut matches = Vec::new();
+        let (mut parents, mut matches) = (Vec::new(), Vec::new());
         for (i, (parent, is_root, matched)) in shape.iter().enumerate() {
             let n = u8::try_from(i + 1).unwrap_or(u8::MAX);
             let parent = if *is_root || i == 0 {
@@ -424,6 +470,7 @@ fn random_trace() -> impl Strategy<Value = (TracesData, Vec<bool>)> {
             };
             let code = if *matched { 500 } else { 200 };
             resources[i % 2].push(span(n, parent, Some(code)));
+            parents.push(parent);
             matches.push(*matched);
         }
         let data = TracesData {
@@ -435,19 +482,23 @@ fn random_trace() -> impl Strategy<Value = (TracesData, Vec<bool>)> {
                 })
                 .collect(),
         };
-        (data, matches)
+        RandomTree {
+            data,
+            parents,
+            matches,
+        }
     })
 }
 
 proptest! {
     #[test]
-    fn kept_spans_are_a_subset_holding_every_match(
-        (data, matches) in random_trace(),
+    fn kept_spans_are_the_matches_and_their_relatives_within_the_depths(
+        tree in random_tree(),
         keep_hierarchy in any::<bool>(),
         match_depth in -1i64..4,
         ancestor_depth in -1i64..4,
     ) {
-        let mut filtered = data.clone();
+        let mut filtered = tree.data.clone();
         let dropped = filter(&[
             ("q", MATCH_C),
             ("keep_hierarchy", &keep_hierarchy.to_string()),
@@ -455,7 +506,7 @@ proptest! {
             ("ancestor_depth", &ancestor_depth.to_string()),
         ])
         .apply(&mut filtered);
-        let before = span_names(&data);
+        let before = span_names(&tree.data);
         let after = span_names(&filtered);
         // A subset, in the trace's order, with no empty group.
         let mut rest = before.iter();
@@ -465,15 +516,13 @@ proptest! {
             prop_assert!(!resource_spans.scope_spans.is_empty());
             prop_assert!(resource_spans.scope_spans.iter().all(|s| !s.spans.is_empty()));
         }
-        // Every matched span is kept.
-        for (i, matched) in matches.iter().enumerate() {
+        // Every match is kept, and exactly the relatives within the depths with it.
+        for (i, matched) in tree.matches.iter().enumerate() {
             let name = u8::try_from(i + 1).unwrap_or(u8::MAX);
             prop_assert!(!matched || after.contains(&name));
         }
-        // Unbounded both ways keeps every ancestor and descendant of a match and
-        // nothing else; with depth 0 and no hierarchy, exactly the matches.
-        if match_depth == 0 && !keep_hierarchy {
-            prop_assert_eq!(after.len(), matches.iter().filter(|m| **m).count());
-        }
+        let mut sorted = after.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, tree.expected(keep_hierarchy, match_depth, ancestor_depth));
     }
 }
