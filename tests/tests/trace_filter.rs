@@ -1,6 +1,7 @@
 //! Trace by id v2 with Tempo's span filter (`q`, `keep_hierarchy`, `match_depth`,
 //! `ancestor_depth`) through the binary: which spans come back, the same in JSON and
-//! protobuf, the `PARTIAL` status a subset carries, and Tempo's 400s for bad parameters.
+//! protobuf, the `PARTIAL` status a subset carries, the order of the size cut and the
+//! filter, and Tempo's 400s for bad parameters.
 //!
 //! The trace is Tempo's own test shape: A(root) → B → C(http.status_code=500) → E → F and
 //! A → D(http.status_code=200); A, B and D are `front`'s spans, C, E and F `back`'s.
@@ -10,12 +11,12 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use prost::Message as _;
 use spangate_integration_tests::fixtures::{
-    av_int, kv, request, resource, resource_spans, scope, span,
+    av_int, kv, named_spans_request, request, resource, resource_spans, scope, span,
 };
 use spangate_integration_tests::query::{ACCEPT_PROTOBUF, url_encode};
 use spangate_integration_tests::tempo_json;
 use spangate_integration_tests::tempopb::TraceByIdResponse;
-use spangate_integration_tests::{TestGateway, assert_same_spans, ids};
+use spangate_integration_tests::{GatewayOptions, TestGateway, assert_same_spans, ids};
 
 const FILTERED: &str = "Trace filtered, only a subset of spans matching the filter is returned";
 
@@ -278,4 +279,34 @@ fn bad_parameters_are_400_with_tempos_message() {
     // An out-of-range ancestor_depth is not read without keep_hierarchy.
     let (names, _, _) = filtered(&gw, &id, &format!("{match_c}&ancestor_depth=-2"));
     assert_eq!(names, [3]);
+}
+
+/// Over `max_bytes_per_trace`, the trace is cut first and filtered after, as in Tempo:
+/// a span cut off cannot match, and the message gives both reasons, size first.
+#[test]
+fn a_trace_cut_to_max_bytes_is_filtered_after_the_cut() {
+    let gw = TestGateway::start_with(GatewayOptions {
+        query_extra: "max_bytes_per_trace: 10KiB\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let mut names = vec!["first"];
+    names.extend(["a-span-with-a-long-enough-name-to-fill-the-trace"; 298]);
+    names.push("last");
+    let (trace_id, request) = named_spans_request("big", &names);
+    gw.grpc().export_ok(&request);
+    let id = ids::hex_id(&trace_id);
+    let both = "trace exceeds max size (max bytes: 10240), partial trace returned; \
+                Trace filtered, only a subset of spans matching the filter is returned";
+
+    let (kept, partial, message) = filtered(&gw, &id, &q(r#"{ name = "first" }"#));
+    assert_eq!((kept.len(), partial, message.as_str()), (1, true, both));
+    let (kept, partial, message) = filtered(&gw, &id, &q(r#"{ name = "last" }"#));
+    assert_eq!((kept.len(), partial, message.as_str()), (0, true, both));
+    // A filter keeping everything that fit adds nothing to the size message.
+    let (kept, _, message) = filtered(&gw, &id, &q("{ }"));
+    assert!(kept.len() > 1 && kept.len() < 300, "{} spans", kept.len());
+    assert_eq!(
+        message,
+        "trace exceeds max size (max bytes: 10240), partial trace returned"
+    );
 }
