@@ -324,6 +324,53 @@ fn trace_id_v1_and_v2_as_protobuf() {
     assert_eq!(answer.status, 404);
 }
 
+#[test]
+fn trace_id_v2_with_a_span_filter() {
+    let s = seeded();
+    let id = ids::hex_id(&s.checkout);
+    // `trace-id --q '{ name = "SELECT orders" }' --keep-hierarchy --match-depth 1
+    // --ancestor-depth 1` → `QueryTraceV2WithQueryParams` with all four parameters,
+    // `url.Values.Encode`d (keys sorted, `QueryEscape`d values).
+    let query = go_query_escape(r#"{ name = "SELECT orders" }"#);
+    assert_eq!(query, "%7B+name+%3D+%22SELECT+orders%22+%7D");
+    let path =
+        format!("/api/v2/traces/{id}?ancestor_depth=1&keep_hierarchy=true&match_depth=1&q={query}");
+    let answer = go_get(&s.gw, &path, &[("Accept", "application/protobuf")]);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let response = TraceByIdResponse::decode(answer.body.as_slice()).expect("TraceByIDResponse");
+    // The matched span and its parent; the sibling payment span is left out, and the
+    // answer says it is a subset (tempo-cli prints status and message to stderr).
+    let trace = response.trace.expect("a trace");
+    let mut names: Vec<&str> = trace
+        .resource_spans
+        .iter()
+        .flat_map(|group| &group.scope_spans)
+        .flat_map(|scope_spans| &scope_spans.spans)
+        .map(|span| span.name.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"SELECT orders"), "{names:?}");
+    assert_eq!(response.status, 1, "PARTIAL");
+    assert_eq!(
+        response.message,
+        "Trace filtered, only a subset of spans matching the filter is returned"
+    );
+    // A filter tempo-cli passes through unchecked is refused as Tempo refuses it.
+    let structural = go_query_escape("{ } >> { }");
+    let path = format!(
+        "/api/v2/traces/{id}?ancestor_depth=-1&keep_hierarchy=false&match_depth=0&q={structural}"
+    );
+    let answer = go_get(&s.gw, &path, &[("Accept", "application/protobuf")]);
+    assert_eq!(
+        (answer.status, answer.text().as_str()),
+        (
+            400,
+            "invalid TraceQL filter: only a single TraceQL filter is supported: got a structural or aggregate query"
+        )
+    );
+}
+
 fn scope_tags<'a>(answer: &'a Value, scope: &str) -> Vec<&'a str> {
     answer["scopes"]
         .as_array()

@@ -7,7 +7,7 @@
 //! endpoints (Tempo silently uses a zero time); values Go would wrap into a `uint32`
 //! are clamped; a tag name is percent-decoded a second time without Go's `+` → space.
 
-mod go;
+pub(super) mod go;
 mod legacy;
 mod logfmt;
 mod timestamp;

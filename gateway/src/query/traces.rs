@@ -1,5 +1,8 @@
 //! Trace by id: `GET /api/traces/{id}` (v1) and `GET /api/v2/traces/{id}` (v2),
 //! protobuf when `Accept` asks for `application/protobuf`, Tempo's JSON otherwise.
+//! v2 narrows the trace to the spans a TraceQL filter selects (`q`, see `filter.rs`).
+
+mod filter;
 
 use std::collections::HashMap;
 
@@ -16,6 +19,7 @@ use super::tenants;
 use crate::model::{TraceId, TracesData};
 use crate::store::blocks::merge_trace_parts;
 use crate::store::{StoreError, StoredTrace, TimeWindow};
+use filter::{FILTERED_MESSAGE, TraceFilter};
 
 const PROTOBUF: &str = "application/protobuf";
 const JSON: &str = "application/json";
@@ -28,7 +32,8 @@ pub(super) async fn trace_by_id_v1(
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
     let max_bytes = state.max_bytes_per_trace;
-    let Some(trace) = find_trace(state, path, query, &headers).await? else {
+    let lookup = TraceLookup::parse(&state, &path, &query, &headers)?;
+    let Some(trace) = lookup.read(&state).await? else {
         // Tempo's v1 answers an unknown trace with 404 and no body at all.
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
@@ -59,7 +64,10 @@ pub(super) async fn trace_by_id_v2(
 ) -> Result<Response, QueryError> {
     let wants_protobuf = wants_protobuf(&headers);
     let max_bytes = state.max_bytes_per_trace;
-    let found = find_trace(state, path, query, &headers).await?;
+    let lookup = TraceLookup::parse(&state, &path, &query, &headers)?;
+    // Checked before reading, so a bad filter costs no read.
+    let filter = TraceFilter::from_params(&query)?;
+    let found = lookup.read(&state).await?;
     // Tempo's v2 answers an unknown trace with 200 and an empty trace.
     let (mut data, inspected_bytes) = match found {
         Some(StoredTrace {
@@ -68,9 +76,20 @@ pub(super) async fn trace_by_id_v2(
         }) => (data, inspected_bytes),
         None => (TracesData::default(), 0),
     };
-    // Over the limit, v2 answers the spans that fit, marked partial.
-    let partial = (max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes))
-        .then(|| format!("{TOO_LARGE} (max bytes: {max_bytes}), partial trace returned"));
+    // Over the limit, v2 answers the spans that fit, marked partial; then the filter
+    // runs on what is left (Tempo's order), and a subset is marked partial too.
+    let mut reasons = Vec::new();
+    if max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes) {
+        reasons.push(format!(
+            "{TOO_LARGE} (max bytes: {max_bytes}), partial trace returned"
+        ));
+    }
+    if let Some(filter) = filter
+        && filter.apply(&mut data)
+    {
+        reasons.push(FILTERED_MESSAGE.to_owned());
+    }
+    let partial = (!reasons.is_empty()).then(|| reasons.join("; "));
     if wants_protobuf {
         let response = TraceByIdResponse {
             trace: Some(data),
@@ -165,48 +184,67 @@ fn wants_protobuf(headers: &HeaderMap) -> bool {
         .any(|value| value.contains(PROTOBUF))
 }
 
-/// The trace in every tenant the request reads (with multi-tenancy off, the single
-/// tenant whatever `X-Scope-OrgID` says, as in Tempo). Found in several tenants, its
-/// parts are merged as Tempo's query frontend combines them.
-async fn find_trace(
-    State(state): State<QueryState>,
-    Path(raw_id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: &HeaderMap,
-) -> Result<Option<StoredTrace>, QueryError> {
-    let tenants = tenants::of_http(&state.tenancy, headers)?;
-    let trace_id =
-        TraceId::parse_hex(&raw_id).map_err(|error| QueryError::BadRequest(error.to_string()))?;
-    let window = parse_window(&params)?;
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || -> Result<Option<StoredTrace>, StoreError> {
-        let mut parts = Vec::new();
-        let mut inspected_bytes = 0;
-        for tenant in &tenants {
-            if let Some(found) = store.get_trace(tenant, &trace_id, window)? {
-                inspected_bytes += found.inspected_bytes;
-                parts.push(found.data.resource_spans);
-            }
-        }
-        Ok(match parts.len() {
-            0 => None,
-            1 => Some(StoredTrace {
-                data: TracesData {
-                    resource_spans: parts.pop().unwrap_or_default(),
-                },
-                inspected_bytes,
-            }),
-            _ => Some(StoredTrace {
-                data: TracesData {
-                    resource_spans: merge_trace_parts(parts),
-                },
-                inspected_bytes,
-            }),
+/// What a trace-by-id request reads, validated before anything is read.
+struct TraceLookup {
+    tenants: Vec<String>,
+    trace_id: TraceId,
+    window: Option<TimeWindow>,
+}
+
+impl TraceLookup {
+    fn parse(
+        state: &QueryState,
+        raw_id: &str,
+        params: &HashMap<String, String>,
+        headers: &HeaderMap,
+    ) -> Result<TraceLookup, QueryError> {
+        Ok(TraceLookup {
+            tenants: tenants::of_http(&state.tenancy, headers)?,
+            trace_id: TraceId::parse_hex(raw_id)
+                .map_err(|error| QueryError::BadRequest(error.to_string()))?,
+            window: parse_window(params)?,
         })
-    })
-    .await
-    .map_err(|error| QueryError::Internal(error.to_string()))?
-    .map_err(|error| QueryError::Internal(error.to_string()))
+    }
+
+    /// The trace in every tenant the request reads (with multi-tenancy off, the single
+    /// tenant whatever `X-Scope-OrgID` says, as in Tempo). Found in several tenants, its
+    /// parts are merged as Tempo's query frontend combines them.
+    async fn read(self, state: &QueryState) -> Result<Option<StoredTrace>, QueryError> {
+        let TraceLookup {
+            tenants,
+            trace_id,
+            window,
+        } = self;
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || -> Result<Option<StoredTrace>, StoreError> {
+            let mut parts = Vec::new();
+            let mut inspected_bytes = 0;
+            for tenant in &tenants {
+                if let Some(found) = store.get_trace(tenant, &trace_id, window)? {
+                    inspected_bytes += found.inspected_bytes;
+                    parts.push(found.data.resource_spans);
+                }
+            }
+            Ok(match parts.len() {
+                0 => None,
+                1 => Some(StoredTrace {
+                    data: TracesData {
+                        resource_spans: parts.pop().unwrap_or_default(),
+                    },
+                    inspected_bytes,
+                }),
+                _ => Some(StoredTrace {
+                    data: TracesData {
+                        resource_spans: merge_trace_parts(parts),
+                    },
+                    inspected_bytes,
+                }),
+            })
+        })
+        .await
+        .map_err(|error| QueryError::Internal(error.to_string()))?
+        .map_err(|error| QueryError::Internal(error.to_string()))
+    }
 }
 
 /// `start`/`end` in unix seconds and `mode`, validated with Tempo's messages.

@@ -14,7 +14,7 @@ const NANOS_PER_DAY: u64 = 24 * NANOS_PER_HOUR;
 /// A `strconv` failure, displayed as Go's `*strconv.NumError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("strconv.{function}: parsing {}: {reason}", strconv_quote(.input))]
-pub(super) struct NumError {
+pub(in crate::query) struct NumError {
     function: &'static str,
     input: String,
     reason: NumErrorReason,
@@ -94,8 +94,13 @@ fn signed(text: &str, bits: u32) -> Result<i64, NumErrorReason> {
     }
 }
 
+/// `strconv.Atoi` (Go's 64-bit `int`).
+pub(in crate::query) fn atoi(text: &str) -> Result<i64, NumError> {
+    signed(text, 64).map_err(|reason| NumError::new("Atoi", text, reason))
+}
+
 /// `strconv.ParseBool`.
-pub(super) fn parse_bool(text: &str) -> Result<bool, NumError> {
+pub(in crate::query) fn parse_bool(text: &str) -> Result<bool, NumError> {
     match text {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
