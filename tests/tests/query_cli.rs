@@ -534,3 +534,58 @@ fn an_older_tempo_is_read_through_v1() {
         ]
     );
 }
+
+/// `trace --q` sends trace by id v2's span filter as `tempo-cli query api trace-id --q`
+/// does: only the kept spans are printed, with the server's PARTIAL note.
+#[test]
+fn trace_with_a_span_filter_prints_only_the_kept_spans() {
+    let (gw, trace) = seeded();
+    let id = trace.trace_id.as_str();
+    let select = r#"{ name = "SELECT carts" }"#;
+    let with_parents = succeeded(&query(
+        &gw,
+        &["trace", id, "--q", select, "--keep-hierarchy"],
+    ));
+    for kept in [
+        "frontend: GET /checkout",
+        "payments: charge",
+        "db: SELECT carts",
+    ] {
+        assert!(
+            with_parents.contains(kept),
+            "{kept} missing\n{with_parents}"
+        );
+    }
+    assert!(!with_parents.contains("cache: lookup"), "{with_parents}");
+    assert!(
+        with_parents.contains("note: PARTIAL: Trace filtered"),
+        "{with_parents}"
+    );
+
+    let alone = succeeded(&query(&gw, &["trace", id, "--q", select]));
+    assert!(alone.contains("db: SELECT carts"), "{alone}");
+    assert!(!alone.contains("GET /checkout"), "{alone}");
+    assert!(alone.starts_with(&format!("trace {id}: 1 span")), "{alone}");
+
+    let nothing = succeeded(&query(
+        &gw,
+        &["trace", id, "--q", r#"{ name = "nothing" }"#],
+    ));
+    assert!(
+        nothing.starts_with(&format!("trace {id}: no span matches --q")),
+        "{nothing}"
+    );
+
+    // The server's 400 for a filter it refuses, and a shaping flag without --q.
+    failed(
+        &query(&gw, &["trace", id, "--q", "{} >> {}"]),
+        &["400", "invalid TraceQL filter"],
+    );
+    let stray = query(&gw, &["trace", id, "--keep-hierarchy"]);
+    assert!(!stray.status.success());
+    assert!(
+        String::from_utf8_lossy(&stray.stderr).contains("--q"),
+        "{}",
+        String::from_utf8_lossy(&stray.stderr)
+    );
+}

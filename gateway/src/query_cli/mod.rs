@@ -44,6 +44,8 @@ enum QueryCommand {
     Trace {
         /// Hex, up to 32 digits.
         trace_id: String,
+        #[command(flatten)]
+        filter: SpanFilterArgs,
         /// Print the server's JSON instead of the tree.
         #[arg(long)]
         json: bool,
@@ -123,6 +125,45 @@ struct WindowArgs {
     end: Option<String>,
 }
 
+/// Trace by id v2's span filter, sent as Tempo's `q`, `keep_hierarchy`, `match_depth`
+/// and `ancestor_depth` (what `tempo-cli query api trace-id --q` sends).
+#[derive(Debug, clap::Args)]
+pub struct SpanFilterArgs {
+    /// Only the spans matching this TraceQL spanset filter (`{ status = error }`); needs
+    /// the v2 API (Spangate, Tempo 2.x and later).
+    #[arg(long = "q", value_name = "TRACEQL")]
+    query: Option<String>,
+    /// With --q: also the ancestors of each matched span, up to the root.
+    #[arg(long, requires = "query")]
+    keep_hierarchy: bool,
+    /// With --q: levels of descendants kept below each matched span (-1 all, 0 none).
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        requires = "query"
+    )]
+    match_depth: i32,
+    /// With --q and --keep-hierarchy: levels of ancestors kept (-1 all).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, requires = "keep_hierarchy")]
+    ancestor_depth: i32,
+}
+
+impl SpanFilterArgs {
+    /// The query parameters, none without `--q` (a blank `--q` is no filter, as in Tempo).
+    fn params(&self) -> Vec<(&'static str, String)> {
+        match self.query.as_deref().map(str::trim) {
+            Some(query) if !query.is_empty() => vec![
+                ("q", query.to_owned()),
+                ("keep_hierarchy", self.keep_hierarchy.to_string()),
+                ("match_depth", self.match_depth.to_string()),
+                ("ancestor_depth", self.ancestor_depth.to_string()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryCliError {
     #[error(transparent)]
@@ -131,6 +172,8 @@ pub enum QueryCliError {
     Client(#[from] ClientError),
     #[error("trace {trace_id} not found at {endpoint}")]
     TraceNotFound { trace_id: String, endpoint: String },
+    #[error("{endpoint} has no trace-by-id v2 API (404); --q needs it (the v1 API cannot filter)")]
+    NoFilterSupport { endpoint: String },
     #[error("GET {url}: the answer is not JSON: {reason}")]
     NotJson { url: String, reason: String },
     #[error("cannot start the async runtime: {0}")]
@@ -160,20 +203,41 @@ async fn run_command(
     now: u64,
 ) -> Result<String, QueryCliError> {
     match command {
-        QueryCommand::Trace { trace_id, json } => {
+        QueryCommand::Trace {
+            trace_id,
+            filter,
+            json,
+        } => {
             let trace_id = args::trace_id(&trace_id)?;
+            let endpoint = endpoint.trim_end_matches('/').to_owned();
             let not_found = || QueryCliError::TraceNotFound {
                 trace_id: trace_id.clone(),
-                endpoint: endpoint.trim_end_matches('/').to_owned(),
+                endpoint: endpoint.clone(),
             };
-            let answer = trace_answer(client, &trace_id)
+            let filter = filter.params();
+            let filtered = !filter.is_empty();
+            let answer = trace_answer(client, &trace_id, &filter)
                 .await?
-                .ok_or_else(not_found)?;
+                .ok_or_else(|| {
+                    if filtered {
+                        QueryCliError::NoFilterSupport {
+                            endpoint: endpoint.clone(),
+                        }
+                    } else {
+                        not_found()
+                    }
+                })?;
             print(answer, json, |body| {
                 let spans = answers::trace_spans(body);
-                // v2 answers an unknown trace with 200 and an empty trace.
+                // v2 answers an unknown trace with 200 and an empty trace; a filter that
+                // matches nothing is an empty (partial) trace too, and not an error.
                 if spans.is_empty() {
-                    return Err(not_found());
+                    return match answers::trace_note(body) {
+                        Some(note) if filtered => Ok(format!(
+                            "trace {trace_id}: no span matches --q\nnote: {note}\n"
+                        )),
+                        _ => Err(not_found()),
+                    };
                 }
                 let mut out = render::trace_tree(&trace_id, &spans);
                 if let Some(note) = answers::trace_note(body) {
@@ -273,16 +337,25 @@ async fn run_command(
 
 /// v2 first; a 404 there is an older Tempo without v2 (Tempo's v2 answers an unknown
 /// trace with an empty one), so v1 is asked.
+/// Trace by id v2 (with `filter`'s parameters), then v1 on a 404 from an older Tempo
+/// unless a filter was asked for (v1 cannot filter: its whole trace would be a wrong
+/// answer). `None`: not found.
 async fn trace_answer(
     client: &TempoClient,
     trace_id: &str,
+    filter: &[(&'static str, String)],
 ) -> Result<Option<Answer>, QueryCliError> {
-    let v2 = client.get(&["api", "v2", "traces", trace_id], &[]).await?;
+    let v2 = client
+        .get(&["api", "v2", "traces", trace_id], filter)
+        .await?;
     if v2.is_success() {
         return Ok(Some(v2));
     }
-    if v2.status != 404 {
-        return Err(v2.into_error().into());
+    if v2.status != 404 || !filter.is_empty() {
+        return match v2.status {
+            404 => Ok(None),
+            _ => Err(v2.into_error().into()),
+        };
     }
     let v1 = client.get(&["api", "traces", trace_id], &[]).await?;
     match v1.status {
@@ -349,4 +422,36 @@ fn now_nanos() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(query: Option<&str>, keep_hierarchy: bool) -> SpanFilterArgs {
+        SpanFilterArgs {
+            query: query.map(str::to_owned),
+            keep_hierarchy,
+            match_depth: 2,
+            ancestor_depth: -1,
+        }
+    }
+
+    #[test]
+    fn the_span_filter_sends_all_four_parameters_only_with_a_query() {
+        assert!(filter(None, true).params().is_empty());
+        assert!(
+            filter(Some("  "), true).params().is_empty(),
+            "blank is no filter"
+        );
+        assert_eq!(
+            filter(Some(" { status = error } "), true).params(),
+            [
+                ("q", "{ status = error }".to_owned()),
+                ("keep_hierarchy", "true".to_owned()),
+                ("match_depth", "2".to_owned()),
+                ("ancestor_depth", "-1".to_owned()),
+            ]
+        );
+    }
 }
