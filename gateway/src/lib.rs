@@ -549,11 +549,10 @@ async fn reload_on_sighup(
             );
             continue;
         };
-        let counted = tenants.clone();
-        let tenants = tenants.clone();
+        let reloading = tenants.clone();
         let reload = move || -> Result<usize, RunError> {
             let config = Config::from_file(&path)?;
-            let plugins = tenants.reload(PipelineSettings::new(
+            let plugins = reloading.reload(PipelineSettings::new(
                 &config.pipeline,
                 &config.overrides,
                 config.base_dir.clone(),
@@ -572,7 +571,7 @@ async fn reload_on_sighup(
                 false
             }
         };
-        counted.record_reload(succeeded);
+        tenants.record_reload(succeeded);
     }
 }
 

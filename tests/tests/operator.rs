@@ -145,12 +145,7 @@ fn a_relative_data_dir_is_relative_to_the_config_file_not_the_working_directory(
     gw.set_cwd(another.path());
     gw.restart();
     let stored = gw.wait_for_spans(&ids::hex_id(&trace_id), 3);
-    let spans: usize = stored
-        .iter()
-        .flat_map(|resource| &resource.scope_spans)
-        .map(|scope| scope.spans.len())
-        .sum();
-    assert_eq!(spans, 3, "{}", gw.logs());
+    assert_eq!(fixtures::span_count(&stored), 3, "{}", gw.logs());
     assert!(!another.path().join("store").exists());
 }
 

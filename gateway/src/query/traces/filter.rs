@@ -200,30 +200,18 @@ fn not_supported(name: &str) -> String {
     format!("intrinsic is not supported by this filter: \"{name}\"")
 }
 
-/// Intrinsics one span (with its events, links, resource and scope) answers alone;
-/// trace-level ones and those needing the tree (`childCount`, `parent`) are refused.
+/// Intrinsics one span (with its events, links, resource and scope) answers alone: the
+/// evaluator's span-level ones plus the span's own event and link fields; trace-level
+/// ones and those needing the tree (`childCount`, `parent`) are refused.
 fn is_span_level(intrinsic: Intrinsic) -> bool {
-    match intrinsic {
-        Intrinsic::Name
-        | Intrinsic::Status
-        | Intrinsic::StatusMessage
-        | Intrinsic::Kind
-        | Intrinsic::Duration
-        | Intrinsic::SpanId
-        | Intrinsic::ParentId
-        | Intrinsic::EventName
-        | Intrinsic::EventTimeSinceStart
-        | Intrinsic::LinkSpanId
-        | Intrinsic::LinkTraceId
-        | Intrinsic::InstrumentationName
-        | Intrinsic::InstrumentationVersion => true,
-        Intrinsic::ChildCount
-        | Intrinsic::Parent
-        | Intrinsic::TraceDuration
-        | Intrinsic::RootName
-        | Intrinsic::RootServiceName
-        | Intrinsic::TraceId => false,
-    }
+    Field::Intrinsic(intrinsic).is_span_level()
+        || matches!(
+            intrinsic,
+            Intrinsic::EventName
+                | Intrinsic::EventTimeSinceStart
+                | Intrinsic::LinkSpanId
+                | Intrinsic::LinkTraceId
+        )
 }
 
 /// An empty or all-zero id names no span: such a span is a root, and a matched span
