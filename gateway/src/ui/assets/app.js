@@ -5,7 +5,7 @@ import { h, clear, formatDuration, formatTime } from "./dom.js";
 import * as api from "./api.js";
 import { attachCompletion } from "./complete.js";
 import { showResults } from "./results.js";
-import { parseTrace } from "./trace.js";
+import { fullTraceId, parseTrace } from "./trace.js";
 import { createWaterfall } from "./waterfall.js";
 import { showSpan } from "./details.js";
 import { showServices } from "./services.js";
@@ -59,7 +59,8 @@ async function runSearch(params) {
   }
 }
 
-async function openTrace(id) {
+async function openTrace(typedId) {
+  const id = fullTraceId(typedId);
   showView("trace-view");
   const header = $("trace-header");
   clear(header).append(h("p", { class: "muted" }, `Loading trace ${id}…`));

@@ -2,6 +2,7 @@
 // the trace's waterfall.
 
 import { h, clear, formatDuration, formatTime, serviceHue } from "./dom.js";
+import { fullTraceId } from "./trace.js";
 
 /// Spans that matched the query in one result (every span set's `matched`).
 export function matchedSpans(trace) {
@@ -20,19 +21,20 @@ export function showResults(container, answer, onOpen) {
   }
   const rows = traces.map((trace) => {
     const service = trace.rootServiceName || "<root span not yet received>";
-    const row = h("tr", { class: "result-row", dataset: { traceId: trace.traceID }, tabIndex: 0 },
+    const id = fullTraceId(trace.traceID);
+    const row = h("tr", { class: "result-row", dataset: { traceId: id }, tabIndex: 0 },
       h("td", { class: "root-service" }, h("span", { class: "service-dot" }), service),
       h("td", { class: "root-name" }, trace.rootTraceName || ""),
       h("td", { class: "start" }, formatTime(trace.startTimeUnixNano)),
       h("td", { class: "duration num" }, formatDuration((trace.durationMs || 0) * 1e6)),
       h("td", { class: "matched num" }, String(matchedSpans(trace))),
-      h("td", { class: "trace-id mono" }, h("a", { href: `#/trace/${trace.traceID}` }, trace.traceID.slice(0, 16))));
+      h("td", { class: "trace-id mono" }, h("a", { href: `#/trace/${id}` }, id.slice(0, 16))));
     row.querySelector(".service-dot").style.setProperty("--hue", serviceHue(service));
     row.addEventListener("click", (event) => {
-      if (!event.target.closest("a")) onOpen(trace.traceID);
+      if (!event.target.closest("a")) onOpen(id);
     });
     row.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") onOpen(trace.traceID);
+      if (event.key === "Enter") onOpen(id);
     });
     return row;
   });

@@ -11,6 +11,12 @@ const KINDS = {
 };
 const STATUSES = { STATUS_CODE_OK: "ok", STATUS_CODE_ERROR: "error" };
 
+/// A trace id as its full 32 hex digits: search answers drop leading zeros as Tempo's do,
+/// and the view shows and links one spelling of each trace.
+export function fullTraceId(id) {
+  return String(id || "").toLowerCase().padStart(32, "0");
+}
+
 export function base64ToHex(text) {
   if (!text) return "";
   const bytes = atob(text);
