@@ -344,13 +344,16 @@ pub async fn run(
     let metrics_routes = metrics::router(metrics::MetricsSources {
         receivers: receiver_stats,
         tenants: tenants.clone(),
-        tenant_label: metrics_tenant_label,
+        tenant_label: metrics_tenant_label.clone(),
         remote_write: remote_write.as_ref().map(|(_, stats)| stats.clone()),
         store: store.clone(),
         forwarder: forwarder.clone(),
         memory,
         write_queue: ingest.write_queue(),
     });
+    let view = ui::ViewSettings {
+        tenant_label: metrics_tenant_label,
+    };
     let query_routes = if config.storage.enabled {
         query::router(
             query::QueryState {
@@ -363,14 +366,17 @@ pub async fn run(
                 limits: query::QueryLimits::new(
                     config.query.max_concurrent_queries,
                     config.query.query_timeout,
+                    usize::try_from(config.query.max_query_expression_size_bytes)
+                        .unwrap_or(usize::MAX),
                 ),
                 max_bytes_per_trace: usize::try_from(config.query.max_bytes_per_trace)
                     .unwrap_or(usize::MAX),
+                view,
             },
             metrics_routes,
         )
     } else {
-        query::storage_off_router(metrics_routes)
+        query::storage_off_router(metrics_routes, &view)
     };
     servers.spawn(serve_http(
         "query",

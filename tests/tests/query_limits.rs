@@ -1,12 +1,16 @@
 //! Query limits through the binary: with `query.query_timeout` far below what reading
 //! the data takes (5 ms against 1000 traces), a structural query over every span
 //! (`{} >> {}`) and a regex over an unindexed attribute of every span end with 504
-//! naming the setting, over HTTP, while exports sent meanwhile are acknowledged.
+//! naming the setting, over HTTP, while exports sent meanwhile are acknowledged; a trace
+//! over `query.max_bytes_per_trace` is partial or refused; a TraceQL expression over
+//! `query.max_query_expression_size_bytes` is refused on every HTTP and gRPC entry point.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use spangate::query::tempopb;
+use spangate_integration_tests::clients::grpc_stream_with;
 use spangate_integration_tests::fixtures::{kv_str, named_spans_request, simple_request, span};
 use spangate_integration_tests::{GatewayOptions, TestGateway, ids};
 
@@ -152,4 +156,135 @@ fn a_trace_over_max_bytes_per_trace_is_partial_in_v2_and_refused_in_v1() {
         .ok_json("v2 small");
     assert!(whole.get("status").is_none(), "{whole}");
     assert_eq!(gw.get(&format!("/api/traces/{small}")).status, 200);
+}
+
+/// `query.max_query_expression_size_bytes`: a TraceQL expression one byte over the limit
+/// is refused before it is parsed, with Tempo's words, on every entry point — the `q`
+/// (or `query`) of each HTTP endpoint and the `query` of each gRPC request — while one
+/// of exactly the limit is answered.
+#[test]
+fn a_traceql_expression_over_the_size_limit_is_refused_on_every_entry_point() {
+    const LIMIT: usize = 1024;
+    let gw = TestGateway::start_with(GatewayOptions {
+        query_extra: "max_query_expression_size_bytes: 1KiB\n".to_owned(),
+        ..GatewayOptions::default()
+    });
+    let (trace, request) = named_spans_request("sized", &["one"]);
+    gw.grpc().export_ok(&request);
+    let trace = ids::hex_id(&trace);
+    // `{ name != "xxx…" }` of exactly `bytes` bytes, with a pipeline suffix.
+    let expression = |bytes: usize, suffix: &str| {
+        let frame = "{ name != \"\" }".len() + suffix.len();
+        format!("{{ name != \"{}\" }}{suffix}", "x".repeat(bytes - frame))
+    };
+    let refused = format!(
+        "TraceQL expression exceeds the configured maximum size of {LIMIT} bytes, \
+         reduce the query expression size or contact your system administrator"
+    );
+    let endpoints = |q: &str, metrics: &str| {
+        let (q, metrics) = (url_encode(q), url_encode(metrics));
+        vec![
+            format!("/api/search?q={q}"),
+            format!("/api/search/tags?q={q}"),
+            format!("/api/v2/search/tags?q={q}"),
+            format!("/api/search/tag/name/values?q={q}"),
+            format!("/api/v2/search/tag/name/values?q={q}"),
+            format!("/api/metrics/query_range?q={metrics}"),
+            format!("/api/metrics/query?q={metrics}"),
+            format!("/api/v2/traces/{trace}?q={q}"),
+            // A second `q` or a `query` is held to it too, as Tempo holds every one.
+            format!("/api/search?q=%7B%7D&q={q}"),
+            format!("/api/metrics/query_range?query={metrics}"),
+        ]
+    };
+    for path in endpoints(&expression(LIMIT, ""), &expression(LIMIT, " | rate()")) {
+        let answer = gw.get(&path);
+        assert_eq!(answer.status, 200, "{path}: {}", answer.describe());
+    }
+    for path in endpoints(
+        &expression(LIMIT + 1, ""),
+        &expression(LIMIT + 1, " | rate()"),
+    ) {
+        let answer = gw.get(&path);
+        assert_eq!(answer.status, 400, "{path}: {}", answer.describe());
+        assert_eq!(answer.text().trim(), refused, "{path}");
+    }
+
+    let url = gw.query_url();
+    let (over, over_metrics) = (
+        expression(LIMIT + 1, ""),
+        expression(LIMIT + 1, " | rate()"),
+    );
+    let refusals = [
+        grpc_refusal::<tempopb::SearchResponse>(
+            &url,
+            "Search",
+            tempopb::SearchRequest {
+                query: over.clone(),
+                ..Default::default()
+            },
+        ),
+        grpc_refusal::<tempopb::SearchTagsV2Response>(
+            &url,
+            "SearchTagsV2",
+            tempopb::SearchTagsRequest {
+                query: over.clone(),
+                ..Default::default()
+            },
+        ),
+        grpc_refusal::<tempopb::SearchTagValuesV2Response>(
+            &url,
+            "SearchTagValuesV2",
+            tempopb::SearchTagValuesRequest {
+                tag_name: "name".to_owned(),
+                query: over,
+                ..Default::default()
+            },
+        ),
+        grpc_refusal::<tempopb::QueryRangeResponse>(
+            &url,
+            "MetricsQueryRange",
+            tempopb::QueryRangeRequest {
+                query: over_metrics.clone(),
+                ..Default::default()
+            },
+        ),
+        grpc_refusal::<tempopb::QueryInstantResponse>(
+            &url,
+            "MetricsQueryInstant",
+            tempopb::QueryInstantRequest {
+                query: over_metrics,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (method, status) in refusals {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{method}");
+        assert_eq!(status.message(), refused, "{method}");
+    }
+    // At the limit, gRPC answers too.
+    let answers: Vec<tempopb::SearchResponse> = grpc_stream_with(
+        &url,
+        "/tempopb.StreamingQuerier/Search",
+        tempopb::SearchRequest {
+            query: expression(LIMIT, ""),
+            ..Default::default()
+        },
+        &[],
+    )
+    .expect("a search of exactly the limit");
+    assert!(!answers.is_empty());
+}
+
+/// The status a `tempopb.StreamingQuerier` call ends with, which must be an error.
+fn grpc_refusal<Resp: prost::Message + Default>(
+    url: &str,
+    method: &'static str,
+    request: impl prost::Message,
+) -> (&'static str, tonic::Status) {
+    let path: &'static str = format!("/tempopb.StreamingQuerier/{method}").leak();
+    let status = grpc_stream_with::<Resp>(url, path, request, &[])
+        .map(drop)
+        .expect_err(method);
+    (method, status)
 }

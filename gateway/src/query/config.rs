@@ -28,6 +28,11 @@ pub struct QueryConfig {
     /// spans that fit with status PARTIAL, v1 answers 422. `0`: no limit. Default 50MiB.
     #[serde(deserialize_with = "crate::model::size::deserialize_bytes")]
     pub max_bytes_per_trace: u64,
+    /// Largest TraceQL expression accepted (`q`/`query` of every endpoint, HTTP and
+    /// gRPC), in bytes: a larger one is refused with 400 (gRPC INVALID_ARGUMENT) before
+    /// it is parsed. `0`: no limit. Default 128KiB, as Tempo's.
+    #[serde(deserialize_with = "crate::model::size::deserialize_bytes")]
+    pub max_query_expression_size_bytes: u64,
 }
 
 impl Default for QueryConfig {
@@ -40,6 +45,7 @@ impl Default for QueryConfig {
             max_concurrent_queries: 8,
             query_timeout: std::time::Duration::from_secs(30),
             max_bytes_per_trace: 50 * 1024 * 1024,
+            max_query_expression_size_bytes: 128 * 1024,
         }
     }
 }

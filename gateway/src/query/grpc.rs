@@ -115,6 +115,30 @@ where
     }
 }
 
+/// A request message's TraceQL expression, held to the size limit.
+trait TraceQlRequest {
+    fn traceql(&self) -> &str;
+}
+
+/// Every request of the querier carries its TraceQL in `query`.
+macro_rules! traceql_in_query_field {
+    ($($request:ty),+) => {
+        $(impl TraceQlRequest for $request {
+            fn traceql(&self) -> &str {
+                &self.query
+            }
+        })+
+    };
+}
+
+traceql_in_query_field!(
+    tempopb::SearchRequest,
+    tempopb::SearchTagsRequest,
+    tempopb::SearchTagValuesRequest,
+    tempopb::QueryRangeRequest,
+    tempopb::QueryInstantRequest
+);
+
 /// One RPC's work: request message → the messages of the response stream.
 type Answer<Req, Resp> = fn(&dyn SearchApi, &[String], Req) -> Result<Vec<Resp>, QueryError>;
 
@@ -135,7 +159,7 @@ fn stream<Req, Resp, B>(
     answer: Answer<Req, Resp>,
 ) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
 where
-    Req: prost::Message + Default + Send + 'static,
+    Req: prost::Message + Default + TraceQlRequest + Send + 'static,
     Resp: prost::Message + Send + 'static,
     B: Body + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
@@ -148,6 +172,10 @@ where
                 limits,
             } = served.clone();
             async move {
+                // Before anything else, as Tempo's streaming handlers check it.
+                limits
+                    .check_expression(request.get_ref().traceql())
+                    .map_err(status)?;
                 let tenants = tenants::of_grpc(&tenancy, request.metadata()).map_err(status)?;
                 let message = request.into_inner();
                 let messages = limits

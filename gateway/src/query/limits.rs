@@ -1,5 +1,8 @@
 //! Bounds on the query work of the whole port (`query.max_concurrent_queries`,
-//! `query.query_timeout`): at most so many engine calls run at once; each gets a time
+//! `query.query_timeout`, `query.max_query_expression_size_bytes`). A TraceQL expression
+//! over the size limit is refused before it is parsed, on every entry point (HTTP `q`
+//! and `query` parameters, the gRPC requests' `query`), as Tempo's frontend refuses it,
+//! so parsing cost stays bounded. At most so many engine calls run at once; each gets a time
 //! budget that starts when the request arrives, so waiting for a slot counts too. A
 //! request that finds no slot within its budget is refused as Tempo's frontend refuses
 //! an over-full queue (429 "too many outstanding requests"); one that runs out of budget
@@ -30,11 +33,17 @@ pub struct QueryLimits {
     /// Jobs for the query threads; a slot is taken before a job is sent, so one of
     /// them is always free to take it.
     jobs: Sender<Job>,
+    /// Largest TraceQL expression, in bytes (0: no limit).
+    max_expression_bytes: usize,
 }
 
 impl QueryLimits {
     /// Starts `max_concurrent_queries` query threads.
-    pub fn new(max_concurrent_queries: usize, timeout: Duration) -> QueryLimits {
+    pub fn new(
+        max_concurrent_queries: usize,
+        timeout: Duration,
+        max_expression_bytes: usize,
+    ) -> QueryLimits {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..max_concurrent_queries {
@@ -50,7 +59,32 @@ impl QueryLimits {
             slots: Arc::new(Semaphore::new(max_concurrent_queries)),
             timeout,
             jobs,
+            max_expression_bytes,
         }
+    }
+
+    /// Refuses a TraceQL expression over `query.max_query_expression_size_bytes`, with
+    /// Tempo's words.
+    pub(super) fn check_expression(&self, expression: &str) -> Result<(), QueryError> {
+        if self.max_expression_bytes > 0 && expression.len() > self.max_expression_bytes {
+            return Err(QueryError::BadRequest(format!(
+                "TraceQL expression exceeds the configured maximum size of {} bytes, \
+                 reduce the query expression size or contact your system administrator",
+                self.max_expression_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_expression`] for every `q` and `query` parameter.
+    pub(super) fn check_expression_params<'a>(
+        &self,
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), QueryError> {
+        params
+            .into_iter()
+            .filter(|(name, _)| matches!(*name, "q" | "query"))
+            .try_for_each(|(_, value)| self.check_expression(value))
     }
 
     /// Runs `work` (engine calls) on the blocking pool within a slot and the budget.
@@ -123,7 +157,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_query_finding_no_slot_within_its_budget_is_refused_and_one_over_budget_times_out() {
-        let limits = QueryLimits::new(1, Duration::from_millis(300));
+        let limits = QueryLimits::new(1, Duration::from_millis(300), 0);
         let busy = limits.clone();
         // Holds the only slot for longer than a budget.
         let holder = tokio::spawn(async move {
@@ -152,5 +186,38 @@ mod tests {
             matches!(timed_out, Err(QueryError::Timeout(_))),
             "{timed_out:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_expression_over_the_size_limit_is_refused_with_tempos_words() {
+        let limits = QueryLimits::new(1, Duration::from_secs(1), 10);
+        assert!(limits.check_expression("{ a = 1 }").is_ok());
+        assert!(
+            limits.check_expression("{ a = 12 }").is_ok(),
+            "10 bytes fit"
+        );
+        let Err(QueryError::BadRequest(message)) = limits.check_expression("{ a = 123 }") else {
+            panic!("11 bytes must be refused");
+        };
+        assert_eq!(
+            message,
+            "TraceQL expression exceeds the configured maximum size of 10 bytes, \
+             reduce the query expression size or contact your system administrator"
+        );
+        // Every `q` and `query`, not only the first; other parameters are not TraceQL.
+        let long_tags = "x".repeat(50);
+        let params = [
+            ("q", "{}"),
+            ("tags", long_tags.as_str()),
+            ("query", "{ a = 123 }"),
+        ];
+        assert!(limits.check_expression_params(params).is_err());
+        assert!(
+            limits
+                .check_expression_params(params[..2].iter().copied())
+                .is_ok()
+        );
+        let unlimited = QueryLimits::new(1, Duration::from_secs(1), 0);
+        assert!(unlimited.check_expression(&"x".repeat(1 << 20)).is_ok());
     }
 }

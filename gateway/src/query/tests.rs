@@ -257,7 +257,7 @@ pub(super) fn sample_search() -> SearchResponse {
 
 /// Limits that never bound the fakes' answers.
 fn test_limits() -> super::QueryLimits {
-    super::QueryLimits::new(8, std::time::Duration::from_secs(60))
+    super::QueryLimits::new(8, std::time::Duration::from_secs(60), 128 * 1024)
 }
 
 /// The query port's service over `api` (the trace and status routes aside).

@@ -67,6 +67,7 @@ pub(super) async fn trace_by_id_v2(
     let lookup = TraceLookup::parse(&state, &path, &query, &headers)?;
     // Checked before reading, so a bad filter costs no read.
     let filter = TraceFilter::from_params(&query)?;
+    let has_filter = filter.is_some();
     let found = lookup.read(&state).await?;
     // Tempo's v2 answers an unknown trace with 200 and an empty trace.
     let (mut data, inspected_bytes) = match found {
@@ -77,18 +78,30 @@ pub(super) async fn trace_by_id_v2(
         None => (TracesData::default(), 0),
     };
     // Over the limit, v2 answers the spans that fit, marked partial; then the filter
-    // runs on what is left (Tempo's order), and a subset is marked partial too.
-    let mut reasons = Vec::new();
-    if max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes) {
-        reasons.push(format!(
-            "{TOO_LARGE} (max bytes: {max_bytes}), partial trace returned"
-        ));
-    }
-    if let Some(filter) = filter
-        && filter.apply(&mut data)
-    {
-        reasons.push(FILTERED_MESSAGE.to_owned());
-    }
+    // runs on what is left (Tempo's order), and a subset is marked partial too. Both
+    // walk every span of a trace of up to `max_bytes_per_trace`: off the async workers,
+    // and a filter (a TraceQL query) within a query slot and the query budget.
+    let shape = move || {
+        let mut reasons = Vec::new();
+        if max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes) {
+            reasons.push(format!(
+                "{TOO_LARGE} (max bytes: {max_bytes}), partial trace returned"
+            ));
+        }
+        if let Some(filter) = filter
+            && filter.apply(&mut data)
+        {
+            reasons.push(FILTERED_MESSAGE.to_owned());
+        }
+        Ok((data, reasons))
+    };
+    let (data, reasons) = if has_filter {
+        state.limits.run(shape).await?
+    } else {
+        tokio::task::spawn_blocking(shape)
+            .await
+            .map_err(|error| QueryError::Internal(error.to_string()))??
+    };
     let partial = (!reasons.is_empty()).then(|| reasons.join("; "));
     if wants_protobuf {
         let response = TraceByIdResponse {

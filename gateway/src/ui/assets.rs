@@ -43,12 +43,14 @@ const FILES: &[(&str, &str, &str)] = &[
 ];
 
 /// The page; `{{version}}` becomes [`version`] so its links name the current assets,
-/// `{{style}}` and `{{theme}}` the two files it carries inline.
+/// `{{style}}` and `{{theme}}` the two files it carries inline, `{{tenant_label}}` the
+/// gateway's `multitenancy.tenant_label` (empty with multi-tenancy off).
 const INDEX_TEMPLATE: &str = include_str!("assets/index.html");
 const STYLE: &str = include_str!("assets/app.css");
 /// Runs before the first paint: the theme picked with the toggle.
 const THEME_SCRIPT: &str = include_str!("assets/theme.js");
 
+#[derive(Clone)]
 pub(super) struct Asset {
     pub(super) name: &'static str,
     pub(super) content_type: &'static str,
@@ -81,15 +83,11 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!("{hash:016x}")[..12].to_owned()
 });
 
-static INDEX: LazyLock<Asset> = LazyLock::new(|| Asset {
-    name: "index.html",
-    content_type: "text/html; charset=utf-8",
-    body: Bytes::from(
-        INDEX_TEMPLATE
-            .replace("{{version}}", version())
-            .replace("{{style}}", STYLE)
-            .replace("{{theme}}", THEME_SCRIPT),
-    ),
+static PAGE: LazyLock<String> = LazyLock::new(|| {
+    INDEX_TEMPLATE
+        .replace("{{version}}", version())
+        .replace("{{style}}", STYLE)
+        .replace("{{theme}}", THEME_SCRIPT)
 });
 
 /// This origin only, plus the page's own inline style and script by hash.
@@ -115,8 +113,19 @@ pub(super) fn version() -> &'static str {
     &VERSION
 }
 
-pub(super) fn index() -> &'static Asset {
-    &INDEX
+/// The page of this gateway: the label naming the tenant on metrics plugins' series is
+/// written in (an attribute value; a label name needs no escaping, but is escaped).
+pub(super) fn index(tenant_label: Option<&str>) -> Asset {
+    let label = tenant_label
+        .unwrap_or("")
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: Bytes::from(PAGE.replace("{{tenant_label}}", &label)),
+    }
 }
 
 pub(super) fn find(name: &str) -> Option<&'static Asset> {
@@ -125,8 +134,8 @@ pub(super) fn find(name: &str) -> Option<&'static Asset> {
 
 /// Every file the view serves, the page included (for tests).
 #[cfg(test)]
-pub(super) fn all() -> impl Iterator<Item = &'static Asset> {
-    std::iter::once(index()).chain(ASSETS.iter())
+pub(super) fn all() -> impl Iterator<Item = Asset> {
+    std::iter::once(index(None)).chain(ASSETS.iter().cloned())
 }
 
 /// FNV-1a (64-bit), continuing from `hash` (0 starts with the offset basis): stable

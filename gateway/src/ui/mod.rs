@@ -14,6 +14,8 @@
 
 mod assets;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,15 +27,23 @@ use assets::Asset;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-/// `GET /` and `GET /ui/{version}/{file}`; merged into the query port's router.
-pub(crate) fn routes() -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/ui/{version}/{file}", get(asset))
+/// What the page is told of this gateway's config.
+#[derive(Clone, Debug, Default)]
+pub struct ViewSettings {
+    /// With multi-tenancy on, `multitenancy.tenant_label`: the label naming the tenant on
+    /// the metrics plugins' series, by which the Services page keeps the typed tenant's.
+    pub tenant_label: Option<String>,
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    respond(&headers, assets::index(), REVALIDATE)
+/// `GET /` and `GET /ui/{version}/{file}`; merged into the query port's router.
+pub(crate) fn routes(settings: &ViewSettings) -> Router {
+    let page = Arc::new(assets::index(settings.tenant_label.as_deref()));
+    Router::new()
+        .route(
+            "/",
+            get(move |headers: HeaderMap| async move { respond(&headers, &page, REVALIDATE) }),
+        )
+        .route("/ui/{version}/{file}", get(asset))
 }
 
 async fn asset(Path((version, file)): Path<(String, String)>, headers: HeaderMap) -> Response {

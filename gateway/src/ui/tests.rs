@@ -6,14 +6,14 @@ use tower::ServiceExt as _;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{assets, routes};
+use super::{ViewSettings, assets, routes};
 
 async fn get(path: &str, headers: &[(header::HeaderName, &str)]) -> axum::response::Response {
     let mut request = Request::get(path);
     for (name, value) in headers {
         request = request.header(name, *value);
     }
-    routes()
+    routes(&ViewSettings::default())
         .oneshot(request.body(Body::empty()).expect("request"))
         .await
         .expect("infallible router")
@@ -248,4 +248,32 @@ fn no_asset_refers_to_another_host() {
             asset.name
         );
     }
+}
+
+#[tokio::test]
+async fn the_page_names_the_tenant_label_the_services_page_filters_by() {
+    let page = |label: Option<&str>| {
+        let settings = ViewSettings {
+            tenant_label: label.map(str::to_owned),
+        };
+        async move {
+            let response = routes(&settings)
+                .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible router");
+            body_text(response).await
+        }
+    };
+    let meta = |label: &str| format!(r#"<meta name="spangate-tenant-label" content="{label}">"#);
+    assert!(page(None).await.contains(&meta("")));
+    assert!(page(Some("org")).await.contains(&meta("org")));
+    // Config validation allows label names only; the page escapes anyway.
+    assert!(
+        page(Some(r#"a"<b&"#))
+            .await
+            .contains(&meta("a&quot;&lt;b&amp;"))
+    );
+    // Each page's ETag is its own.
+    let etag = |body: &str| assets::index(Some(body)).etag();
+    assert_ne!(etag("org"), etag("tenant"));
 }

@@ -49,11 +49,12 @@ export function histogramQuantile(q, buckets) {
 }
 
 /// Per-service totals and edges from span-metrics series; null when there are none.
-/// With `tenant` set, series carrying another tenant's label are left out.
-export function fromSpanMetrics(text, tenant) {
+/// With `tenant` set, series whose `label` (the gateway's `multitenancy.tenant_label`)
+/// names another tenant are left out.
+export function fromSpanMetrics(text, tenant, label = "tenant") {
   const samples = parsePrometheus(text, (name) =>
     name.startsWith("traces_spanmetrics_") || name.startsWith("traces_service_graph_request"));
-  const mine = samples.filter((sample) => !tenant || !sample.labels.tenant || sample.labels.tenant === tenant);
+  const mine = samples.filter((sample) => !tenant || !sample.labels[label] || sample.labels[label] === tenant);
   if (!mine.some((sample) => sample.name === "traces_spanmetrics_calls_total")) return null;
   const services = new Map();
   const service = (name) => {
@@ -152,10 +153,16 @@ async function fromTraceQL(rangeSeconds) {
   return { nodes, edges };
 }
 
+/// The label naming the tenant on metrics plugins' series, as the gateway wrote it into
+/// the page.
+function tenantLabel() {
+  return document.querySelector('meta[name="spangate-tenant-label"]')?.content || "tenant";
+}
+
 /// The Services tab. `state` keeps the previous span-metrics scrape, for rates.
 export async function showServices(container, rangeSeconds, state) {
   const text = await api.prometheusText().catch(() => "");
-  const metrics = fromSpanMetrics(text, api.tenant());
+  const metrics = fromSpanMetrics(text, api.tenant(), tenantLabel());
   let model;
   let source;
   if (metrics) {
