@@ -240,6 +240,11 @@ fn a_typed_query_finds_the_trace_whose_waterfall_and_span_details_show() {
     assert_services(&browser, &["billing", "cart", "frontend", "payment"]);
     assert_eq!(red_cell(&browser, "frontend", "calls"), "3");
     assert_eq!(red_cell(&browser, "payment", "calls"), "1");
+    // The rate needs a second read of /metrics, which follows on its own; nothing was
+    // sent in between, so it is zero.
+    browser.wait_until("the frontend's rate", || {
+        (red_cell(&browser, "frontend", "rate") == "0/s").then_some(())
+    });
     screenshot(&browser, "06-services-span-metrics");
 }
 

@@ -13,6 +13,8 @@ import { showServices } from "./services.js";
 const $ = (id) => document.getElementById(id);
 const views = ["search-view", "trace-view", "services-view"];
 const SERVICES_REFRESH_MILLIS = 10000;
+/// The span-metrics rates need a second read of /metrics: the first comes this soon.
+const FIRST_RATE_MILLIS = 2000;
 const servicesState = {};
 let servicesTimer = null;
 
@@ -110,13 +112,15 @@ async function openTrace(typedId) {
 async function openServices() {
   showView("services-view");
   clearTimeout(servicesTimer);
+  let delay = SERVICES_REFRESH_MILLIS;
   try {
-    await showServices($("services"), rangeSeconds(), servicesState);
+    const shown = await showServices($("services"), rangeSeconds(), servicesState);
+    if (shown.awaitingRates) delay = FIRST_RATE_MILLIS;
     showError(null);
   } catch (error) {
     showError(error);
   }
-  if (!$("services-view").hidden) servicesTimer = setTimeout(openServices, SERVICES_REFRESH_MILLIS);
+  if (!$("services-view").hidden) servicesTimer = setTimeout(openServices, delay);
 }
 
 function route() {

@@ -159,16 +159,19 @@ function tenantLabel() {
   return document.querySelector('meta[name="spangate-tenant-label"]')?.content || "tenant";
 }
 
-/// The Services tab. `state` keeps the previous span-metrics scrape, for rates.
+/// The Services tab. `state` keeps the previous span-metrics scrape, for rates; says
+/// whether the rates still wait for a second read.
 export async function showServices(container, rangeSeconds, state) {
   const text = await api.prometheusText().catch(() => "");
   const metrics = fromSpanMetrics(text, api.tenant(), tenantLabel());
   let model;
   let source;
+  let rateKnown = false;
   if (metrics) {
     const now = performance.now();
     const previous = state.previous;
     const seconds = previous ? (now - previous.at) / 1000 : 0;
+    rateKnown = seconds > 0;
     for (const node of metrics.nodes) {
       const before = previous?.calls.get(node.name);
       node.rate = before !== undefined && seconds > 0 ? (node.calls - before.calls) / seconds : NaN;
@@ -182,7 +185,7 @@ export async function showServices(container, rangeSeconds, state) {
       ", ", h("code", {}, "traces_service_graph_request_total"),
       "): calls and errors counted since the gateway started, durations from the latency histogram; ",
       "rates from the change between two reads of /metrics",
-      seconds ? ` ${formatNumber(seconds, 1)} s apart.` : " (shown from the next refresh, every 10 s).");
+      seconds ? ` ${formatNumber(seconds, 1)} s apart.` : " (shown from the next read, in a moment).");
   } else {
     model = await fromTraceQL(rangeSeconds);
     source = h("p", { class: "source", id: "services-source", dataset: { source: "traceql" } },
@@ -193,6 +196,8 @@ export async function showServices(container, rangeSeconds, state) {
       h("code", {}, TRACEQL_QUERIES.edges("A")), ".");
   }
   clear(container).append(source, graph(model), redTable(model, Boolean(metrics)));
+  // Span-metrics rates are known from the second read on.
+  return { awaitingRates: Boolean(metrics) && !rateKnown };
 }
 
 /// Spans per second, or per minute when under one a second; "–" before it is known.
