@@ -80,7 +80,7 @@ pub(super) async fn trace_by_id_v2(
     // Over the limit, v2 answers the spans that fit, marked partial; then the filter
     // runs on what is left (Tempo's order), and a subset is marked partial too. Both
     // walk every span of a trace of up to `max_bytes_per_trace`: off the async workers,
-    // and a filter (a TraceQL query) within a query slot and the query budget.
+    // and a filter (a TraceQL query over one trace) in a query slot.
     let shape = move || {
         let mut reasons = Vec::new();
         if max_bytes > 0 && truncate_to_bytes(&mut data, max_bytes) {

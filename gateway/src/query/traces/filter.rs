@@ -9,7 +9,9 @@
 //! parameter that could not change the answer cannot fail the request.
 //! Which spans match is decided by the TraceQL evaluator search uses
 //! ([`Query::evaluate_with`]); this module only checks that the query is a single
-//! filter over span-level fields and walks the span tree.
+//! filter over span-level fields and walks the span tree. A filter reading event or
+//! link fields is decided per (event, link) pair of a span, as Tempo binds them:
+//! `{ event.a = 1 && event.b = 2 }` keeps a span only when one of its events has both.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -18,7 +20,14 @@ use spangate_traceql::{Query, SearchOptions, SpanLocation, parse};
 
 use super::super::error::QueryError;
 use super::super::params::go;
-use crate::model::{ExportTraceServiceRequest, TracesData, count_spans, retain_spans};
+use crate::model::{
+    ExportTraceServiceRequest, ResourceSpans, ScopeSpans, Span, TracesData, count_spans,
+    retain_spans,
+};
+
+/// At most this many (event, link) pairs of one span are evaluated (Tempo's cap): a
+/// span past it may under-match, the price of bounded memory on the read path.
+const MAX_BINDINGS_PER_SPAN: usize = 100_000;
 
 /// What Tempo says, in the response's `message`, when the filter dropped spans.
 pub(super) const FILTERED_MESSAGE: &str =
@@ -37,6 +46,8 @@ pub(super) enum Depth {
 #[derive(Debug)]
 pub(super) struct TraceFilter {
     query: Query,
+    /// The query reads an event or link field: evaluate each (event, link) pair apart.
+    binds_elements: bool,
     keep_hierarchy: bool,
     match_depth: Depth,
     ancestor_depth: Depth,
@@ -71,6 +82,7 @@ impl TraceFilter {
         })?;
         check_single_filter(&query).map_err(unsupported)?;
         Ok(Some(TraceFilter {
+            binds_elements: reads_events_or_links(&query),
             query,
             keep_hierarchy,
             match_depth,
@@ -100,17 +112,27 @@ impl TraceFilter {
         let everything = SearchOptions {
             spans_per_spanset: u32::MAX,
         };
-        let matched: HashSet<SpanLocation> = self
-            .query
-            .evaluate_with(&data.resource_spans, &everything)
-            .map(|result| {
-                result
-                    .spansets
-                    .iter()
-                    .flat_map(|set| set.spans.iter().map(|span| span.location))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let matched_in = |resource_spans: &[ResourceSpans]| -> Vec<SpanLocation> {
+            self.query
+                .evaluate_with(resource_spans, &everything)
+                .map(|result| {
+                    result
+                        .spansets
+                        .iter()
+                        .flat_map(|set| set.spans.iter().map(|span| span.location))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let matched: HashSet<SpanLocation> = if self.binds_elements {
+            let bound = ElementBindings::of(data);
+            matched_in(&bound.resource_spans)
+                .into_iter()
+                .map(|location| bound.origin(location))
+                .collect()
+        } else {
+            matched_in(&data.resource_spans).into_iter().collect()
+        };
 
         let tree = SpanTree::of(data);
         let seeds: Vec<&[u8]> = tree
@@ -132,6 +154,102 @@ impl TraceFilter {
             .filter(|(_, span)| matched.contains(&span.location) || relatives.contains(span.id))
             .map(|(ordinal, _)| ordinal)
             .collect()
+    }
+}
+
+/// Whether the filter reads a field with one value per event or link.
+fn reads_events_or_links(query: &Query) -> bool {
+    let mut reads = false;
+    for stage in &query.pipeline().stages {
+        if let Stage::Spanset(SpansetExpr::Filter(expr)) = stage {
+            expr.for_each_field(&mut |field| reads |= field.is_multi_valued());
+        }
+    }
+    reads
+}
+
+/// The trace with each span once per (event, link) pair, each copy carrying only that
+/// event and that link (no events: one copy without; likewise links), and where each
+/// copy came from. Resources and scopes keep their positions.
+struct ElementBindings {
+    resource_spans: Vec<ResourceSpans>,
+    /// `[resource][scope][copy]`: the index of the span the copy was made from.
+    origins: Vec<Vec<Vec<usize>>>,
+}
+
+impl ElementBindings {
+    fn of(data: &TracesData) -> ElementBindings {
+        let mut origins = Vec::with_capacity(data.resource_spans.len());
+        let resource_spans = data
+            .resource_spans
+            .iter()
+            .map(|resource_spans| {
+                let mut scope_origins = Vec::with_capacity(resource_spans.scope_spans.len());
+                let scope_spans = resource_spans
+                    .scope_spans
+                    .iter()
+                    .map(|scope_spans| {
+                        let mut copies = Vec::new();
+                        let mut from = Vec::new();
+                        for (index, span) in scope_spans.spans.iter().enumerate() {
+                            bind_span(span, &mut copies);
+                            from.resize(copies.len(), index);
+                        }
+                        scope_origins.push(from);
+                        ScopeSpans {
+                            scope: scope_spans.scope.clone(),
+                            spans: copies,
+                            schema_url: scope_spans.schema_url.clone(),
+                        }
+                    })
+                    .collect();
+                origins.push(scope_origins);
+                ResourceSpans {
+                    resource: resource_spans.resource.clone(),
+                    scope_spans,
+                    schema_url: resource_spans.schema_url.clone(),
+                }
+            })
+            .collect();
+        ElementBindings {
+            resource_spans,
+            origins,
+        }
+    }
+
+    /// Where in the original trace a copy's span is.
+    fn origin(&self, copy: SpanLocation) -> SpanLocation {
+        SpanLocation {
+            span: self.origins[copy.resource][copy.scope][copy.span],
+            ..copy
+        }
+    }
+}
+
+/// Appends one copy of `span` per (event, link) pair, at most [`MAX_BINDINGS_PER_SPAN`].
+fn bind_span(span: &Span, copies: &mut Vec<Span>) {
+    let mut bare = span.clone();
+    bare.events.clear();
+    bare.links.clear();
+    let events: Vec<Option<_>> = if span.events.is_empty() {
+        vec![None]
+    } else {
+        span.events.iter().map(Some).collect()
+    };
+    let links: Vec<Option<_>> = if span.links.is_empty() {
+        vec![None]
+    } else {
+        span.links.iter().map(Some).collect()
+    };
+    let pairs = events
+        .iter()
+        .flat_map(|event| links.iter().map(move |link| (*event, *link)))
+        .take(MAX_BINDINGS_PER_SPAN);
+    for (event, link) in pairs {
+        let mut copy = bare.clone();
+        copy.events.extend(event.cloned());
+        copy.links.extend(link.cloned());
+        copies.push(copy);
     }
 }
 

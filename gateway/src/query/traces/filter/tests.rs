@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{
     AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, any_value,
+    span::{Event, Link},
 };
 
 /// Request parameters besides `q`.
@@ -273,6 +274,68 @@ fn span_level_intrinsics_and_scopes_are_evaluated() {
         kept(&[("q", "{ span:parentID = \"0000000000000003\" }")]).0,
         [5]
     );
+}
+
+fn int_attribute(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// Span 1 (the root) has events `first {a=1}` and `second {b=2}` and links `{l=1}` and
+/// `{m=2}`; span 2, its child, has neither.
+fn elements_trace() -> TracesData {
+    let mut root = span(1, 0, None);
+    for (name, key, value) in [("first", "a", 1), ("second", "b", 2)] {
+        root.events.push(Event {
+            name: name.to_owned(),
+            attributes: vec![int_attribute(key, value)],
+            ..Event::default()
+        });
+    }
+    for (key, value) in [("l", 1), ("m", 2)] {
+        root.links.push(Link {
+            trace_id: vec![2; 16],
+            span_id: id(9),
+            attributes: vec![int_attribute(key, value)],
+            ..Link::default()
+        });
+    }
+    TracesData {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource::default()),
+            scope_spans: vec![scope("app", vec![root, span(2, 1, None)])],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+#[test]
+fn event_and_link_conditions_are_decided_by_one_event_and_one_link() {
+    let kept = |q: &str| {
+        let mut data = elements_trace();
+        filter(&[("q", q)]).apply(&mut data);
+        span_names(&data)
+    };
+    let none: [u8; 0] = [];
+    // No single event has both; each has one.
+    assert_eq!(kept("{ event.a = 1 && event.b = 2 }"), none);
+    assert_eq!(kept("{ event.a = 1 || event.b = 2 }"), [1]);
+    // An event's name and attributes come from the same event.
+    assert_eq!(kept(r#"{ event:name = "first" && event.a = 1 }"#), [1]);
+    assert_eq!(kept(r#"{ event:name = "second" && event.a = 1 }"#), none);
+    // Likewise links; an event and a link pair freely.
+    assert_eq!(kept("{ link.l = 1 && link.m = 2 }"), none);
+    assert_eq!(kept("{ link.m = 2 && event.a = 1 }"), [1]);
+    // Spans without events or links are still evaluated, once.
+    assert_eq!(kept(r#"{ name = "span-2" || event.a = 1 }"#), [1, 2]);
+    assert_eq!(kept("{ event.a != 1 }"), none);
+    // A span is kept once, however many of its pairs matched.
+    assert_eq!(kept("{ span:name =~ \"span-.*\" && link.l >= 0 }"), [1]);
 }
 
 #[test]
