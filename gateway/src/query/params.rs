@@ -540,7 +540,8 @@ fn metrics_window(params: &QueryParams, now_nanos: u64) -> Result<(u64, u64), Qu
     };
     let now = i128::from(now_nanos);
     let end = timestamp("end", now)?;
-    let start = timestamp("start", end.min(now) - i128::from(since))?;
+    // Saturating: `end` may be any i128 (`-3.7e33` seconds is a valid float).
+    let start = timestamp("start", end.min(now).saturating_sub(i128::from(since)))?;
     Ok((clamp_nanos(start), clamp_nanos(end)))
 }
 

@@ -403,6 +403,28 @@ fn metrics_errors_match_tempo() {
     );
 }
 
+/// Found by the `query_params` fuzz target: an `end` far before the epoch as float seconds
+/// overflowed the default `start` (`end - since`). Both ends clamp to the epoch.
+#[test]
+fn an_end_before_any_representable_time_does_not_overflow_the_default_start() {
+    for end in [
+        "-3.734e33",
+        "-1e300",
+        "-170141183460469231731687303715884105728",
+    ] {
+        let answer = metrics_range(&params(&[("q", "{ } | rate()"), ("end", end)]), NOW);
+        let instant = metrics_instant(&params(&[("q", "{ } | rate()"), ("end", end)]), NOW);
+        assert_eq!(
+            answer.is_ok(),
+            instant.is_ok(),
+            "{end}: {answer:?} / {instant:?}"
+        );
+        if let Ok(query) = answer {
+            assert_eq!((query.start_nanos, query.end_nanos), (0, 0), "{end}");
+        }
+    }
+}
+
 #[test]
 fn instant_queries_cover_the_window() {
     let query = metrics_instant(

@@ -14,7 +14,9 @@ pub(super) fn parse_timestamp(text: &str) -> Result<i128, NumError> {
         let whole = seconds.trunc();
         let millis = (seconds.fract() * 1000.0).round();
         // Both in range for any finite f64 that fits i128 nanos; `as` saturates otherwise.
-        return Ok((whole as i128).saturating_mul(NANOS_PER_SECOND) + millis as i128 * 1_000_000);
+        return Ok((whole as i128)
+            .saturating_mul(NANOS_PER_SECOND)
+            .saturating_add(millis as i128 * 1_000_000));
     }
     match go::parse_int(text, 64) {
         Ok(value) if text.len() <= 10 => Ok(i128::from(value) * NANOS_PER_SECOND),
