@@ -227,16 +227,9 @@ fn a_typed_query_finds_the_trace_whose_waterfall_and_span_details_show() {
 
     // Services from the span-metrics series on /metrics.
     browser.goto(&format!("{}/#/services", gateway.query_url()));
-    let source = browser.wait_for("#services-source");
-    assert_eq!(
-        source.attribute("data-source").as_deref(),
-        Some("span-metrics")
-    );
-    assert!(
-        source.text().contains("traces_spanmetrics_calls_total"),
-        "{}",
-        source.text()
-    );
+    let (source, text) = services_source(&browser);
+    assert_eq!(source, "span-metrics");
+    assert!(text.contains("traces_spanmetrics_calls_total"), "{text}");
     assert_services(&browser, &["billing", "cart", "frontend", "payment"]);
     assert_eq!(red_cell(&browser, "frontend", "calls"), "3");
     assert_eq!(red_cell(&browser, "payment", "calls"), "1");
@@ -268,12 +261,26 @@ fn assert_services(browser: &Browser, services: &[&str]) {
     assert_eq!(red_cell(browser, "cart", "errors"), "0%");
 }
 
+/// A RED table cell's text, read in one script: the page redraws the table on each read
+/// of `/metrics`, so an element found in one call may be gone by the next.
 fn red_cell(browser: &Browser, service: &str, column: &str) -> String {
-    browser
-        .wait_for(&format!(
-            "#red-table tr[data-service=\"{service}\"] .{column}"
-        ))
-        .text()
+    let script = format!(
+        "const cell = document.querySelector('#red-table tr[data-service=\"{service}\"] .{column}'); \
+         return cell ? cell.textContent : null;"
+    );
+    browser.wait_until(&format!("the {column} of {service}"), || {
+        browser.execute(&script, vec![]).as_str().map(str::to_owned)
+    })
+}
+
+/// The Services page's source paragraph: its `data-source` and its text, read at once.
+fn services_source(browser: &Browser) -> (String, String) {
+    let script = "const p = document.querySelector('#services-source'); \
+                  return p ? [p.dataset.source, p.textContent] : null;";
+    browser.wait_until("the services source", || {
+        let value = browser.execute(script, vec![]);
+        Some((value[0].as_str()?.to_owned(), value[1].as_str()?.to_owned()))
+    })
 }
 
 #[test]
@@ -282,14 +289,11 @@ fn without_span_metrics_the_services_come_from_traceql_metrics() {
     seeded(&gateway);
     let browser = Browser::start(1400, 900);
     browser.goto(&format!("{}/#/services", gateway.query_url()));
-    let source = browser.wait_for("#services-source");
-    assert_eq!(source.attribute("data-source").as_deref(), Some("traceql"));
+    let (source, text) = services_source(&browser);
+    assert_eq!(source, "traceql");
     assert!(
-        source
-            .text()
-            .contains("{} | rate() by (resource.service.name)"),
-        "{}",
-        source.text()
+        text.contains("{} | rate() by (resource.service.name)"),
+        "{text}"
     );
     assert_services(&browser, &["billing", "cart", "frontend", "payment"]);
     screenshot(&browser, "07-services-traceql");
@@ -471,13 +475,7 @@ fn with_multi_tenancy_the_tenant_typed_into_the_view_is_the_one_read() {
     );
     // Services: only the shop's series, found by the `org` label.
     browser.goto(&format!("{}/#/services", gateway.query_url()));
-    assert_eq!(
-        browser
-            .wait_for("#services-source")
-            .attribute("data-source")
-            .as_deref(),
-        Some("span-metrics")
-    );
+    assert_eq!(services_source(&browser).0, "span-metrics");
     assert_services(&browser, &["billing", "cart", "frontend", "payment"]);
     assert_eq!(red_cell(&browser, "frontend", "calls"), "3");
     assert_eq!(red_cell(&browser, "payment", "calls"), "1");
