@@ -25,6 +25,16 @@ fn id(n: u8) -> Vec<u8> {
     vec![0, 0, 0, 0, 0, 0, 0, n]
 }
 
+fn int_attribute(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..KeyValue::default()
+    }
+}
+
 fn span(n: u8, parent: u8, status_code: Option<i64>) -> Span {
     Span {
         trace_id: vec![1; 16],
@@ -32,13 +42,7 @@ fn span(n: u8, parent: u8, status_code: Option<i64>) -> Span {
         parent_span_id: id(parent),
         name: format!("span-{n}"),
         attributes: status_code
-            .map(|code| KeyValue {
-                key: "http.status_code".to_owned(),
-                value: Some(AnyValue {
-                    value: Some(any_value::Value::IntValue(code)),
-                }),
-                ..KeyValue::default()
-            })
+            .map(|code| int_attribute("http.status_code", code))
             .into_iter()
             .collect(),
         ..Span::default()
@@ -274,16 +278,6 @@ fn span_level_intrinsics_and_scopes_are_evaluated() {
         kept(&[("q", "{ span:parentID = \"0000000000000003\" }")]).0,
         [5]
     );
-}
-
-fn int_attribute(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..KeyValue::default()
-    }
 }
 
 /// Span 1 (the root) has events `first {a=1}` and `second {b=2}` and links `{l=1}` and
